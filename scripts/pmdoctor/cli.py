@@ -1,0 +1,202 @@
+"""Command line: ``pmdoctor``, ``python -m pmdoctor`` and (through west_pmdoctor.py) ``west pmdoctor``.
+
+:func:`run` takes argv and returns the exit code; it never lets a traceback
+out. Exit codes: 0 nothing at or above ``--fail-on``, 1 findings at or above
+it, 2 usage or input error, 3 internal error (a bug: please report it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Callable, List, Optional, Sequence, TextIO
+
+from . import __version__
+from .api import Analysis, analyze
+from .build import NoBuildDirectory, find_build_dir
+from .explain import explain, list_rules, rules_markdown
+from .findings import Severity
+from .report import RenderOptions, renderers
+from .rules import find, load_all
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+ConfigGet = Callable[[str], Optional[str]]
+
+DESCRIPTION = """\
+Check the flash layout of a Zephyr / nRF Connect SDK build: Partition Manager
+(partitions.yml, pm_static.yml), MCUboot slots, external flash and devicetree
+partitions. Reads the build directory only; never changes a file.
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options, shared by the standalone CLI and the west command."""
+    parser.add_argument(
+        "-d",
+        "--build-dir",
+        action="append",
+        metavar="DIR",
+        help="build directory (repeat for several); default: as `west build`",
+    )
+    parser.add_argument(
+        "-f",
+        "--format",
+        choices=sorted(renderers()),
+        default=None,
+        help="output format (default: text, or west config pmdoctor.format)",
+    )
+    parser.add_argument(
+        "-o", "--output", metavar="FILE", help="write the report to FILE instead of standard output"
+    )
+    parser.add_argument(
+        "--fail-on",
+        choices=[s.value for s in Severity],
+        default="error",
+        help="lowest severity that makes the exit code 1 (default: error)",
+    )
+    parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    parser.add_argument(
+        "--rules", metavar="IDS", help="comma-separated rule IDs or names to run (default: all)"
+    )
+    parser.add_argument("--explain", metavar="RULE", help="explain a rule (ID or name) and exit")
+    parser.add_argument("--list-rules", action="store_true", help="list the rules and exit")
+    parser.add_argument("--rules-doc", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--color",
+        choices=["auto", "always", "never"],
+        default="auto",
+        help="colour the text report (default: auto, on a terminal)",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="show all evidence; on internal errors, the traceback"
+    )
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pmdoctor", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return add_arguments(parser)
+
+
+def _selected_rules(spec: Optional[str]) -> Optional[List[str]]:
+    if not spec:
+        return None
+    selected = []
+    for item in spec.split(","):
+        rule = find(item)
+        if rule is None:
+            raise ValueError(f"unknown rule {item.strip()!r} (see --list-rules)")
+        selected.append(rule.id)
+    return selected
+
+
+def _standalone_config() -> ConfigGet:
+    """West configuration of the workspace around the cwd, when there is one."""
+    try:
+        from west.configuration import Configuration
+        from west.util import west_topdir
+
+        config = Configuration(topdir=west_topdir())
+        return lambda option: config.get(option)
+    except Exception:  # no workspace, no west, or an unreadable config
+        return lambda option: None
+
+
+def run(
+    argv: Optional[Sequence[str]] = None,
+    *,
+    config_get: Optional[ConfigGet] = None,
+    stdout: Optional[TextIO] = None,
+    stderr: Optional[TextIO] = None,
+    cwd: Optional[Path] = None,
+    args: Optional[argparse.Namespace] = None,
+) -> int:
+    """Run pmdoctor; return the exit code."""
+    stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
+    if args is None:
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as exit_:  # argparse already printed the usage error
+            return EXIT_USAGE if exit_.code else EXIT_OK
+    config_get = config_get or _standalone_config()
+    try:
+        return _run(args, config_get, stdout, stderr, Path(cwd or os.getcwd()))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the promise: no traceback, ever, unless asked
+        if getattr(args, "verbose", False):
+            traceback.print_exc(file=stderr)
+        stderr.write(
+            f"pmdoctor: internal error: {type(exc).__name__}: {exc} "
+            "(please report it with the build directory)\n"
+        )
+        return EXIT_INTERNAL
+
+
+def _run(args, config_get: ConfigGet, stdout: TextIO, stderr: TextIO, cwd: Path) -> int:
+    if args.list_rules:
+        stdout.write(list_rules())
+        return EXIT_OK
+    if args.rules_doc:
+        stdout.write(rules_markdown())
+        return EXIT_OK
+    if args.explain:
+        rule = find(args.explain)
+        if rule is None:
+            stderr.write(f"pmdoctor: unknown rule {args.explain!r} (see --list-rules)\n")
+            return EXIT_USAGE
+        stdout.write(explain(rule))
+        return EXIT_OK
+    try:
+        selected = _selected_rules(args.rules)
+        directories = _build_dirs(args, config_get, cwd)
+    except (ValueError, NoBuildDirectory) as error:
+        stderr.write(f"pmdoctor: {error}\n")
+        return EXIT_USAGE
+    load_all()
+    analyses: List[Analysis] = [analyze(directory, selected) for directory in directories]
+    fmt = args.format or config_get("pmdoctor.format") or "text"
+    if fmt not in renderers():
+        stderr.write(f"pmdoctor: unknown format {fmt!r} in west config pmdoctor.format\n")
+        return EXIT_USAGE
+    stream_is_tty = args.output is None and hasattr(stdout, "isatty") and stdout.isatty()
+    color = args.color == "always" or (
+        args.color == "auto" and stream_is_tty and config_get("color.ui") not in ("false", "0", "no")
+    )
+    text = renderers()[fmt](analyses, RenderOptions(color=color, cwd=cwd, verbose=args.verbose))
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as error:
+            stderr.write(f"pmdoctor: cannot write {args.output}: {error.strerror or error}\n")
+            return EXIT_USAGE
+    else:
+        stdout.write(text)
+    return _exit_code(analyses, Severity(args.fail_on), args.exit_zero)
+
+
+def _build_dirs(args, config_get: ConfigGet, cwd: Path) -> List[Path]:
+    if args.build_dir:
+        return [find_build_dir(explicit=d, cwd=cwd) for d in args.build_dir]
+    board = config_get("build.board") or os.environ.get("BOARD")
+    return [find_build_dir(dir_fmt=config_get("build.dir-fmt"), cwd=cwd, board=board)]
+
+
+def _exit_code(analyses: List[Analysis], fail_on: Severity, exit_zero: bool) -> int:
+    if exit_zero:
+        return EXIT_OK
+    failing = any(f.effective_severity.at_least(fail_on) for a in analyses for f in a.findings)
+    return EXIT_FINDINGS if failing else EXIT_OK
+
+
+def main() -> None:
+    sys.exit(run())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,78 @@
+"""Validate YAML data against the pykwalify schemas in ``schemas/``.
+
+pykwalify sits behind this one module so that a later move to jsonschema
+touches nothing else. Its logging is silenced here (west does that for its
+own commands, but the library is also used without west).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, List, Optional
+
+import yaml
+
+from .yamlfile import YamlDoc
+
+SCHEMA_NAMES = ("partitions", "pm_static", "regions")
+
+logging.getLogger("pykwalify").setLevel(logging.CRITICAL)
+
+
+@dataclass(frozen=True)
+class SchemaViolation:
+    line: Optional[int]
+    message: str
+    # Unknown keys are ignored by Partition Manager, and a bare string where a
+    # list is expected is read as a one-item list: worth a warning, not an error.
+    minor: bool
+
+
+def schema_dir() -> Path:
+    """Schemas ship in the wheel as ``pmdoctor.schemas``; in a checkout they sit at the top."""
+    try:
+        from importlib import resources
+
+        installed = Path(str(resources.files("pmdoctor.schemas")))
+        if (installed / "partitions.yml").is_file():
+            return installed
+    except (ImportError, ModuleNotFoundError, TypeError, AttributeError):
+        pass
+    return Path(__file__).resolve().parents[3] / "schemas"
+
+
+@cache
+def load_schema(name: str) -> Any:
+    with (schema_dir() / f"{name}.yml").open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def validate(doc: YamlDoc, schema: str) -> List[SchemaViolation]:
+    from pykwalify.core import Core
+
+    if doc.data is None:
+        return []
+    core = Core(source_data=doc.data, schema_data=load_schema(schema))
+    core.validate(raise_exception=False)
+    violations = []
+    for entry in core.validation_errors_exceptions:
+        keys = [_key(part) for part in str(entry.path).strip("/").split("/") if part]
+        key = getattr(entry, "key", None)
+        if key is not None:
+            keys.append(key)
+        message = re.sub(r"\.? *(Value )?[Pp]ath: '[^']*'\.?", "", str(entry))
+        message = re.sub(r"'b'([^']*)''", r"'\1'", message).strip().rstrip(".")
+        where = "/".join(str(k) for k in keys) or "top level"
+        minor = "was not defined" in message or (
+            "is not a list" in message and keys[-1:] in (["before"], ["after"])
+        )
+        violations.append(SchemaViolation(doc.line(*keys), f"{where}: {message}", minor))
+    return violations
+
+
+def _key(part: str) -> Any:
+    return int(part) if part.isdigit() else part

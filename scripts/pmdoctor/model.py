@@ -1,0 +1,396 @@
+"""The typed picture of one build that every rule reads.
+
+Loaders fill it, rules only read it. Every value that a finding may quote
+carries a :class:`Source` so that messages can say ``file:line``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional, Tuple
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a value came from: a file and, when known, a 1-based line."""
+
+    file: Optional[Path]
+    line: Optional[int] = None
+
+    def __str__(self) -> str:
+        if self.file is None:
+            return "<unknown>"
+        return f"{self.file}:{self.line}" if self.line else str(self.file)
+
+
+UNKNOWN = Source(None)
+
+
+class Era(str, Enum):
+    """How the build lays out flash.
+
+    ``CHILD_IMAGE`` and ``SYSBUILD`` are Partition Manager builds;
+    ``DEVICETREE`` is any build whose layout comes from devicetree
+    partitions (NCS 3.4+, plain Zephyr, or PM switched off).
+    """
+
+    CHILD_IMAGE = "child-image"
+    SYSBUILD = "sysbuild"
+    DEVICETREE = "devicetree"
+
+
+class LayoutKind(str, Enum):
+    GENERATED = "partitions"  # partitions*.yml written by Partition Manager
+    STATIC = "pm_static"  # a pm_static*.yml the user wrote or copied
+    DEVICETREE = "devicetree"  # fixed-partitions of one image's zephyr.dts
+
+
+# Region names Partition Manager uses, with their placement strategy when
+# regions.yml does not say (sdk-nrf cmake/sysbuild/partition_manager.cmake).
+DEFAULT_PLACEMENT = {
+    "flash_primary": "complex",
+    "sram_primary": "complex",
+    "external_flash": "start_to_end",
+    "otp": "start_to_end",
+    "bootconf": "start_to_end",
+    "ram_flash": "start_to_end",
+}
+
+FLASH_REGIONS = ("flash_primary", "external_flash")
+
+
+@dataclass
+class Region:
+    """A memory Partition Manager places partitions in (or a devicetree flash device)."""
+
+    name: str
+    base: Optional[int] = None
+    size: Optional[int] = None
+    erase_block: Optional[int] = None
+    write_block: Optional[int] = None
+    placement_strategy: str = "complex"
+    device: Optional[str] = None
+    driver_kconfig: Optional[str] = None
+    source: Source = UNKNOWN
+    # Where base/size came from, e.g. "regions.yml", "devicetree flash0",
+    # "CONFIG_FLASH_SIZE": messages quote it so the user can check it.
+    origin: str = ""
+
+    @property
+    def end(self) -> Optional[int]:
+        if self.base is None or self.size is None:
+            return None
+        return self.base + self.size
+
+    @property
+    def is_flash(self) -> bool:
+        return self.name in FLASH_REGIONS or self.name.startswith("dt:")
+
+
+@dataclass
+class Partition:
+    """One partition of a layout, as declared (nothing is corrected)."""
+
+    name: str
+    address: Optional[int]
+    size: Optional[int]
+    region: str = "flash_primary"
+    end_address: Optional[int] = None
+    span: Tuple[str, ...] = ()
+    device: Optional[str] = None
+    share_size: Tuple[str, ...] = ()
+    placement: Optional[dict] = None
+    source: Source = UNKNOWN
+    # Devicetree only: the node label (slot0_partition) and the `label`
+    # property ("image-0"); PM partitions leave both empty.
+    dt_label: Optional[str] = None
+    dt_path: Optional[str] = None
+
+    @property
+    def end(self) -> Optional[int]:
+        if self.address is None or self.size is None:
+            return None
+        return self.address + self.size
+
+    @property
+    def is_container(self) -> bool:
+        return bool(self.span)
+
+    @property
+    def has_extent(self) -> bool:
+        return self.address is not None and self.size is not None
+
+
+@dataclass
+class Layout:
+    """One set of partitions: a partitions file, a static file or one image's devicetree."""
+
+    kind: LayoutKind
+    file: Optional[Path]
+    domain: Optional[str] = None
+    image: Optional[str] = None
+    partitions: Dict[str, Partition] = field(default_factory=dict)
+    regions: Dict[str, Region] = field(default_factory=dict)
+
+    def get(self, name: str) -> Optional[Partition]:
+        return self.partitions.get(name)
+
+    def region_of(self, partition: Partition) -> Optional[Region]:
+        return self.regions.get(partition.region)
+
+    def members(self, container: Partition) -> List[Partition]:
+        """The existing partitions a container spans (one level)."""
+        return [self.partitions[m] for m in container.span if m in self.partitions]
+
+    def descendants(self, container: Partition) -> set:
+        """Names spanned by a container, through nested containers."""
+        seen: set = set()
+        todo = list(container.span)
+        while todo:
+            name = todo.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            child = self.partitions.get(name)
+            if child is not None:
+                todo.extend(child.span)
+        return seen
+
+    def by_region(self) -> Dict[str, List[Partition]]:
+        grouped: Dict[str, List[Partition]] = {}
+        for part in self.partitions.values():
+            grouped.setdefault(part.region, []).append(part)
+        return grouped
+
+    def parent_container(self, name: str) -> Optional[Partition]:
+        for part in self.partitions.values():
+            if name in part.span:
+                return part
+        return None
+
+    def slot_pairs(self) -> Iterator[Tuple[int, Partition, Partition]]:
+        """(image index, primary, secondary) for every MCUboot slot pair present."""
+        for index in range(0, 6):
+            primary = self.partitions.get(primary_slot_name(self.kind, index))
+            secondary = self.partitions.get(secondary_slot_name(self.kind, index))
+            if primary is not None and secondary is not None:
+                yield index, primary, secondary
+
+    @property
+    def label(self) -> str:
+        """How messages name this layout."""
+        return str(self.file) if self.file else f"devicetree of {self.image}"
+
+
+def primary_slot_name(kind: LayoutKind, index: int) -> str:
+    if kind is LayoutKind.DEVICETREE:
+        return f"slot{2 * index}_partition"
+    return "mcuboot_primary" + (f"_{index}" if index else "")
+
+
+def secondary_slot_name(kind: LayoutKind, index: int) -> str:
+    if kind is LayoutKind.DEVICETREE:
+        return f"slot{2 * index + 1}_partition"
+    return "mcuboot_secondary" + (f"_{index}" if index else "")
+
+
+# ---------------------------------------------------------------- Kconfig
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One line of a .config: a value (True/False/int/str) and where it is."""
+
+    name: str
+    value: object
+    source: Source
+
+
+@dataclass
+class Kconfig:
+    """The symbols of one .config (CONFIG_* or SB_CONFIG_*), with line numbers."""
+
+    file: Optional[Path] = None
+    settings: Dict[str, Setting] = field(default_factory=dict)
+
+    def get(self, name: str, default: object = None) -> object:
+        setting = self.settings.get(name)
+        return default if setting is None else setting.value
+
+    def enabled(self, name: str) -> bool:
+        return self.get(name) is True
+
+    def int(self, name: str) -> Optional[int]:
+        value = self.get(name)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    def str(self, name: str) -> Optional[str]:
+        value = self.get(name)
+        return value if isinstance(value, str) else None
+
+    def where(self, name: str) -> Source:
+        setting = self.settings.get(name)
+        return setting.source if setting else Source(self.file)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.settings
+
+    def __bool__(self) -> bool:
+        return self.file is not None
+
+
+# ------------------------------------------------------------- devicetree
+
+
+@dataclass
+class DtNode:
+    """The parts of a devicetree node pmdoctor reasons about."""
+
+    path: str
+    name: str
+    labels: Tuple[str, ...] = ()
+    compatible: Tuple[str, ...] = ()
+    status_okay: bool = True  # effective: this node and every ancestor
+    reg: Tuple[Tuple[int, int], ...] = ()
+    props: Dict[str, object] = field(default_factory=dict)
+    source: Source = UNKNOWN
+    # The overlay/board file that defined the node, from zephyr.dts origin
+    # comments (Zephyr >= 4.2); None on older builds.
+    origin: Optional[Source] = None
+
+    @property
+    def label(self) -> str:
+        return self.labels[0] if self.labels else self.path
+
+
+@dataclass
+class Devicetree:
+    """One image's flattened zephyr.dts, reduced to what the rules need."""
+
+    file: Optional[Path] = None
+    chosen: Dict[str, str] = field(default_factory=dict)  # property -> node path
+    chosen_source: Dict[str, Source] = field(default_factory=dict)
+    nodes: Dict[str, DtNode] = field(default_factory=dict)
+    labels: Dict[str, str] = field(default_factory=dict)  # label -> path
+    layout: Optional[Layout] = None  # fixed-partitions, all flash devices
+
+    def node(self, path_or_label: Optional[str]) -> Optional[DtNode]:
+        if path_or_label is None:
+            return None
+        path = self.labels.get(path_or_label.lstrip("&"), path_or_label)
+        return self.nodes.get(path)
+
+    def chosen_node(self, prop: str) -> Optional[DtNode]:
+        return self.node(self.chosen.get(prop))
+
+    def __bool__(self) -> bool:
+        return self.file is not None
+
+
+# ------------------------------------------------------------------ image
+
+
+@dataclass
+class Image:
+    """One Zephyr image of the build (app, mcuboot, b0, a net-core image ...)."""
+
+    name: str
+    build_dir: Path
+    role: str = "app"  # app | mcuboot | b0 | b0n | netcore | other
+    domain: Optional[str] = None  # Partition Manager domain: None = default, "CPUNET" ...
+    config: Kconfig = field(default_factory=Kconfig)
+    devicetree: Devicetree = field(default_factory=Devicetree)
+
+    @property
+    def uses_partition_manager(self) -> bool:
+        return self.config.enabled("CONFIG_PARTITION_MANAGER_ENABLED")
+
+
+# --------------------------------------------------------------- problems
+
+
+@dataclass(frozen=True)
+class LoadProblem:
+    """A file that could not be read, parsed or validated."""
+
+    kind: str  # "unreadable" | "schema"
+    source: Source
+    message: str
+    image: Optional[str] = None
+    domain: Optional[str] = None
+
+
+# ------------------------------------------------------------------ build
+
+
+@dataclass
+class StaticFile:
+    """A pm_static*.yml the build used (or would use) and its layout."""
+
+    path: Path
+    domain: Optional[str]
+    layout: Optional[Layout]
+    how_found: str  # "PM_STATIC_YML_FILE in CMakeCache.txt", "application source dir" ...
+
+
+@dataclass
+class Build:
+    """Everything pmdoctor knows about one build directory."""
+
+    path: Path
+    era: Era
+    sysbuild: bool = False
+    partition_manager: bool = False
+    board: Optional[str] = None
+    soc: Optional[str] = None
+    zephyr_version: Optional[str] = None
+    ncs_version: Optional[str] = None
+    source_dir: Optional[Path] = None
+    cmake_cache: Dict[str, str] = field(default_factory=dict)
+    sysbuild_config: Kconfig = field(default_factory=Kconfig)
+    images: List[Image] = field(default_factory=list)
+    layouts: List[Layout] = field(default_factory=list)  # generated, one per domain
+    static_files: List[StaticFile] = field(default_factory=list)
+    problems: List[LoadProblem] = field(default_factory=list)
+    notes: List[str] = field(default_factory=list)
+
+    def image(self, name_or_role: str) -> Optional[Image]:
+        for image in self.images:
+            if image.name == name_or_role:
+                return image
+        for image in self.images:
+            if image.role == name_or_role:
+                return image
+        return None
+
+    @property
+    def app(self) -> Optional[Image]:
+        return self.image("app")
+
+    def images_in_domain(self, domain: Optional[str]) -> List[Image]:
+        return [image for image in self.images if image.domain == domain]
+
+    def all_layouts(self) -> Iterator[Layout]:
+        """Generated, static, then devicetree layouts."""
+        yield from self.layouts
+        for static in self.static_files:
+            if static.layout is not None:
+                yield static.layout
+        for image in self.images:
+            if image.devicetree.layout is not None:
+                yield image.devicetree.layout
+
+    def layout_for_domain(self, domain: Optional[str]) -> Optional[Layout]:
+        for layout in self.layouts:
+            if layout.domain == domain:
+                return layout
+        return None
+
+
+def domain_of_partitions_file(name: str) -> Optional[str]:
+    """``partitions_CPUNET.yml`` -> ``CPUNET``; ``partitions.yml`` -> None."""
+    match = re.fullmatch(r"(?:partitions|regions)(?:_(.+))?\.ya?ml", name)
+    return match.group(1) if match else None

@@ -1,0 +1,25 @@
+"""Reporters: render analyses. They format; they never diagnose."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Dict, List, Optional
+
+from ..api import Analysis
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    color: bool = False
+    cwd: Optional[Path] = None
+    verbose: bool = False
+
+
+Renderer = Callable[[List[Analysis], RenderOptions], str]
+
+
+def renderers() -> Dict[str, Renderer]:
+    from . import json_report, sarif, text
+
+    return {"text": text.render, "json": json_report.render, "sarif": sarif.render}

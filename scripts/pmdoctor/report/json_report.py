@@ -1,0 +1,71 @@
+"""``--format json``: the documented, stable machine-readable shape.
+
+    {"tool": {"name", "version"},
+     "builds": [{"build_dir", "era", "board", "soc", "images",
+                 "findings": [{"rule", "name", "severity", "message", "image", "domain",
+                               "location": {"file", "line"}, "evidence",
+                               "fixes": [{"description", "file", "snippet"}]}],
+                 "summary": {"error", "warning", "note"}}]}
+
+Keys are only ever added, never renamed or removed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List
+
+from .. import __version__
+from ..api import Analysis
+from ..build import display_path
+from ..findings import Finding
+from . import RenderOptions
+
+
+def finding_dict(finding: Finding, options: RenderOptions) -> Dict[str, Any]:
+    return {
+        "rule": finding.rule,
+        "name": finding.name,
+        "severity": finding.effective_severity.value,
+        "message": finding.message,
+        "image": finding.image,
+        "domain": finding.domain,
+        "location": {
+            "file": display_path(finding.location.file, options.cwd) or None,
+            "line": finding.location.line,
+        },
+        "evidence": list(finding.evidence),
+        "fixes": [
+            {
+                "description": fix.description,
+                "file": display_path(fix.file, options.cwd) or None,
+                "snippet": fix.snippet,
+            }
+            for fix in finding.fixes
+        ],
+    }
+
+
+def build_dict(analysis: Analysis, options: RenderOptions) -> Dict[str, Any]:
+    build = analysis.build
+    return {
+        "build_dir": display_path(build.path, options.cwd) or ".",
+        "era": build.era.value,
+        "board": build.board,
+        "soc": build.soc,
+        "images": [image.name for image in build.images],
+        "findings": [finding_dict(f, options) for f in analysis.findings],
+        "summary": analysis.summary,
+        "sysbuild": build.sysbuild,
+        "partition_manager": build.partition_manager,
+        "static_files": [display_path(s.path, options.cwd) for s in build.static_files],
+        "versions": {"ncs": build.ncs_version, "zephyr": build.zephyr_version},
+    }
+
+
+def render(analyses: List[Analysis], options: RenderOptions) -> str:
+    document = {
+        "tool": {"name": "pmdoctor", "version": __version__},
+        "builds": [build_dict(a, options) for a in analyses],
+    }
+    return json.dumps(document, indent=2) + "\n"

@@ -1,0 +1,133 @@
+"""The default, human report: west-style banners, grouped by build and image."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Dict, List, Optional
+
+from ..api import Analysis
+from ..build import display_path
+from ..findings import Finding, Severity
+from ..model import Build
+from . import RenderOptions
+
+try:
+    from colorama import Fore, Style
+except ImportError:  # pragma: no cover - colorama is a dependency; be safe anyway
+    Fore = Style = None  # type: ignore[assignment]
+
+_COLORS = {"error": "LIGHTRED_EX", "warning": "LIGHTYELLOW_EX", "note": "LIGHTCYAN_EX"}
+WIDTH = 100
+
+
+class _Paint:
+    def __init__(self, enabled: bool):
+        self.enabled = enabled and Fore is not None
+
+    def __call__(self, text: str, color: str) -> str:
+        if not self.enabled:
+            return text
+        return f"{getattr(Fore, color)}{text}{Style.RESET_ALL}"
+
+    def bold(self, text: str) -> str:
+        return f"{Style.BRIGHT}{text}{Style.RESET_ALL}" if self.enabled else text
+
+
+def _header(build: Build, options: RenderOptions) -> List[str]:
+    where = display_path(build.path, options.cwd) or "."
+    target = build.board or "unknown board"
+    if build.soc:
+        target += f" ({build.soc})"
+    images = ", ".join(image.name for image in build.images) or "none found"
+    lines = [f"=== {where} — {build.era.value} era · {target} · images: {images}"]
+    details = []
+    if build.layouts:
+        details.append(
+            "Partition Manager: "
+            + ", ".join(display_path(layout.file, options.cwd) for layout in build.layouts)
+        )
+    elif build.partition_manager:
+        details.append("Partition Manager enabled but no partitions.yml (did its step fail?)")
+    else:
+        details.append("no Partition Manager: layout from devicetree partitions")
+    for static in build.static_files:
+        details.append(f"static layout: {display_path(static.path, options.cwd)} ({static.how_found})")
+    lines += [f"    {detail}" for detail in details]
+    lines += [f"    note: {note}" for note in build.notes]
+    return lines
+
+
+def _wrap(text: str, indent: str) -> List[str]:
+    return textwrap.wrap(
+        text, WIDTH, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False
+    ) or [indent]
+
+
+def _finding(finding: Finding, paint: _Paint, options: RenderOptions) -> List[str]:
+    severity = finding.effective_severity.value
+    head = f"{paint(severity.upper().ljust(7), _COLORS[severity])} {paint.bold(finding.rule)} {finding.name}"
+    if finding.image or finding.domain:
+        head += "  [" + "/".join(x for x in (finding.domain, finding.image) if x) + "]"
+    lines = [head]
+    lines += _wrap(finding.message, "  ")
+    if finding.location.file is not None:
+        at = display_path(finding.location.file, options.cwd)
+        lines.append(f"  at   {at}:{finding.location.line}" if finding.location.line else f"  at   {at}")
+    if options.verbose or len(finding.evidence) <= 4:
+        lines += [f"  ·    {item}" for item in finding.evidence]
+    for fix in finding.fixes:
+        target = f" ({display_path(fix.file, options.cwd)})" if fix.file else ""
+        lines += textwrap.wrap(
+            fix.description + target,
+            WIDTH,
+            initial_indent="  fix  ",
+            subsequent_indent="       ",
+            break_on_hyphens=False,
+        )
+        if fix.snippet:
+            lines += [f"       {line}" for line in fix.snippet.splitlines()]
+    return lines
+
+
+def _grouped(findings: List[Finding]) -> Dict[Optional[str], List[Finding]]:
+    groups: Dict[Optional[str], List[Finding]] = {}
+    for finding in findings:  # keeps ranked order: the first group holds the top finding
+        groups.setdefault(finding.image, []).append(finding)
+    return groups
+
+
+def summary_line(counts: Dict[str, int]) -> str:
+    parts = [
+        f"{counts[s.value]} {s.value}{'s' if counts[s.value] != 1 else ''}"
+        for s in Severity
+        if counts[s.value]
+    ]
+    return ", ".join(parts) if parts else "no findings"
+
+
+def render(analyses: List[Analysis], options: RenderOptions) -> str:
+    paint = _Paint(options.color)
+    out: List[str] = []
+    totals = {s.value: 0 for s in Severity}
+    for analysis in analyses:
+        out += [
+            paint(line, "LIGHTGREEN_EX") if line.startswith("===") else line
+            for line in _header(analysis.build, options)
+        ]
+        out.append("")
+        for image, findings in _grouped(analysis.findings).items():
+            if len(analysis.build.images) > 1 and image:
+                out.append(f"--- image {image}")
+            for finding in findings:
+                out += _finding(finding, paint, options)
+                out.append("")
+        for key, value in analysis.summary.items():
+            totals[key] += value
+        if not analysis.findings:
+            out += ["    no findings", ""]
+    first = next((f for a in analyses for f in a.findings), None)
+    tail = summary_line(totals)
+    if first is not None:
+        tail += f" — `west pmdoctor --explain {first.rule}` for details"
+    out.append(tail)
+    return "\n".join(out) + "\n"

@@ -1,0 +1,112 @@
+"""The rule registry.
+
+A rule is a generator function decorated with :func:`rule`. Its docstring is
+its documentation, in four sections (*What it does*, *Why it matters*,
+*Example*, *How to fix*); ``--explain``, ``--list-rules``, the rule reference
+and SARIF all render that one text.
+
+Rule modules register themselves on import; :data:`FAMILIES` lists them so
+that importing this package loads every rule.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from dataclasses import dataclass, replace
+from typing import Callable, Dict, Iterable, Iterator, List, Optional
+
+from ..findings import Finding, Severity
+from ..model import Build
+
+Check = Callable[[Build], Iterable[Finding]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    severity: Severity
+    check: Check
+    family: str
+    # Root causes rank above their consequences: 0 = plain, higher = earlier.
+    rank: int = 0
+
+    @property
+    def doc(self) -> str:
+        return inspect.cleandoc(self.check.__doc__ or "")
+
+    @property
+    def summary(self) -> str:
+        """The first sentence of *What it does*."""
+        for section, text in self.sections():
+            if section == "What it does":
+                return text.split("\n\n")[0].replace("\n", " ").strip()
+        return self.name
+
+    def sections(self) -> List[tuple]:
+        """The docstring split into (heading, body) pairs."""
+        sections: List[tuple] = []
+        heading: Optional[str] = None
+        body: List[str] = []
+        for line in self.doc.splitlines():
+            if line.startswith("## "):
+                if heading is not None:
+                    sections.append((heading, "\n".join(body).strip()))
+                heading, body = line[3:].strip(), []
+            else:
+                body.append(line)
+        if heading is not None:
+            sections.append((heading, "\n".join(body).strip()))
+        return sections
+
+
+REGISTRY: Dict[str, Rule] = {}
+
+FAMILIES = ("input", "layout", "slots")
+
+
+def rule(rule_id: str, name: str, severity: Severity, rank: int = 0) -> Callable[[Check], Check]:
+    """Register a check function as a rule."""
+
+    def register(check: Check) -> Check:
+        if rule_id in REGISTRY:
+            raise ValueError(f"rule {rule_id} registered twice")
+        family = check.__module__.rsplit(".", 1)[-1]
+        REGISTRY[rule_id] = Rule(rule_id, name, severity, check, family, rank)
+        return check
+
+    return register
+
+
+def load_all() -> Dict[str, Rule]:
+    for family in FAMILIES:
+        importlib.import_module(f"{__name__}.{family}")
+    return dict(sorted(REGISTRY.items()))
+
+
+def find(id_or_name: str) -> Optional[Rule]:
+    rules = load_all()
+    key = id_or_name.strip()
+    if key.upper() in rules:
+        return rules[key.upper()]
+    for candidate in rules.values():
+        if candidate.name == key.lower():
+            return candidate
+    return None
+
+
+def run_all(build: Build, selected: Optional[Iterable[str]] = None) -> Iterator[Finding]:
+    """Run every (or every selected) rule on a build, stamping rule data on findings."""
+    wanted = set(selected) if selected else None
+    for candidate in load_all().values():
+        if wanted is not None and candidate.id not in wanted:
+            continue
+        for finding in candidate.check(build):
+            yield replace(
+                finding,
+                rule=candidate.id,
+                name=candidate.name,
+                severity=finding.severity or candidate.severity,
+                rank=finding.rank or candidate.rank,
+            )

@@ -1,0 +1,158 @@
+"""Rules about the input files themselves: unreadable, schema-breaking, wrongly named."""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from ..findings import Finding, Fix, Severity
+from ..model import Build
+from . import rule
+
+
+@rule("PMD001", "unreadable-file", Severity.ERROR, rank=90)
+def unreadable_file(build: Build) -> Iterator[Finding]:
+    """
+    ## What it does
+    Reports every build file pmdoctor could not read or parse: a missing or
+    truncated `zephyr.dts`, a `partitions.yml` that is not YAML, binary junk
+    where a `.config` should be, a file too large to be a build output.
+
+    ## Why it matters
+    Whatever was in that file is unknown, so every rule that needs it stays
+    silent. The rest of the build is still analysed.
+
+    ## Example
+    `build/mcuboot/zephyr/zephyr.dts:812: devicetree does not parse: unterminated node`
+
+    ## How to fix
+    Rebuild (`west build -p`) so the file is written again, or attach the
+    complete file when you share a build.
+    """
+    for problem in build.problems:
+        if problem.kind == "unreadable":
+            yield Finding(
+                message=problem.message,
+                location=problem.source,
+                image=problem.image,
+                domain=problem.domain,
+                fixes=[Fix("regenerate the file with a pristine build: west build -p")],
+                subject=(str(problem.source.file),),
+            )
+
+
+@rule("PMD002", "schema-violation", Severity.ERROR, rank=80)
+def schema_violation(build: Build) -> Iterator[Finding]:
+    """
+    ## What it does
+    Checks `partitions*.yml`, `pm_static*.yml` and `regions*.yml` against the
+    pykwalify schemas shipped in `schemas/`: every partition is a mapping with
+    integer `address` and `size`, `span`/`share_size` are lists of names,
+    `placement` has only `before`/`after`/`align`/`align_next`.
+
+    ## Why it matters
+    Partition Manager reads these files without checking them. A size written
+    as a string (`size: CONFIG_PM_EXTERNAL_FLASH_SIZE`), partitions nested
+    under an extra top-level key, or an `align:` put beside `placement:` make
+    it fail with an obscure Python error or silently ignore the entry.
+    Unknown keys are reported as warnings: Partition Manager ignores them.
+
+    ## Example
+    ```yaml
+    partitions:          # wrong: partitions are top-level keys
+      mcuboot:
+        address: 0x0
+    ```
+
+    ## How to fix
+    Write each partition as a top-level key with integer `address`, `size`
+    and (for containers) `span`. The easiest correct file is a copy of the
+    `build/partitions.yml` that Partition Manager generated.
+    """
+    for problem in build.problems:
+        if problem.kind in ("schema", "schema-minor"):
+            yield Finding(
+                message=problem.message,
+                location=problem.source,
+                domain=problem.domain,
+                severity=Severity.WARNING if problem.kind == "schema-minor" else None,
+                fixes=[Fix("make the entry match the Partition Manager format", problem.source.file)],
+                subject=(str(problem.source.file), problem.message),
+            )
+
+
+# Devicetree names and the Partition Manager partitions they stand for
+# (flash_map_pm.h aliases and pm_to_dts.py's mapping).
+DEVICETREE_NAMES = {
+    "boot_partition": "mcuboot",
+    "slot0_partition": "mcuboot_primary",
+    "slot1_partition": "mcuboot_secondary",
+    "slot2_partition": "mcuboot_primary_1",
+    "slot3_partition": "mcuboot_secondary_1",
+    "scratch_partition": "mcuboot_scratch",
+    "storage_partition": "settings_storage",
+    "image_0": "mcuboot_primary",
+    "image_1": "mcuboot_secondary",
+    "image_2": "mcuboot_primary_1",
+    "image_3": "mcuboot_secondary_1",
+    "image_scratch": "mcuboot_scratch",
+    "image-0": "mcuboot_primary",
+    "image-1": "mcuboot_secondary",
+    "storage": "settings_storage",
+    "scratch": "mcuboot_scratch",
+    "mcuboot_partition": "mcuboot",
+}
+_DT_PATTERN = re.compile(r"^(slot\d+_partition|image[_-]\d+)$")
+
+
+@rule("PMD003", "unknown-partition-names", Severity.ERROR, rank=70)
+def unknown_partition_names(build: Build) -> Iterator[Finding]:
+    """
+    ## What it does
+    Finds static partitions named with devicetree names (`image_0`,
+    `slot1_partition`, `boot_partition`, `storage`, `scratch` …) instead of
+    the Partition Manager names (`mcuboot_primary`, `mcuboot_secondary`,
+    `mcuboot`, `settings_storage`, `mcuboot_scratch`).
+
+    ## Why it matters
+    Partition Manager does not know these names. It keeps them as opaque
+    reserved blocks and then places the real `mcuboot_primary`,
+    `mcuboot_secondary` and `settings_storage` dynamically in whatever gap is
+    left, so the application shrinks ("region 'FLASH' overflowed") and the
+    slots are not where the static file seems to put them.
+
+    ## Example
+    ```yaml
+    image_0:             # should be mcuboot_primary
+      address: 0xc000
+      size: 0x67000
+    ```
+
+    ## How to fix
+    Rename the entries to Partition Manager names (with `mcuboot_pad` and the
+    `span` containers), or simply copy a generated `build/partitions.yml`.
+    """
+    for static in build.static_files:
+        if static.layout is None:
+            continue
+        for part in static.layout.partitions.values():
+            meant = DEVICETREE_NAMES.get(part.name)
+            if meant is None and not _DT_PATTERN.match(part.name):
+                continue
+            meant_text = f"; Partition Manager calls it `{meant}`" if meant else ""
+            yield Finding(
+                message=(
+                    f"static partition `{part.name}` uses a devicetree name that Partition "
+                    f"Manager treats as an opaque reserved block{meant_text}"
+                ),
+                location=part.source,
+                domain=static.domain,
+                fixes=[
+                    Fix(
+                        f"rename `{part.name}` to `{meant}`" if meant else f"rename `{part.name}`",
+                        static.path,
+                        f"{meant}:  # was {part.name}" if meant else None,
+                    )
+                ],
+                subject=(part.name,),
+            )

@@ -1,0 +1,111 @@
+"""MCUboot slot geometry."""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+from ..findings import Finding, Fix, Severity
+from ..model import Build, Layout, LayoutKind, Partition
+from . import rule
+from ._layouts import checked_layouts, edit_path, hx, static_twin
+
+
+def swap_mode(build: Build) -> Optional[str]:
+    """ "move", "offset", "scratch", "overwrite" or None, from MCUboot's or sysbuild's Kconfig."""
+    sb = build.sysbuild_config
+    mcuboot = build.image("mcuboot")
+    sources = [mcuboot.config] if mcuboot else []
+    sources += [image.config for image in build.images if image.role == "app"]
+    for config in sources:
+        for mode in ("MOVE", "OFFSET", "SCRATCH"):
+            if config.enabled(f"CONFIG_BOOT_SWAP_USING_{mode}"):
+                return mode.lower()
+        if config.enabled("CONFIG_BOOT_UPGRADE_ONLY"):
+            return "overwrite"
+    for mode in ("MOVE", "OFFSET", "SCRATCH"):
+        if sb.enabled(f"SB_CONFIG_MCUBOOT_MODE_SWAP_USING_{mode}") or sb.enabled(
+            f"SB_CONFIG_MCUBOOT_MODE_SWAP_{mode}"
+        ):
+            return mode.lower()
+    return None
+
+
+def _sector(layout: Layout, *parts: Partition) -> int:
+    blocks = [
+        region.erase_block
+        for part in parts
+        if (region := layout.region_of(part)) is not None and region.erase_block
+    ]
+    return max(blocks) if blocks else 0x1000
+
+
+@rule("PMD401", "slot-size-mismatch", Severity.ERROR, rank=58)
+def slot_size_mismatch(build: Build) -> Iterator[Finding]:
+    """
+    ## What it does
+    Compares each MCUboot secondary slot with its primary
+    (`mcuboot_secondary` / `mcuboot_primary`, `…_1`, `…_2`; `slot1_partition` /
+    `slot0_partition` in devicetree builds). They must be the same size. With
+    swap-using-move the primary may be exactly one sector larger; with
+    swap-using-offset the secondary may be exactly one sector larger.
+
+    ## Why it matters
+    MCUboot walks both slots sector by sector. When the sizes do not line up
+    it logs "Cannot upgrade: slots have non-compatible sectors" and never
+    applies the update, or the image built for the primary does not fit in
+    the secondary and the upload is refused.
+
+    ## Example
+    ```yaml
+    mcuboot_primary:   {address: 0xc000,  size: 0x75200}
+    mcuboot_secondary: {address: 0x81200, size: 0x75000}   # 0x200 smaller
+    ```
+
+    ## How to fix
+    Make the secondary exactly as large as the primary in the static file
+    (Partition Manager generates it with `share_size: [mcuboot_primary]`),
+    then build pristine and erase the old slot trailers.
+    """
+    mode = swap_mode(build)
+    for checked in checked_layouts(build):
+        layout = checked.layout
+        for _index, primary, secondary in layout.slot_pairs():
+            if primary.size is None or secondary.size is None or primary.size <= 0 or secondary.size <= 0:
+                continue
+            sector = _sector(layout, primary, secondary)
+            difference = primary.size - secondary.size
+            if difference == 0:
+                continue
+            if difference == sector and mode in (None, "move"):
+                continue
+            if difference == -sector and mode == "offset":
+                continue
+            if static_twin(build, layout, (primary.name, secondary.name)):
+                continue
+            larger = "smaller" if difference > 0 else "larger"
+            snippet = f"{secondary.name}:\n  size: {hx(primary.size)}"
+            if layout.kind is LayoutKind.DEVICETREE:
+                snippet = f"&{secondary.name} {{\n\treg = <{hx(secondary.address)} {hx(primary.size)}>;\n}};"
+            yield Finding(
+                message=(
+                    f"`{secondary.name}` is {hx(secondary.size)} bytes, {hx(abs(difference))} {larger} "
+                    f"than `{primary.name}` ({hx(primary.size)})"
+                    + (f"; {mode} mode allows equal sizes only" if mode == "overwrite" else "")
+                ),
+                location=secondary.source,
+                image=checked.image,
+                domain=layout.domain,
+                evidence=[
+                    f"{primary.name}: size {hx(primary.size)} in {primary.region}",
+                    f"{secondary.name}: size {hx(secondary.size)} in {secondary.region}",
+                    f"sector size 0x{sector:x}, MCUboot mode: {mode or 'unknown'}",
+                ],
+                fixes=[
+                    Fix(
+                        f"make `{secondary.name}` the same size as `{primary.name}`",
+                        edit_path(build, layout),
+                        snippet,
+                    )
+                ],
+                subject=(layout.kind.value, primary.name, secondary.name),
+            )

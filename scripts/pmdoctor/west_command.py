@@ -1,0 +1,34 @@
+"""``west pmdoctor``: a thin WestCommand over :func:`pmdoctor.cli.run`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from west.commands import WestCommand
+
+from .cli import DESCRIPTION, add_arguments, run
+
+
+class PmDoctor(WestCommand):
+    def __init__(self) -> None:
+        # `help` is positional and ignored by newer west (west-commands.yml
+        # supplies it); an empty string works with west 1.x and main.
+        super().__init__("pmdoctor", "", DESCRIPTION, requires_workspace=False)
+
+    def do_add_parser(self, parser_adder):
+        parser = parser_adder.add_parser(
+            self.name,
+            help="check Partition Manager / MCUboot / devicetree flash layouts of a build",
+            description=self.description,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        return add_arguments(parser)
+
+    def do_run(self, args, unknown):
+        def config_get(option):
+            return self.config.get(option) if self.has_config else None
+
+        code = run(args=args, config_get=config_get)
+        if code:
+            sys.exit(code)
