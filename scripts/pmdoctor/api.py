@@ -39,7 +39,7 @@ class Analysis:
 
 def check(build: Build, rules: Optional[Iterable[str]] = None) -> Analysis:
     """Run the rules on an already loaded build."""
-    return Analysis(build, rank(list(run_all(build, rules))))
+    return Analysis(build, rank(run_all(build, rules), build.symptoms))
 
 
 def analyze(build_dir: Union[str, Path], rules: Optional[Iterable[str]] = None) -> Analysis:

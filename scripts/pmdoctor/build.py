@@ -186,6 +186,8 @@ class _Assembler:
         self.build_info()
         self.generated_layouts()
         self.identify()
+        self.relocate_source_dir()
+        self.user_configs()
         self.static_files()
         self.complete_regions()
         return build
@@ -235,6 +237,9 @@ class _Assembler:
         config = config if config is not None else self.kconfig(directory / "zephyr" / ".config", name)
         image = Image(name=name, build_dir=directory, role=role, config=config)
         image.devicetree = self.devicetree(directory / "zephyr" / "zephyr.dts", name)
+        signed = directory / "zephyr" / "zephyr.signed.bin"
+        if signed.is_file():
+            image.signed_image, image.signed_image_size = signed, signed.stat().st_size
         if _is_netcore(image):
             image.domain = "CPUNET"
             if image.role == "other":
@@ -315,6 +320,44 @@ class _Assembler:
             source = cache.get("APP_DIR") if build.sysbuild else cache.get("APPLICATION_SOURCE_DIR")
             if source:
                 build.source_dir = Path(source)
+
+    def relocate_source_dir(self) -> None:
+        """Build directories get moved and shared; find the app sources next to this one.
+
+        When the recorded source directory does not exist here, the usual
+        layout (``<app>/build``) puts it one level up; accept that when it
+        looks like an application (a CMakeLists.txt or prj.conf).
+        """
+        recorded = self.build.source_dir
+        if recorded is not None and Path(recorded).is_dir():
+            return
+        candidate = self.top.parent
+        if (candidate / "CMakeLists.txt").is_file() or (candidate / "prj.conf").is_file():
+            if recorded is not None:
+                self.build.notes.append(
+                    f"application source {recorded} is not on this machine; using {candidate}"
+                )
+            self.build.source_dir = candidate
+
+    def user_configs(self) -> None:
+        """The Kconfig fragments the user wrote, so fixes can name the line to change."""
+        source = self.build.source_dir
+        if source is None or not Path(source).is_dir():
+            return
+        patterns = (
+            "*.conf",
+            "sysbuild/*.conf",
+            "sysbuild/*/*.conf",
+            "sysbuild/*/boards/*.conf",
+            "child_image/*.conf",
+            "child_image/*/*.conf",
+            "boards/*.conf",
+        )
+        for pattern in patterns:
+            for path in sorted(Path(source).glob(pattern)):
+                key = path.relative_to(source).as_posix()
+                if key not in self.build.user_configs:
+                    self.build.user_configs[key] = self.kconfig(path)
 
     def static_files(self) -> None:
         """The pm_static file(s) Partition Manager used or would use."""

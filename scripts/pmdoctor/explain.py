@@ -22,9 +22,13 @@ def list_rules() -> str:
     rules = load_all().values()
     width = max(len(rule.name) for rule in rules)
     return "".join(
-        f"{rule.id}  {rule.name.ljust(width)}  {rule.severity.value.ljust(7)}  {rule.summary}\n"
+        f"{rule.id}  {rule.name.ljust(width)}  {rule.severity.value.ljust(7)}  {_short(rule.summary)}\n"
         for rule in rules
     )
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + " …"
 
 
 def rules_markdown() -> str:

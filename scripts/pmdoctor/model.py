@@ -10,7 +10,10 @@ import re
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Tuple
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .symptoms import Symptom
 
 
 @dataclass(frozen=True)
@@ -303,6 +306,9 @@ class Image:
     domain: Optional[str] = None  # Partition Manager domain: None = default, "CPUNET" ...
     config: Kconfig = field(default_factory=Kconfig)
     devicetree: Devicetree = field(default_factory=Devicetree)
+    # The MCUboot-signed binary the build produced (zephyr.signed.bin), if any.
+    signed_image: Optional[Path] = None
+    signed_image_size: Optional[int] = None
 
     @property
     def uses_partition_manager(self) -> bool:
@@ -356,6 +362,12 @@ class Build:
     static_files: List[StaticFile] = field(default_factory=list)
     problems: List[LoadProblem] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
+    # Kconfig fragments the user wrote (prj.conf, sysbuild.conf,
+    # sysbuild/mcuboot.conf, child_image/mcuboot.conf ...), keyed by their
+    # path relative to the application source directory.
+    user_configs: Dict[str, Kconfig] = field(default_factory=dict)
+    # Recognised log lines (--log, or triage attachments).
+    symptoms: List[Symptom] = field(default_factory=list)
 
     def image(self, name_or_role: str) -> Optional[Image]:
         for image in self.images:

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
 from dataclasses import dataclass, replace
-from typing import Callable, Dict, Iterable, Iterator, List, Optional
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from ..findings import Finding, Severity
 from ..model import Build
+from ..symptoms import SYMPTOMS
 
 Check = Callable[[Build], Iterable[Finding]]
 
@@ -31,6 +33,8 @@ class Rule:
     family: str
     # Root causes rank above their consequences: 0 = plain, higher = earlier.
     rank: int = 0
+    # Symptom IDs (symptoms.SYMPTOMS) this rule's findings can explain.
+    explains: Tuple[str, ...] = ()
 
     @property
     def doc(self) -> str:
@@ -41,7 +45,8 @@ class Rule:
         """The first sentence of *What it does*."""
         for section, text in self.sections():
             if section == "What it does":
-                return text.split("\n\n")[0].replace("\n", " ").strip()
+                paragraph = " ".join(text.split("\n\n")[0].split())
+                return re.split(r"(?<=[.:])\s+(?=[A-Z])", paragraph, maxsplit=1)[0].rstrip(".:")
         return self.name
 
     def sections(self) -> List[tuple]:
@@ -66,14 +71,23 @@ REGISTRY: Dict[str, Rule] = {}
 FAMILIES = ("input", "layout", "slots")
 
 
-def rule(rule_id: str, name: str, severity: Severity, rank: int = 0) -> Callable[[Check], Check]:
+def rule(
+    rule_id: str,
+    name: str,
+    severity: Severity,
+    rank: int = 0,
+    explains: Tuple[str, ...] = (),
+) -> Callable[[Check], Check]:
     """Register a check function as a rule."""
 
     def register(check: Check) -> Check:
         if rule_id in REGISTRY:
             raise ValueError(f"rule {rule_id} registered twice")
+        unknown = set(explains) - set(SYMPTOMS)
+        if unknown:
+            raise ValueError(f"rule {rule_id} explains unknown symptoms {sorted(unknown)}")
         family = check.__module__.rsplit(".", 1)[-1]
-        REGISTRY[rule_id] = Rule(rule_id, name, severity, check, family, rank)
+        REGISTRY[rule_id] = Rule(rule_id, name, severity, check, family, rank, tuple(explains))
         return check
 
     return register

@@ -109,12 +109,12 @@ def edit_path(build: Build, layout: Layout) -> Optional[Path]:
 
 
 def where_to_edit(build: Build, layout: Layout) -> str:
-    """The file a layout fix goes into, in words."""
-    if layout.kind is LayoutKind.STATIC:
-        return str(layout.file)
+    """Words to add to a layout fix when there is no static file to name."""
     if layout.kind is LayoutKind.DEVICETREE:
-        return "the devicetree overlay that defines these partitions"
-    statics = [s for s in build.static_files if s.domain == layout.domain]
-    if statics:
-        return str(statics[0].path)
-    return "your pm_static.yml (partitions.yml is generated; freeze it into pm_static.yml first)"
+        return " in the overlay that defines the partition (see the `at` line)"
+    if edit_path(build, layout) is not None:
+        return ""
+    return (
+        "; partitions.yml is generated, so copy it to pm_static.yml in the application "
+        "directory and make the change there"
+    )

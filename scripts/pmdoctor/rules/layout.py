@@ -37,7 +37,7 @@ def _finding(
         image=checked.image,
         domain=layout.domain,
         evidence=evidence or [f"{p.name}: {hexrange(p)} in {p.region}" for p in parts],
-        fixes=[Fix(f"{fix} ({where_to_edit(build, layout)})", edit_path(build, layout))],
+        fixes=[Fix(fix + where_to_edit(build, layout), edit_path(build, layout))],
         severity=severity,
         subject=(layout.kind.value, *(p.name for p in parts)),
     )
@@ -257,7 +257,7 @@ def container_mismatch(build: Build) -> Iterator[Finding]:
     """
     ## What it does
     Checks the arithmetic that ties partitions together: a container (`span`)
-    must start at its first member and end at its last, with no holes; every
+    must start at its first member and end at its last; every
     member must exist; `end_address` must equal `address + size`;
     `mcuboot_primary` must be exactly `mcuboot_pad` + `mcuboot_primary_app`,
     and must be a container, not a plain partition.
