@@ -11,8 +11,9 @@ import argparse
 import os
 import sys
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, List, Optional, Sequence, TextIO
+from typing import Callable, Dict, List, Optional, Sequence, TextIO
 
 from . import __version__
 from .api import Analysis, analyze
@@ -20,7 +21,7 @@ from .build import NoBuildDirectory, find_build_dir
 from .explain import explain, list_rules, rules_markdown
 from .findings import Severity
 from .report import RenderOptions, renderers
-from .rules import find, load_all
+from .rules import find
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -35,6 +36,16 @@ partitions. Reads the build directory only; never changes a file.
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The options, shared by the standalone CLI and the west command."""
+    parser.add_argument(
+        "command",
+        nargs="?",
+        default="check",
+        choices=sorted(COMMANDS),
+        help="what to do (default: check the build directory)",
+    )
+    parser.add_argument(
+        "paths", nargs="*", metavar="PATH", help="files or folders, for commands that take them"
+    )
     parser.add_argument(
         "-d",
         "--build-dir",
@@ -152,14 +163,37 @@ def _run(args, config_get: ConfigGet, stdout: TextIO, stderr: TextIO, cwd: Path)
             return EXIT_USAGE
         stdout.write(explain(rule))
         return EXIT_OK
+    return COMMANDS[args.command](args, Context(config_get, stdout, stderr, cwd))
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a command needs besides its arguments."""
+
+    config_get: ConfigGet
+    stdout: TextIO
+    stderr: TextIO
+    cwd: Path
+
+
+def check_command(args: argparse.Namespace, ctx: Context) -> int:
+    """The default command: analyse build directories and report."""
+    if args.paths:
+        ctx.stderr.write("pmdoctor: check takes build directories with -d, not positional paths\n")
+        return EXIT_USAGE
     try:
         selected = _selected_rules(args.rules)
-        directories = _build_dirs(args, config_get, cwd)
+        directories = _build_dirs(args, ctx.config_get, ctx.cwd)
     except (ValueError, NoBuildDirectory) as error:
-        stderr.write(f"pmdoctor: {error}\n")
+        ctx.stderr.write(f"pmdoctor: {error}\n")
         return EXIT_USAGE
-    load_all()
     analyses: List[Analysis] = [analyze(directory, selected) for directory in directories]
+    return emit(analyses, args, ctx)
+
+
+def emit(analyses: List[Analysis], args: argparse.Namespace, ctx: Context) -> int:
+    """Render analyses in the chosen format, write them, and compute the exit code."""
+    config_get, stdout, stderr, cwd = ctx.config_get, ctx.stdout, ctx.stderr, ctx.cwd
     fmt = args.format or config_get("pmdoctor.format") or "text"
     if fmt not in renderers():
         stderr.write(f"pmdoctor: unknown format {fmt!r} in west config pmdoctor.format\n")
@@ -178,6 +212,12 @@ def _run(args, config_get: ConfigGet, stdout: TextIO, stderr: TextIO, cwd: Path)
     else:
         stdout.write(text)
     return _exit_code(analyses, Severity(args.fail_on), args.exit_zero)
+
+
+# Subcommands: name -> handler(args, ctx) -> exit code.
+COMMANDS: Dict[str, Callable[[argparse.Namespace, Context], int]] = {
+    "check": check_command,
+}
 
 
 def _build_dirs(args, config_get: ConfigGet, cwd: Path) -> List[Path]:
