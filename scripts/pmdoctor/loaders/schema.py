@@ -33,16 +33,12 @@ class SchemaViolation:
 
 
 def schema_dir() -> Path:
-    """Schemas ship in the wheel as ``pmdoctor.schemas``; in a checkout they sit at the top."""
-    try:
-        from importlib import resources
-
-        installed = Path(str(resources.files("pmdoctor.schemas")))
-        if (installed / "partitions.yml").is_file():
-            return installed
-    except (ImportError, ModuleNotFoundError, TypeError, AttributeError):
-        pass
-    return Path(__file__).resolve().parents[3] / "schemas"
+    """Schemas ship in the wheel as ``pmdoctor/schemas``; in a checkout they sit at the top."""
+    here = Path(__file__).resolve()
+    for candidate in (here.parents[1] / "schemas", here.parents[3] / "schemas"):
+        if (candidate / "partitions.yml").is_file():
+            return candidate
+    raise FileNotFoundError(f"pmdoctor schemas not found next to {here.parents[1]}")
 
 
 @cache
