@@ -20,6 +20,7 @@ from .loaders import LoadError
 from .loaders.cmake import is_build_dir, load_cmake_cache
 from .loaders.devicetree import is_nor, load_devicetree
 from .loaders.kconfig import load_kconfig
+from .loaders.overlay import load_overlay_chosen
 from .loaders.partitions import layout_from_yaml, regions_from_yaml
 from .loaders.schema import validate
 from .loaders.sysbuild import dig, load_build_info, load_domains
@@ -188,7 +189,9 @@ class _Assembler:
         self.identify()
         self.relocate_source_dir()
         self.user_configs()
+        self.user_overlays()
         self.static_files()
+        self.static_candidates()
         self.complete_regions()
         return build
 
@@ -280,6 +283,7 @@ class _Assembler:
                 if doc is None:
                     continue
                 layout = layout_from_yaml(doc, LayoutKind.GENERATED, domain)
+                layout.mtime = _mtime(path)
                 regions_file = directory / path.name.replace("partitions", "regions", 1)
                 if regions_file.is_file():
                     regions_doc = self.yaml(regions_file, "regions", domain)
@@ -359,6 +363,32 @@ class _Assembler:
                 if key not in self.build.user_configs:
                     self.build.user_configs[key] = self.kconfig(path)
 
+    def user_overlays(self) -> None:
+        """Chosen properties of the user's overlays, so fixes can name the line to change."""
+        source = self.build.source_dir
+        if source is None or not Path(source).is_dir():
+            return
+        patterns = (
+            "*.overlay",
+            "boards/*.overlay",
+            "sysbuild/*.overlay",
+            "sysbuild/*/*.overlay",
+            "sysbuild/*/boards/*.overlay",
+            "child_image/*.overlay",
+            "child_image/*/*.overlay",
+            "child_image/*/boards/*.overlay",
+        )
+        seen: set = set()
+        for pattern in patterns:
+            for path in sorted(Path(source).glob(pattern)):
+                if path in seen or not path.is_file():
+                    continue
+                seen.add(path)
+                try:
+                    self.build.user_chosen.extend(load_overlay_chosen(path))
+                except LoadError as error:
+                    self.problem(error)
+
     def static_files(self) -> None:
         """The pm_static file(s) Partition Manager used or would use."""
         if not (self.build.partition_manager or self.build.cmake_cache.get("PM_STATIC_YML_FILE")):
@@ -367,6 +397,7 @@ class _Assembler:
             doc = self.yaml(path, "pm_static", domain)
             layout = layout_from_yaml(doc, LayoutKind.STATIC, domain) if doc else None
             if layout is not None:
+                layout.mtime = _mtime(path)
                 generated = self.build.layout_for_domain(domain)
                 layout.regions = dict(generated.regions) if generated else {}
             self.build.static_files.append(StaticFile(path, domain, layout, how))
@@ -400,6 +431,20 @@ class _Assembler:
                 yield path, None, "application source directory"
                 return
 
+    def static_candidates(self) -> None:
+        """List every pm_static* file of the source tree; rules decide which one counts."""
+        source = self.build.source_dir
+        if source is None or not Path(source).is_dir():
+            return
+        folders = ("", "sysbuild/", "sysbuild/*/", "child_image/", "child_image/*/", "boards/")
+        folders += ("boards/*/", "boards/*/*/", "configuration/*/")
+        found = set()
+        for folder in folders:
+            for path in Path(source).glob(folder + "pm_static*"):
+                if path.is_file() and path.suffix in (".yml", ".yaml"):
+                    found.add(path)
+        self.build.static_candidates = sorted(found)
+
     def complete_regions(self) -> None:
         """Fill region bounds and erase blocks that regions.yml does not give."""
         for layout in self.build.layouts + [s.layout for s in self.build.static_files if s.layout]:
@@ -411,6 +456,13 @@ class _Assembler:
                 )
                 _complete_region(region, main, self.build.soc, layout.domain)
                 layout.regions[name] = region
+
+
+def _mtime(path: Path) -> Optional[float]:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
 
 
 def _is_netcore(image: Image) -> bool:

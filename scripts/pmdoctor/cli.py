@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, TextIO
 
-from . import __version__
-from .api import Analysis, analyze
-from .build import NoBuildDirectory, find_build_dir
+from . import __version__, migrate, triage
+from .api import Analysis, analyze, check
+from .baseline import BaselineError, load_baseline
+from .build import NoBuildDirectory, find_build_dir, load_build
 from .explain import explain, list_rules, rules_markdown
 from .findings import Severity
 from .report import RenderOptions, renderers
@@ -73,6 +74,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument(
         "--rules", metavar="IDS", help="comma-separated rule IDs or names to run (default: all)"
     )
+    parser.add_argument(
+        "--baseline",
+        metavar="PATH",
+        help="layout deployed in the field (partitions.yml, pm_static.yml or a PM-era build "
+        "directory): report every partition this build moved (PMD704)",
+    )
+    parser.add_argument(
+        "--log",
+        action="append",
+        metavar="FILE",
+        help="a console or build log (repeat for several): recognised lines rank the findings "
+        "that explain them",
+    )
+    parser.add_argument("--soc", metavar="SOC", help="triage: the SoC when the attachments do not say")
+    parser.add_argument("--board", metavar="BOARD", help="triage: the board when the attachments do not say")
     parser.add_argument("--explain", metavar="RULE", help="explain a rule (ID or name) and exit")
     parser.add_argument("--list-rules", action="store_true", help="list the rules and exit")
     parser.add_argument("--rules-doc", action="store_true", help=argparse.SUPPRESS)
@@ -106,13 +122,13 @@ def _selected_rules(spec: Optional[str]) -> Optional[List[str]]:
     return selected
 
 
-def _standalone_config() -> ConfigGet:
-    """West configuration of the workspace around the cwd, when there is one."""
+def _standalone_config(cwd: Path) -> ConfigGet:
+    """West configuration of the workspace around ``cwd``, when there is one."""
     try:
         from west.configuration import Configuration
         from west.util import west_topdir
 
-        config = Configuration(topdir=west_topdir())
+        config = Configuration(topdir=west_topdir(start=cwd))
         return lambda option: config.get(option)
     except Exception:  # no workspace, no west, or an unreadable config
         return lambda option: None
@@ -134,9 +150,10 @@ def run(
             args = build_parser().parse_args(argv)
         except SystemExit as exit_:  # argparse already printed the usage error
             return EXIT_USAGE if exit_.code else EXIT_OK
-    config_get = config_get or _standalone_config()
+    cwd = Path(cwd or os.getcwd())
+    config_get = config_get or _standalone_config(cwd)
     try:
-        return _run(args, config_get, stdout, stderr, Path(cwd or os.getcwd()))
+        return _run(args, config_get, stdout, stderr, cwd)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # the promise: no traceback, ever, unless asked
@@ -184,10 +201,22 @@ def check_command(args: argparse.Namespace, ctx: Context) -> int:
     try:
         selected = _selected_rules(args.rules)
         directories = _build_dirs(args, ctx.config_get, ctx.cwd)
-    except (ValueError, NoBuildDirectory) as error:
+        baselines = load_baseline(ctx.cwd / args.baseline) if getattr(args, "baseline", None) else []
+        missing = triage.missing_files(args.log or [], ctx.cwd)
+        if missing:
+            raise ValueError(f"no such log file: {', '.join(missing)}")
+    except (ValueError, NoBuildDirectory, BaselineError) as error:
         ctx.stderr.write(f"pmdoctor: {error}\n")
         return EXIT_USAGE
-    analyses: List[Analysis] = [analyze(directory, selected) for directory in directories]
+    if not baselines and not args.log:
+        analyses: List[Analysis] = [analyze(directory, selected) for directory in directories]
+        return emit(analyses, args, ctx)
+    analyses = []
+    for directory in directories:
+        build = load_build(directory)
+        build.baselines = baselines
+        triage.load_logs(build, args.log or [], ctx.cwd)
+        analyses.append(check(build, selected))
     return emit(analyses, args, ctx)
 
 
@@ -217,6 +246,8 @@ def emit(analyses: List[Analysis], args: argparse.Namespace, ctx: Context) -> in
 # Subcommands: name -> handler(args, ctx) -> exit code.
 COMMANDS: Dict[str, Callable[[argparse.Namespace, Context], int]] = {
     "check": check_command,
+    "migrate": migrate.migrate_command,
+    "triage": triage.triage_command,
 }
 
 

@@ -32,7 +32,7 @@ def _short(text: str, limit: int = 80) -> str:
 
 
 def rules_markdown() -> str:
-    """The rule reference, generated (``pmdoctor --list-rules --format markdown``)."""
+    """The rule reference ``docs/rules.md`` (``python -m pmdoctor --rules-doc > docs/rules.md``)."""
     out: List[str] = [
         "# pmdoctor rules",
         "",
@@ -44,7 +44,8 @@ def rules_markdown() -> str:
     rules = list(load_all().values())
     for rule in rules:
         anchor = f"{rule.id.lower()}-{rule.name}"
-        out.append(f"| [{rule.id}](#{anchor}) | {rule.name} | {rule.severity.value} | {rule.summary} |")
+        summary = rule.summary.replace("|", "\\|")  # a bare | would split the table cell
+        out.append(f"| [{rule.id}](#{anchor}) | {rule.name} | {rule.severity.value} | {summary} |")
     for rule in rules:
         out += ["", f"## {rule.id} {rule.name}", "", f"Default severity: **{rule.severity.value}**.", ""]
         for heading, body in rule.sections():

@@ -137,6 +137,9 @@ class Layout:
     image: Optional[str] = None
     partitions: Dict[str, Partition] = field(default_factory=dict)
     regions: Dict[str, Region] = field(default_factory=dict)
+    # Modification time of `file` (seconds since the epoch): a static file
+    # newer than the partitions file it produced means a stale build.
+    mtime: Optional[float] = None
 
     def get(self, name: str) -> Optional[Partition]:
         return self.partitions.get(name)
@@ -276,6 +279,9 @@ class Devicetree:
     file: Optional[Path] = None
     chosen: Dict[str, str] = field(default_factory=dict)  # property -> node path
     chosen_source: Dict[str, Source] = field(default_factory=dict)
+    # The overlay/board line that set each chosen property, from zephyr.dts
+    # origin comments (Zephyr >= 4.2); empty on older builds.
+    chosen_origin: Dict[str, Source] = field(default_factory=dict)
     nodes: Dict[str, DtNode] = field(default_factory=dict)
     labels: Dict[str, str] = field(default_factory=dict)  # label -> path
     layout: Optional[Layout] = None  # fixed-partitions, all flash devices
@@ -332,6 +338,29 @@ class LoadProblem:
 # ------------------------------------------------------------------ build
 
 
+@dataclass(frozen=True)
+class InputFile:
+    """A file given to ``pmdoctor triage`` (or ``--log``): what it was taken for, or why not used."""
+
+    path: Path
+    taken_as: str  # "static layout", "console log" ...; "" when the file was not used
+    detail: str = ""  # what was read from it, or why it could not be used
+    image: Optional[str] = None
+
+    @property
+    def used(self) -> bool:
+        return bool(self.taken_as)
+
+
+@dataclass(frozen=True)
+class ChosenLine:
+    """One ``prop = &label;`` line in a ``chosen`` block of an overlay the user wrote."""
+
+    prop: str
+    target: str  # "&mx25r64", "&{/soc/...}" or a path string, as written
+    source: Source
+
+
 @dataclass
 class StaticFile:
     """A pm_static*.yml the build used (or would use) and its layout."""
@@ -360,14 +389,27 @@ class Build:
     images: List[Image] = field(default_factory=list)
     layouts: List[Layout] = field(default_factory=list)  # generated, one per domain
     static_files: List[StaticFile] = field(default_factory=list)
+    # Every pm_static*.yml/.yaml in the source tree (app dir, sysbuild/, child_image/,
+    # boards/, configuration/), used or not: rules judge which one Partition Manager reads.
+    static_candidates: List[Path] = field(default_factory=list)
     problems: List[LoadProblem] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
     # Kconfig fragments the user wrote (prj.conf, sysbuild.conf,
     # sysbuild/mcuboot.conf, child_image/mcuboot.conf ...), keyed by their
     # path relative to the application source directory.
     user_configs: Dict[str, Kconfig] = field(default_factory=dict)
+    # Chosen properties set in the user's overlays (boards/*.overlay, app.overlay,
+    # child_image/*.overlay, sysbuild/*.overlay ...), so fixes can name the line.
+    user_chosen: List[ChosenLine] = field(default_factory=list)
     # Recognised log lines (--log, or triage attachments).
     symptoms: List[Symptom] = field(default_factory=list)
+    # The layout already deployed in the field (`--baseline`: a partitions.yml,
+    # pm_static.yml or PM-era build directory), one layout per domain.
+    baselines: List[Layout] = field(default_factory=list)
+    # Triage: each attachment and what it was taken for; what to ask the user
+    # to attach next ("build/mcuboot/zephyr/.config — MCUboot's own settings").
+    inputs: List[InputFile] = field(default_factory=list)
+    wanted: List[str] = field(default_factory=list)
 
     def image(self, name_or_role: str) -> Optional[Image]:
         for image in self.images:

@@ -21,6 +21,8 @@ from ..model import Devicetree, DtNode, Layout, LayoutKind, Partition, Region, S
 from . import LoadError, read_text
 
 PARTITION_COMPATIBLES = ("fixed-partitions", "zephyr,mapped-partition")
+# Nodes whose children are partitions: `fixed-subpartitions` nests partitions in a partition.
+_PARTITION_PARENTS = ("fixed-partitions", "fixed-subpartitions")
 NOR_COMPATIBLES = ("nordic,qspi-nor", "jedec,spi-nor", "jedec,mspi-nor")
 NOR_ERASE_BLOCK = 4096
 _KEPT_PROPS = ("size", "erase-block-size", "write-block-size", "label", "jedec-id", "ranges")
@@ -104,7 +106,7 @@ def load_devicetree(path: Path, image: str, zephyr_base: Optional[Path] = None) 
     try:
         tree = dtlib.DT(str(path))
     except Exception as exc:  # dtlib raises DTError, but also others on odd input
-        raise LoadError(path, _dt_error(exc), _dt_error_line(exc)) from None
+        raise LoadError(path, _dt_error(exc, path), _dt_error_line(exc)) from None
     lines = LineMap(text)
     model = Devicetree(file=path)
     for node in tree.node_iter():
@@ -118,12 +120,17 @@ def load_devicetree(path: Path, image: str, zephyr_base: Optional[Path] = None) 
             if target is not None:
                 model.chosen[name] = target
                 model.chosen_source[name] = Source(path, lines.props.get(("/chosen", name)))
+                origin = lines.prop_origin.get(("/chosen", name))
+                if origin:
+                    model.chosen_origin[name] = Source(Path(origin[0]), origin[1])
     model.layout = _partition_layout(model, path, image)
     return model
 
 
-def _dt_error(exc: Exception) -> str:
+def _dt_error(exc: Exception, path: Path) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
+    # dtlib starts with "<path>:<line> (column n):"; the finding already says where.
+    text = re.sub(rf"^{re.escape(str(path))}:\d+\s*(\(column \d+\))?:?\s*", "", text)
     return f"devicetree does not parse: {text}"
 
 
@@ -279,7 +286,20 @@ def _partition_layout(tree: Devicetree, path: Path, image: str) -> Optional[Layo
             dt_label=node.labels[0] if node.labels else None,
             dt_path=node.path,
         )
+    _nest_subpartitions(tree, layout)
     return layout if layout.partitions else None
+
+
+def _nest_subpartitions(tree: Devicetree, layout: Layout) -> None:
+    """A `fixed-subpartitions` node (TF-M's slot0 = secure + non-secure) spans its children."""
+    by_path = {part.dt_path: part for part in layout.partitions.values()}
+    for part in layout.partitions.values():
+        node = tree.nodes.get(part.dt_path or "")
+        if node is None or "fixed-subpartitions" not in node.compatible:
+            continue
+        part.span = tuple(
+            child.name for path, child in by_path.items() if path and path.rsplit("/", 1)[0] == part.dt_path
+        )
 
 
 def _ranges_shift(tree: Devicetree, node: DtNode, flash: DtNode, offset: int) -> int:
@@ -302,7 +322,7 @@ def _is_partition(tree: Devicetree, node: DtNode) -> bool:
     if "zephyr,mapped-partition" in node.compatible:
         return True
     parent = tree.nodes.get(node.path.rsplit("/", 1)[0] or "/")
-    return parent is not None and "fixed-partitions" in parent.compatible
+    return parent is not None and any(c in _PARTITION_PARENTS for c in parent.compatible)
 
 
 def _flash_of(tree: Devicetree, node: DtNode) -> Optional[DtNode]:
@@ -313,7 +333,7 @@ def _flash_of(tree: Devicetree, node: DtNode) -> Optional[DtNode]:
         ancestor = tree.nodes.get(path)
         if ancestor is None:
             return None
-        if "fixed-partitions" in ancestor.compatible or ancestor.name == "partitions":
+        if any(c in _PARTITION_PARENTS for c in ancestor.compatible) or ancestor.name == "partitions":
             continue
         if "zephyr,mapped-partition" in ancestor.compatible:
             continue

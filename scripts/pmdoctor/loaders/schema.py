@@ -54,12 +54,23 @@ def validate(doc: YamlDoc, schema: str) -> List[SchemaViolation]:
         return []
     core = Core(source_data=doc.data, schema_data=load_schema(schema))
     core.validate(raise_exception=False)
-    violations = []
+    wrappers = _wrappers(doc.data) if schema != "regions" else []
+    violations = [
+        SchemaViolation(
+            doc.line(key),
+            f"{key}: holds partitions ({', '.join(map(str, list(doc.data[key])[:3]))} ...) one level "
+            "too deep; each partition must be a top-level key",
+            False,
+        )
+        for key in wrappers
+    ]
     for entry in core.validation_errors_exceptions:
         keys = [_key(part) for part in str(entry.path).strip("/").split("/") if part]
         key = getattr(entry, "key", None)
         if key is not None:
             keys.append(key)
+        if keys and keys[0] in wrappers:
+            continue  # one message for the misplaced block, not one per partition in it
         message = re.sub(r"\.? *(Value )?[Pp]ath: '[^']*'\.?", "", str(entry))
         message = re.sub(r"'b'([^']*)''", r"'\1'", message).strip().rstrip(".")
         where = "/".join(str(k) for k in keys) or "top level"
@@ -68,6 +79,19 @@ def validate(doc: YamlDoc, schema: str) -> List[SchemaViolation]:
         )
         violations.append(SchemaViolation(doc.line(*keys), f"{where}: {message}", minor))
     return violations
+
+
+def _wrappers(data: Any) -> List[Any]:
+    """Top-level keys that hold partitions instead of being one (``partitions:`` wrapping all)."""
+    if not isinstance(data, dict):
+        return []
+    found = []
+    for key, value in data.items():
+        if not isinstance(value, dict) or not value or {"address", "size", "span"} & set(value):
+            continue
+        if all(isinstance(item, dict) and {"address", "size"} & set(item) for item in value.values()):
+            found.append(key)
+    return found
 
 
 def _key(part: str) -> Any:

@@ -20,6 +20,11 @@ Renderer = Callable[[List[Analysis], RenderOptions], str]
 
 
 def renderers() -> Dict[str, Renderer]:
-    from . import json_report, sarif, text
+    from . import json_report, markdown, sarif, text
 
-    return {"text": text.render, "json": json_report.render, "sarif": sarif.render}
+    return {
+        "text": text.render,
+        "json": json_report.render,
+        "sarif": sarif.render,
+        "markdown": markdown.render,
+    }

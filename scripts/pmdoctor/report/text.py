@@ -115,9 +115,13 @@ def render(analyses: List[Analysis], options: RenderOptions) -> str:
             for line in _header(analysis.build, options)
         ]
         out.append("")
-        for image, findings in _grouped(analysis.findings).items():
-            if len(analysis.build.images) > 1 and image:
-                out.append(f"--- image {image}")
+        groups = _grouped(analysis.findings)
+        # Once one group is headed by its image, the build-wide findings need
+        # a heading too, or they read as part of the image group above them.
+        headed = len(analysis.build.images) > 1 and any(groups)
+        for image, findings in groups.items():
+            if headed:
+                out.append(f"--- image {image}" if image else "--- whole build")
             for finding in findings:
                 out += _finding(finding, paint, options)
                 out.append("")

@@ -68,7 +68,20 @@ class Rule:
 
 REGISTRY: Dict[str, Rule] = {}
 
-FAMILIES = ("input", "layout", "slots")
+FAMILIES = (
+    "input",
+    "layout",
+    "slots",
+    "static_config",
+    "mcuboot",
+    "external_flash",
+    "logs",
+    "protection",
+    "multicore",
+    "tfm",
+    "storage",
+    "devicetree_partitions",
+)
 
 
 def rule(

@@ -31,11 +31,13 @@ def unreadable_file(build: Build) -> Iterator[Finding]:
     """
     for problem in build.problems:
         if problem.kind == "unreadable":
+            # An image's domain is known only once its files are read; fill it in here.
+            owner = build.image(problem.image) if problem.image else None
             yield Finding(
                 message=problem.message,
                 location=problem.source,
                 image=problem.image,
-                domain=problem.domain,
+                domain=problem.domain or (owner.domain if owner else None),
                 fixes=[Fix("regenerate the file with a pristine build: west build -p")],
                 subject=(str(problem.source.file),),
             )

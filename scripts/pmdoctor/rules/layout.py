@@ -226,9 +226,30 @@ def partition_misaligned(build: Build) -> Iterator[Finding]:
             )
 
 
+def _inner_container(layout: Layout, part: Partition) -> bool:
+    """A container inside a larger one (mcuboot_primary_app, tfm_secure in mcuboot_primary).
+
+    Partition Manager spans `mcuboot_primary` over `app`, not over
+    `mcuboot_primary_app`, so the span lists alone do not show the nesting.
+    """
+    if not part.is_container:
+        return False
+    return any(
+        other.is_container
+        and other.region == part.region
+        and other.has_extent
+        and other.size > part.size
+        and other.address <= part.address
+        and part.end <= other.end
+        for other in layout.partitions.values()
+    )
+
+
 def _misalignment(layout: Layout, part: Partition, region: Region) -> Optional[Tuple[str, int, Severity]]:
     erase, write = region.erase_block, region.write_block
-    if erase and not nested_in_container(layout, part) and not part.is_container:
+    # Members are erased with their container; outermost containers (a whole
+    # slot) are erased on their own, so they are checked like plain partitions.
+    if erase and not nested_in_container(layout, part) and not _inner_container(layout, part):
         bad = [what for what, value in (("start", part.address), ("size", part.size)) if value % erase]
         if bad:
             return (

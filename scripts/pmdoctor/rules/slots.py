@@ -27,6 +27,11 @@ def swap_mode(build: Build) -> Optional[str]:
             f"SB_CONFIG_MCUBOOT_MODE_SWAP_{mode}"
         ):
             return mode.lower()
+    # NCS 2.6-2.9 spell swap-using-move this way.
+    if sb.enabled("SB_CONFIG_MCUBOOT_MODE_SWAP_WITHOUT_SCRATCH"):
+        return "move"
+    if sb.enabled("SB_CONFIG_MCUBOOT_MODE_OVERWRITE_ONLY"):
+        return "overwrite"
     return None
 
 

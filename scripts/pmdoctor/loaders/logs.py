@@ -1,0 +1,388 @@
+"""Recognise MCUboot, MCUmgr, Partition Manager, linker, imgtool, TF-M and nrfutil log lines.
+
+Console logs and build logs are pasted into forum threads with timestamps,
+colour codes and log-level prefixes; the recognisers search each line for the
+message text itself. Each recognised line becomes a
+:class:`~pmdoctor.symptoms.Symptom` whose ``meaning`` decodes the error
+numbers. Decoding MCUmgr image-group numbers depends on the firmware's
+version (a bare ``5`` is ENOENT before the group-aware error codes and
+INVALID_TLV after them), so the version is taken from the caller, from the
+log's own boot banner or build lines, or the meaning says it is unknown.
+
+Pure parsing: no judgement about the build (that is the PMD8xx rules' job).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, List, Optional, Tuple
+
+from ..model import Source
+from ..symptoms import Symptom
+from . import read_text
+
+# Lines longer than this are not log messages (minified data, base64 ...).
+_MAX_LINE = 2000
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+ERRNO = {
+    1: "EPERM",
+    2: "ENOENT (no such partition in this image's flash map)",
+    5: "EIO (flash read/write failed)",
+    12: "ENOMEM",
+    13: "EACCES",
+    16: "EBUSY",
+    19: "ENODEV (the flash device did not initialise)",
+    22: "EINVAL",
+    134: "ENOTSUP",
+}
+
+# Legacy MCUmgr MGMT_ERR_* (before group-aware errors, Zephyr <= 3.4 / NCS < 2.6).
+MGMT_ERR = {
+    0: "MGMT_ERR_EOK",
+    1: "MGMT_ERR_EUNKNOWN",
+    2: "MGMT_ERR_ENOMEM",
+    3: "MGMT_ERR_EINVAL",
+    4: "MGMT_ERR_ETIMEOUT",
+    5: "MGMT_ERR_ENOENT",
+    6: "MGMT_ERR_EBADSTATE",
+    7: "MGMT_ERR_EMSGSIZE",
+    8: "MGMT_ERR_ENOTSUP",
+}
+
+# Image-management group codes (Zephyr img_mgmt.h, NCS >= 2.6 / Zephyr >= 3.5).
+IMG_MGMT_ERR = {
+    1: "IMG_MGMT_ERR_UNKNOWN",
+    2: "IMG_MGMT_ERR_FLASH_CONFIG_QUERY_FAIL",
+    3: "IMG_MGMT_ERR_NO_IMAGE",
+    4: "IMG_MGMT_ERR_NO_TLVS",
+    5: "IMG_MGMT_ERR_INVALID_TLV",
+    6: "IMG_MGMT_ERR_TLV_MULTIPLE_HASHES_FOUND",
+    7: "IMG_MGMT_ERR_TLV_INVALID_SIZE",
+    8: "IMG_MGMT_ERR_HASH_NOT_FOUND",
+    9: "IMG_MGMT_ERR_NO_FREE_SLOT",
+    10: "IMG_MGMT_ERR_FLASH_OPEN_FAILED",
+    11: "IMG_MGMT_ERR_FLASH_READ_FAILED",
+    12: "IMG_MGMT_ERR_FLASH_WRITE_FAILED",
+    13: "IMG_MGMT_ERR_FLASH_ERASE_FAILED",
+    14: "IMG_MGMT_ERR_INVALID_SLOT",
+    15: "IMG_MGMT_ERR_NO_FREE_MEMORY",
+}
+
+# The image-group codes above which symptom they point to.
+_IMG_SYMPTOM = {
+    9: "slot-unreachable",
+    10: "device-not-ready",
+    11: "device-not-ready",
+    12: "device-not-ready",
+    13: "device-not-ready",
+    14: "slot-unreachable",
+    4: "hash-not-found",
+    5: "hash-not-found",
+    7: "hash-not-found",
+    8: "hash-not-found",
+}
+
+
+@dataclass(frozen=True)
+class Versions:
+    """Firmware versions, as far as known: ``(2, 5, 0)`` style tuples."""
+
+    ncs: Optional[Tuple[int, ...]] = None
+    zephyr: Optional[Tuple[int, ...]] = None
+
+    def group_aware_mcumgr(self) -> Optional[bool]:
+        """True when MCUmgr returns image-group codes, False for legacy MGMT_ERR, None unknown."""
+        if self.ncs is not None:
+            return self.ncs >= (2, 6)
+        if self.zephyr is not None:
+            return self.zephyr >= (3, 5)
+        return None
+
+    def describe(self) -> str:
+        if self.ncs is not None:
+            return "NCS v" + ".".join(map(str, self.ncs))
+        if self.zephyr is not None:
+            return "Zephyr v" + ".".join(map(str, self.zephyr))
+        return "unknown version"
+
+
+def version_tuple(text: Optional[str]) -> Optional[Tuple[int, ...]]:
+    """``v2.5.0-rc1`` / ``3.4.99-ncs1`` -> ``(2, 5, 0)``; None when not a version."""
+    if not text:
+        return None
+    match = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", text)
+    if not match:
+        return None
+    return tuple(int(part) for part in match.groups(default="0"))
+
+
+@dataclass
+class LogFile:
+    """What one log told: its symptoms, the versions it names, whether it looked like a log."""
+
+    path: Optional[Path]
+    symptoms: List[Symptom] = field(default_factory=list)
+    ncs_version: Optional[str] = None
+    zephyr_version: Optional[str] = None
+    board: Optional[str] = None
+    log_markers: int = 0  # lines that look like log output even when nothing was recognised
+
+
+# ------------------------------------------------------------ recognisers
+
+Decoder = Callable[[re.Match, Versions], Optional[Tuple[str, str]]]
+
+
+def _errno(value: str) -> str:
+    number = abs(int(value))
+    return f"-{number} = " + ERRNO.get(number, "an errno pmdoctor does not decode")
+
+
+def _flash_area(match: re.Match, _versions: Versions) -> Optional[Tuple[str, str]]:
+    area, code = match.group("area"), int(match.group("code"))
+    slot = match.group("slot")
+    what = f"flash area ID {area}" + (f" (image {match.group('image')} slot {slot})" if slot else "")
+    if abs(code) == 19:
+        return "device-not-ready", f"{what} exists but its flash device is not ready: {_errno(str(code))}"
+    if abs(code) == 2:
+        return (
+            "slot-unreachable",
+            f"{what} is not in this image's flash map: {_errno(str(code))}; Partition Manager drops a "
+            "partition whose device has no chosen node, no enabled node or no driver in that image",
+        )
+    return "slot-unreachable", f"{what} could not be opened: {_errno(str(code))}"
+
+
+def _upload_inspect(match: re.Match, versions: Versions) -> Optional[Tuple[str, str]]:
+    code = int(match.group("code"))
+    group_aware = versions.group_aware_mcumgr()
+    legacy = MGMT_ERR.get(code, f"legacy code {code}")
+    modern = IMG_MGMT_ERR.get(code, f"image-group code {code}")
+    if group_aware is False:
+        if code != 5:
+            return None
+        return "slot-unreachable", (
+            f"MCUmgr error 5 = {legacy} on {versions.describe()} firmware (legacy error codes): "
+            "img_mgmt found no secondary slot to upload into"
+        )
+    if group_aware is True:
+        symptom = _IMG_SYMPTOM.get(code)
+        if symptom is None:
+            return None
+        return symptom, f"MCUmgr image-group error {code} = {modern} on {versions.describe()} firmware"
+    if code == 5:
+        return "slot-unreachable", (
+            f"MCUmgr error 5 = {legacy} (no slot to upload into) on firmware before NCS 2.6 / "
+            f"Zephyr 3.5, but {modern} on newer firmware; the firmware version is unknown, "
+            "so this reads it as the far more common 'no slot'"
+        )
+    symptom = _IMG_SYMPTOM.get(code)
+    if symptom is None:
+        return None
+    return (
+        symptom,
+        f"MCUmgr error {code} = {modern} on NCS >= 2.6 ({legacy} on older firmware; version unknown)",
+    )
+
+
+def _phone_error(match: re.Match, versions: Versions) -> Optional[Tuple[str, str]]:
+    code = int(match.group("code"))
+    group = match.group("group")
+    if group is not None and group.strip() == "1":
+        symptom = _IMG_SYMPTOM.get(code)
+        if symptom is None:
+            return None
+        return symptom, f"MCUmgr image group (1) error {code} = {IMG_MGMT_ERR.get(code, 'unknown')}"
+    return _upload_inspect(match, versions)
+
+
+def _fixed(symptom: str, meaning: str) -> Decoder:
+    return lambda _match, _versions: (symptom, meaning)
+
+
+def _partition_manager(match: re.Match, _versions: Versions) -> Optional[Tuple[str, str]]:
+    text = match.group(0)
+    if "amount of gaps" in text:
+        return "pm-gaps", "Partition Manager: a region keeps more than one free gap in the static layout"
+    if "not packed" in text:
+        return "pm-not-packed", "Partition Manager: static partitions do not fill the region from its start"
+    if "invalid address" in text:
+        return (
+            "pm-invalid-address",
+            "Partition Manager: a static partition is not where its neighbours put it",
+        )
+    return "pm-failed", "Partition Manager stopped the build"
+
+
+_HEX = r"0x[0-9a-fA-F]+"
+RECOGNISERS: List[Tuple[re.Pattern, Decoder]] = [
+    (
+        re.compile(
+            r"Failed to open flash area ID (?P<area>\d+)"
+            r"(?: \(image (?P<image>\d+) slot (?P<slot>\d+)\))?: (?P<code>-?\d+)"
+        ),
+        _flash_area,
+    ),
+    (re.compile(r"Image upload inspect failed: (?P<code>\d+)"), _upload_inspect),
+    (
+        re.compile(r"Mcu ?Mgr Error:?\s*(?P<code>\d+)(?:[,;]?\s*Group:?\s*(?P<group>\d+))?", re.I),
+        _phone_error,
+    ),
+    (
+        re.compile(r"Secondary image of image pair \((?P<pair>\d+)\.\) is unreachable"),
+        _fixed("slot-unreachable", "the application cannot open that secondary slot"),
+    ),
+    (
+        re.compile(r"\bNo free slot\b", re.I),
+        _fixed("slot-unreachable", "img_mgmt found no secondary slot to upload into"),
+    ),
+    (
+        re.compile(r"Failed reading sectors; BOOT_MAX_IMG_SECTORS=(?P<n>\d+)"),
+        _fixed(
+            "sectors-incompatible",
+            "MCUboot could not enumerate a slot's sectors: either a slot needs more sectors than "
+            "BOOT_MAX_IMG_SECTORS or the slot is not reachable at all",
+        ),
+    ),
+    (
+        re.compile(
+            r"Cannot upgrade: (?:not a compatible amount of sectors|slots have non-compatible sectors)"
+        ),
+        _fixed("sectors-incompatible", "MCUboot refused the update: the two slots' sectors do not match"),
+    ),
+    (
+        re.compile(r"not all sectors fit inside scratch"),
+        _fixed("scratch-too-small", "swap-scratch: the scratch partition is smaller than the largest sector"),
+    ),
+    (
+        re.compile(r"Protect mcuboot flash failed"),
+        _fixed(
+            "fprotect-failed", "MCUboot could not write-protect its own flash range (alignment or size limit)"
+        ),
+    ),
+    (
+        re.compile(rf"Address {_HEX} is in a protected RRAMC region"),
+        _fixed("rramc-protected", "nrfutil: the RRAM range is locked by the previous boot's FPROTECT"),
+    ),
+    (
+        re.compile(rf"Image size \({_HEX}\) \+ trailer \({_HEX}\) exceeds requested size {_HEX}"),
+        _fixed("image-too-large", "imgtool: the signed image plus its trailer does not fit the slot size"),
+    ),
+    (
+        re.compile(r"region [`'\"]?(?P<region>\w+)[`'\"]? overflowed by (?P<bytes>\d+) bytes"),
+        _fixed("image-too-large", "linker: the image does not fit its partition"),
+    ),
+    (re.compile(r"Partition manager failed:?.*", re.I), _partition_manager),
+    (
+        re.compile(r"Incorrect amount of gaps found in static configuration"),
+        _partition_manager,
+    ),
+    (
+        re.compile(r"Static partition manager file has changed"),
+        _fixed("pm-static-changed", "the static layout changed after configuration: build pristine"),
+    ),
+    (
+        re.compile(r"!!!Partition alignment error!!!|TF-M non-secure start address is not aligned"),
+        _fixed("tfm-alignment", "TF-M: a non-secure partition does not start on an SPU/MPC region boundary"),
+    ),
+    (
+        re.compile(r"undefined reference to [`'\"]?__device_dts_ord_(?P<ord>\d+)"),
+        _fixed("link-device-ord", "linker: a devicetree node is used but its driver is not built in"),
+    ),
+    (
+        re.compile(r"PM_MCUBOOT_(?:PRIMARY|SECONDARY)_1_ID'? undeclared"),
+        _fixed("netcore-partition-undeclared", "MCUboot expects network-core update slots the layout lacks"),
+    ),
+    (
+        re.compile(r"Invalid image header magic|boot_set_next with code 3|Fa(?:i)?led boot_set_next"),
+        _fixed("bad-image-magic", "the uploaded file has no MCUboot image header (wrong file uploaded?)"),
+    ),
+    (
+        re.compile(r"Hash not found", re.I),
+        _fixed("hash-not-found", "img_mgmt did not find the image hash TLV where it expected it"),
+    ),
+    (
+        re.compile(r"Unable to find bootable image"),
+        _fixed("boot-hang", "MCUboot found no valid image in the primary slot"),
+    ),
+]
+
+_JUMP = re.compile(r"Jumping to the first image slot")
+_APP_BANNER = re.compile(r"\*\*\* Booting ")
+_NCS_VERSION = re.compile(r"(?:nRF Connect SDK|NCS)[ :]+v?(\d+\.\d+\.\d+(?:-[\w.]+)?)", re.I)
+_ZEPHYR_VERSION = re.compile(r"(?:Zephyr OS (?:build )?v|Zephyr version:\s*)(\d+\.\d+\.\d+(?:-[\w.]+)?)")
+_NCS_PATH = re.compile(r"[/\\](?:ncs|nrf)[/\\]v(\d+\.\d+\.\d+)[/\\]", re.I)
+_BOARD = re.compile(r"^-- Board: ([\w/@.-]+)(?:, qualifiers: ([\w/]+))?")
+_MARKERS = re.compile(
+    r"^\[\d\d:\d\d:\d\d\.\d+,\d+\]|<(?:err|wrn|inf|dbg)>|^[EWID]: |^-- |\*\*\* Booting|"
+    r"^\[\d+/\d+\] |ninja: |west build|FAILED: |CMake (?:Error|Warning)|error: |warning: |"
+    r"^\d\d:\d\d:\d\d\.\d+|nrfutil|mcumgr",
+)
+
+
+def _clean(line: str) -> str:
+    return _ANSI.sub("", line).replace("\r", "").rstrip()
+
+
+def parse_log(text: str, path: Optional[Path], versions: Optional[Versions] = None) -> LogFile:
+    """Recognise the lines of one log; ``versions`` is what the caller knows about the firmware."""
+    result = LogFile(path)
+    lines = [_clean(line) for line in text.splitlines()]
+    _versions_of(lines, result)
+    known = versions or Versions()
+    own = Versions(version_tuple(result.ncs_version), version_tuple(result.zephyr_version))
+    decode_with = Versions(known.ncs or own.ncs, known.zephyr or own.zephyr)
+    jumped: Optional[int] = None
+    for number, line in enumerate(lines, start=1):
+        if len(line) > _MAX_LINE:
+            continue
+        if _MARKERS.search(line):
+            result.log_markers += 1
+        if _JUMP.search(line):
+            jumped = number
+        elif jumped is not None and _APP_BANNER.search(line):
+            jumped = None  # the application did start
+        for pattern, decode in RECOGNISERS:
+            match = pattern.search(line)
+            if match is None:
+                continue
+            decoded = decode(match, decode_with)
+            if decoded is not None:
+                symptom, meaning = decoded
+                result.symptoms.append(Symptom(symptom, meaning, line.strip(), Source(path, number)))
+            break
+    if jumped is not None and not _APP_BANNER.search("\n".join(lines[jumped:])):
+        result.symptoms.append(
+            Symptom(
+                "boot-hang",
+                "MCUboot jumped to the application and the log shows nothing after it",
+                lines[jumped - 1].strip(),
+                Source(path, jumped),
+            )
+        )
+    return result
+
+
+def _versions_of(lines: List[str], result: LogFile) -> None:
+    for line in lines:
+        if result.ncs_version is None:
+            match = _NCS_VERSION.search(line) or _NCS_PATH.search(line)
+            if match:
+                result.ncs_version = match.group(1)
+        if result.zephyr_version is None:
+            match = _ZEPHYR_VERSION.search(line)
+            if match:
+                result.zephyr_version = match.group(1)
+        if result.board is None:
+            match = _BOARD.match(line)
+            if match:
+                board, qualifiers = match.groups()
+                result.board = f"{board}/{qualifiers}" if qualifiers else board
+
+
+def load_log(path: Path, versions: Optional[Versions] = None) -> LogFile:
+    """Read and recognise one log file (raises LoadError when it is not text)."""
+    return parse_log(read_text(path), path, versions)

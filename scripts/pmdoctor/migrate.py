@@ -1,0 +1,668 @@
+"""``west pmdoctor migrate``: the devicetree overlays that reproduce a Partition Manager layout.
+
+Partition Manager (PM) is deprecated from NCS 3.3 and removed later; NCS 3.4+
+builds lay out flash with devicetree partitions. Devices in the field keep the
+PM layout, so the first devicetree-era image they receive by DFU must put
+MCUboot, every slot and every storage area at exactly the same addresses.
+This module turns a PM-era build's ``partitions*.yml`` into one overlay per
+image that needs one (per domain on nRF5340) and then checks its own output:
+each overlay is parsed by the same devicetree loader that reads ``zephyr.dts``
+and compared with the source layout by rule PMD704.
+
+PM ↔ devicetree name mapping
+----------------------------
+The node labels and ``label`` properties follow Nordic's ``pm_to_dts.py`` and
+the aliases of ``flash_map_pm.h``:
+
+==========================  ===========================  ==================
+Partition Manager            devicetree node label        ``label``
+==========================  ===========================  ==================
+mcuboot                      boot_partition               "mcuboot"
+mcuboot_primary (pad + app)  slot0_partition              "image-0"
+app (no MCUboot, no NSIB)    slot0_partition              "image-0"
+mcuboot_secondary            slot1_partition              "image-1"
+mcuboot_primary_N            slot{2N}_partition           "image-{2N}"
+mcuboot_secondary_N          slot{2N+1}_partition         "image-{2N+1}"
+mcuboot_scratch              scratch_partition            "image-scratch"
+settings_storage             storage_partition            "storage"
+b0 / b0n / provision         b0_partition / b0n_partition / provision_partition
+s0_image / s1_image          s0_partition / s1_partition
+tfm_secure / tfm_nonsecure   slot0_s_partition / slot0_ns_partition (inside slot0)
+tfm_its / tfm_ps             tfm_its_partition / tfm_ps_partition
+tfm_otp_nv_counters          tfm_otp_partition
+factory_data                 factory_data_partition
+anything else (plain)        its PM name                  name with ``-``
+==========================  ===========================  ==================
+
+Why ``mcuboot_primary`` and not ``app`` becomes ``slot0_partition``: MCUboot's
+primary slot starts with the image header (``mcuboot_pad``), and
+``slot0_partition`` is the whole slot. ``pm_to_dts.py`` reaches the same
+extent by mapping ``app`` and widening it by the pad. ``mcuboot_pad``,
+``mcuboot_primary_app``, ``tfm``, ``app_image``, ``s0``/``s1`` wrappers,
+``b0_container``/``b0n_container``, ``tfm_storage``, ``nonsecure_storage`` and
+``EMPTY_n`` have no node: they are containers or fillers. With NSIB (``b0``),
+MCUboot is the ``s0_image``, so ``mcuboot`` gets no ``boot_partition`` of its
+own. With TF-M, ``slot0_partition`` becomes a ``fixed-subpartitions`` node
+holding ``slot0_s_partition`` and ``slot0_ns_partition``, as ``pm_to_dts.py``
+writes it. Only flash regions get nodes: ``flash_primary`` under the SoC's
+NVM node (``cpuapp_rram`` on nRF54L, ``flash1`` for the nRF5340 network core,
+``flash0`` elsewhere, or the ``zephyr,flash`` node of the image's own
+devicetree), ``external_flash`` under the NOR node's own ``partitions``.
+RAM (``sram_*``, ``pcd_sram``), ``otp``, ``bootconf`` and ``ram_flash``
+(``mcuboot_primary_1`` on the nRF5340 flash simulator) are not flash partitions.
+
+Overlays
+--------
+Each overlay deletes the board's ``partitions`` node of every flash device it
+uses and writes a complete one, so no board default survives at a different
+address, and sets ``zephyr,code-partition`` for its image (app → slot0 or
+slot0_ns with TF-M, MCUboot → boot_partition or s0_partition with NSIB, b0 →
+b0_partition, b0n → b0n_partition, net core → its slot0_partition). Files are
+named for the image's board target and placed as in a sysbuild application:
+``boards/<board>.overlay`` for the app, ``sysbuild/<image>/boards/<board>.overlay``
+for MCUboot, NSIB and the network core.
+
+Round trip
+----------
+For each overlay, the image's own PM-era ``zephyr.dts`` (which still has the
+board's partitions, flash nodes and labels) is concatenated with the overlay
+into one flattened tree, exactly as dtc applies an overlay after the board
+files; when that file is missing, a minimal tree is written with just the
+flash devices the overlay references (``reg``, ``erase-block-size``,
+``write-block-size`` from the layout's regions; the NOR node with its ``size``
+in bits). The tree is parsed by :func:`pmdoctor.loaders.devicetree.load_devicetree`
+and PMD704 runs with the source layout as baseline.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
+
+from . import soc as socs
+from .findings import Finding
+from .loaders import LoadError
+from .loaders.devicetree import is_nor, load_devicetree
+from .model import DEFAULT_PLACEMENT, Build, Devicetree, Era, Image, Layout, Partition, Source
+
+if TYPE_CHECKING:  # pragma: no cover
+    import argparse
+
+    from .cli import Context
+
+INTERNAL, EXTERNAL = "flash_primary", "external_flash"
+
+# PM name -> (devicetree node label, `label` property).
+_FIXED_NAMES: Dict[str, Tuple[str, str]] = {
+    "mcuboot": ("boot_partition", "mcuboot"),
+    "mcuboot_primary": ("slot0_partition", "image-0"),
+    "mcuboot_secondary": ("slot1_partition", "image-1"),
+    "mcuboot_scratch": ("scratch_partition", "image-scratch"),
+    "settings_storage": ("storage_partition", "storage"),
+    "b0": ("b0_partition", "b0"),
+    "b0n": ("b0n_partition", "b0n"),
+    "provision": ("provision_partition", "b0-provision-data"),
+    "s0_image": ("s0_partition", "b0-image-0"),
+    "s1_image": ("s1_partition", "b0-image-1"),
+    "tfm_secure": ("slot0_s_partition", "image-0-secure"),
+    "tfm_nonsecure": ("slot0_ns_partition", "image-0-nonsecure"),
+    "tfm_its": ("tfm_its_partition", "tfm-its"),
+    "tfm_ps": ("tfm_ps_partition", "tfm-ps"),
+    "tfm_otp_nv_counters": ("tfm_otp_partition", "tfm-otp"),
+    "factory_data": ("factory_data_partition", "factory-data"),
+    "nrf70_wifi_fw": ("nrf70_wifi_fw_partition", "nrf70-wifi-fw"),
+}
+_SLOT = re.compile(r"mcuboot_(primary|secondary)_(\d)")
+# Containers and fillers that have no devicetree node of their own.
+_NO_NODE = {
+    "mcuboot_pad",
+    "mcuboot_primary_app",
+    "mcuboot_secondary_pad",
+    "mcuboot_secondary_app",
+    "s0_pad",
+    "s1_pad",
+    "s0",
+    "s1",
+    "app_image",
+    "tfm",
+    "b0_container",
+    "b0n_container",
+    "nrf70_wifi_fw_mcuboot_pad",
+}
+_TFM_CHILDREN = ("tfm_secure", "tfm_nonsecure")
+
+
+@dataclass(frozen=True)
+class DtEquivalent:
+    """The devicetree partition that stands for one Partition Manager partition."""
+
+    label: str  # node label: slot0_partition
+    name: str  # `label` property: "image-0"
+    pm_name: str  # mcuboot_primary
+    address: int  # absolute, as Partition Manager placed it
+    size: int
+    external: bool
+    source: Source
+    parent: Optional[str] = None  # node label of an enclosing fixed-subpartitions node
+
+    @property
+    def end(self) -> int:
+        return self.address + self.size
+
+
+def _devicetree_name(layout: Layout, part: Partition) -> Optional[Tuple[str, str]]:
+    """(node label, label property) for a PM partition, or None when it gets no node."""
+    name = part.name
+    if name in _FIXED_NAMES:
+        return _FIXED_NAMES[name]
+    slot = _SLOT.fullmatch(name)
+    if slot:
+        number = 2 * int(slot.group(2)) + (slot.group(1) == "secondary")
+        return f"slot{number}_partition", f"image-{number}"
+    if name == "app":
+        return "slot0_partition", "image-0"
+    if name in _NO_NODE or name.startswith("EMPTY_") or part.is_container:
+        return None
+    return name, name.replace("_", "-")
+
+
+def _skipped(layout: Layout, part: Partition) -> bool:
+    if part.region not in (INTERNAL, EXTERNAL) or not part.has_extent or part.size <= 0:
+        return True
+    if part.name in layout.regions or part.name in DEFAULT_PLACEMENT:
+        return True  # the free-space placeholder named after its region
+    has = layout.partitions.__contains__
+    if part.name == "app" and (has("mcuboot_primary") or has("s0_image") or has("tfm_nonsecure")):
+        return True  # inside the MCUboot slot, the NSIB slot or TF-M's non-secure partition
+    return part.name == "mcuboot" and has("s0_image")  # NSIB boots MCUboot from s0
+
+
+def devicetree_equivalents(layout: Layout) -> List[DtEquivalent]:
+    """The devicetree partitions that reproduce a Partition Manager layout, by address."""
+    mapped: Dict[str, DtEquivalent] = {}
+    covered: set = set()
+    parts = sorted(layout.partitions.values(), key=lambda p: (p.region, p.address or 0, -(p.size or 0)))
+    for part in parts:
+        if _skipped(layout, part):
+            continue
+        names = _devicetree_name(layout, part)
+        if names is None or names[0] in mapped:
+            continue
+        if part.name in covered and part.name not in _TFM_CHILDREN:
+            continue  # a member of a partition that already has a node (ipc_radio in app)
+        parent = (
+            "slot0_partition"
+            if part.name in _TFM_CHILDREN and "mcuboot_primary" in layout.partitions
+            else None
+        )
+        mapped[names[0]] = DtEquivalent(
+            label=names[0],
+            name=names[1],
+            pm_name=part.name,
+            address=part.address,
+            size=part.size,
+            external=part.region == EXTERNAL,
+            source=part.source,
+            parent=parent,
+        )
+        covered |= layout.descendants(part)
+    return sorted(mapped.values(), key=lambda e: (e.external, e.address, -e.size))
+
+
+def code_partition_for(image: Image, labels: List[str]) -> Optional[str]:
+    """The partition an image runs from in the devicetree era, if its layout has it."""
+    wanted = {
+        "mcuboot": ("boot_partition", "s0_partition"),
+        "b0": ("b0_partition",),
+        "b0n": ("b0n_partition",),
+        "app": ("slot0_ns_partition", "slot0_partition"),
+        "netcore": ("slot0_partition",),
+    }.get(image.role, ())
+    if image.name == "s1_image":
+        wanted = ("s1_partition",)
+    return next((label for label in wanted if label in labels), None)
+
+
+# ----------------------------------------------------------------- overlays
+
+
+@dataclass
+class Overlay:
+    """One generated overlay: for which image, where it goes, what it says."""
+
+    image: str
+    domain: Optional[str]
+    destination: str  # path relative to the application directory
+    code_partition: Optional[str]
+    text: str
+    nodes: List[str] = field(default_factory=list)  # flash node labels it rewrites
+
+
+@dataclass
+class FlashNode:
+    """A flash device an overlay writes partitions under."""
+
+    label: str
+    base: int
+    size: Optional[int]
+    erase_block: int
+    write_block: int
+    nor: bool
+
+
+def _board_target(build: Build, image: Image) -> str:
+    board = (
+        image.config.str("CONFIG_BOARD_TARGET")
+        or (build.board if image.role in ("app", "mcuboot", "b0") else None)
+        or image.config.str("CONFIG_BOARD")
+        or build.board
+        or "board"
+    )
+    return board.split("@", 1)[0].replace("/", "_")
+
+
+def _destination(build: Build, image: Image) -> str:
+    board = _board_target(build, image)
+    if image.role == "app":
+        return f"boards/{board}.overlay"
+    return f"sysbuild/{image.name}/boards/{board}.overlay"
+
+
+def _main_image(build: Build, domain: Optional[str]) -> Optional[Image]:
+    images = build.images_in_domain(domain)
+    for role in ("app", "netcore"):
+        for image in images:
+            if image.role == role:
+                return image
+    return images[0] if images else None
+
+
+def _nvm_node(build: Build, layout: Layout, tree: Devicetree, domain: Optional[str]) -> FlashNode:
+    region = layout.regions.get(INTERNAL)
+    facts = socs.facts("nrf5340_cpunet" if domain == "CPUNET" else build.soc)
+    node = tree.chosen_node("zephyr,flash")
+    if node is not None and node.labels:
+        label = node.labels[0]
+    elif domain == "CPUNET":
+        label = "flash1"
+    elif socs.series(build.soc) == "nrf54l":
+        label = "cpuapp_rram"
+    else:
+        label = "flash0"
+    base = node.reg[0][0] if node is not None and node.reg else None
+    if base is None:
+        base = region.base if region and region.base is not None else (facts.flash_base if facts else 0)
+    size = node.reg[0][1] if node is not None and node.reg else (region.size if region else None)
+    erase = (region.erase_block if region else None) or (facts.erase_block if facts else 4096)
+    write = (region.write_block if region else None) or (facts.write_block if facts else 4)
+    return FlashNode(label, base, size, erase, write, nor=False)
+
+
+def _nor_node(layout: Layout, trees: List[Devicetree]) -> FlashNode:
+    region = layout.regions.get(EXTERNAL)
+    label = None
+    for tree in trees:
+        node = tree.chosen_node("nordic,pm-ext-flash") or tree.node(region.device if region else None)
+        if node is not None and node.labels:
+            label = node.labels[0]
+            break
+    if label is None:  # no devicetree says which chip: the DK's
+        label = "mx25r64"
+    size = region.size if region else None
+    return FlashNode(label, 0, size, 4096, 1, nor=True)
+
+
+def _hex(value: int) -> str:
+    return f"0x{value:x}"
+
+
+def _node_lines(entry: DtEquivalent, offset: int, indent: str, children: List[DtEquivalent]) -> List[str]:
+    lines = [f"{indent}{entry.label}: partition@{offset:x} {{"]
+    if children:
+        lines.append(f'{indent}\tcompatible = "fixed-subpartitions";')
+    lines.append(f'{indent}\tlabel = "{entry.name}";')
+    lines.append(f"{indent}\treg = <{_hex(offset)} {_hex(entry.size)}>;")
+    if children:
+        lines += [
+            f"{indent}\tranges = <0x0 {_hex(offset)} {_hex(entry.size)}>;",
+            f"{indent}\t#address-cells = <1>;",
+            f"{indent}\t#size-cells = <1>;",
+        ]
+        for child in children:
+            lines += _node_lines(child, child.address - entry.address, indent + "\t", [])
+    lines.append(f"{indent}}};")
+    return lines
+
+
+def partition_node_snippet(flash_label: str, entry: DtEquivalent, base: int = 0) -> str:
+    """One partition node inside its flash device, for fix suggestions."""
+    body = _node_lines(entry, entry.address - base, "\t\t", [])
+    return "\n".join([f"&{flash_label} {{", "\tpartitions {", *body, "\t};", "};"])
+
+
+def _flash_block(node: FlashNode, entries: List[DtEquivalent]) -> List[str]:
+    lines = [
+        f"&{node.label} {{",
+        "\t/delete-node/ partitions;",
+        "",
+        "\tpartitions {",
+        '\t\tcompatible = "fixed-partitions";',
+        "\t\t#address-cells = <1>;",
+        "\t\t#size-cells = <1>;",
+    ]
+    for entry in entries:
+        if entry.parent is not None:
+            continue
+        children = [e for e in entries if e.parent == entry.label]
+        lines.append("")
+        lines += _node_lines(entry, entry.address - node.base, "\t\t", children)
+    lines += ["\t};", "};"]
+    return lines
+
+
+def render_overlay(
+    title: List[str], code_partition: Optional[str], blocks: List[Tuple[FlashNode, List[DtEquivalent]]]
+) -> str:
+    lines = ["/*"] + [f" * {line}".rstrip() for line in title] + [" */", ""]
+    if code_partition:
+        lines += ["/ {", "\tchosen {", f"\t\tzephyr,code-partition = &{code_partition};", "\t};", "};", ""]
+    for node, entries in blocks:
+        lines += [*_flash_block(node, entries), ""]
+    return "\n".join(lines)
+
+
+def source_layouts(build: Build) -> List[Layout]:
+    """The layouts a migration must reproduce: generated per domain, else the static files."""
+    if build.layouts:
+        return list(build.layouts)
+    return [static.layout for static in build.static_files if static.layout is not None]
+
+
+def overlays_for(build: Build) -> List[Overlay]:
+    """One overlay per image that runs from a mapped partition (one per domain at least)."""
+    overlays: List[Overlay] = []
+    for layout in source_layouts(build):
+        entries = devicetree_equivalents(layout)
+        if not entries:
+            continue
+        domain_images = build.images_in_domain(layout.domain)
+        main = _main_image(build, layout.domain)
+        tree = main.devicetree if main else Devicetree()
+        blocks = [(_nvm_node(build, layout, tree, layout.domain), [e for e in entries if not e.external])]
+        external = [e for e in entries if e.external]
+        if external:
+            blocks.append((_nor_node(layout, [i.devicetree for i in domain_images]), external))
+        blocks = [(node, items) for node, items in blocks if items]
+        labels = [e.label for e in entries]
+        targets = [(i, code_partition_for(i, labels)) for i in domain_images]
+        targets = [(i, code) for i, code in targets if code] or ([(main, None)] if main else [])
+        for image, code in targets:
+            overlays.append(_overlay(build, layout, image, code, blocks))
+        if not targets:
+            overlays.append(_overlay(build, layout, None, None, blocks))
+    return overlays
+
+
+def _overlay(build, layout: Layout, image: Optional[Image], code, blocks) -> Overlay:
+    name = image.name if image else (layout.domain or "app")
+    domain = f" ({layout.domain} domain)" if layout.domain else ""
+    destination = _destination(build, image) if image else f"{name}.overlay"
+    title = [
+        f"Devicetree partitions for image '{name}'{domain}, written by `west pmdoctor migrate`",
+        f"from {layout.file}.",
+        "They reproduce the Partition Manager layout address for address, so devices",
+        "updated by DFU keep MCUboot, their slots and their settings where they are.",
+        "Use the same partitions in every image of this domain.",
+    ]
+    return Overlay(
+        image=name,
+        domain=layout.domain,
+        destination=destination,
+        code_partition=code,
+        text=render_overlay(title, code, blocks),
+        nodes=[node.label for node, _ in blocks],
+    )
+
+
+# ---------------------------------------------------------------- round trip
+
+
+def _minimal_tree(blocks: List[FlashNode]) -> str:
+    """A flattened tree with only the flash devices an overlay references."""
+    lines = ["/dts-v1/;", "", "/ {", "\t#address-cells = <1>;", "\t#size-cells = <1>;", "\tchosen {", "\t};"]
+    for node in blocks:
+        if node.nor:
+            bits = (node.size or 0x800000) * 8
+            lines += [
+                f"\t{node.label}: nor-flash {{",
+                '\t\tcompatible = "jedec,spi-nor";',
+                f"\t\tsize = <{_hex(bits)}>;",
+                "\t};",
+            ]
+        else:
+            lines += [
+                f"\t{node.label}: flash@{node.base:x} {{",
+                '\t\tcompatible = "soc-nv-flash";',
+                f"\t\treg = <{_hex(node.base)} {_hex(node.size or 0x100000)}>;",
+                f"\t\terase-block-size = <{_hex(node.erase_block)}>;",
+                f"\t\twrite-block-size = <{_hex(node.write_block)}>;",
+                "\t};",
+            ]
+    return "\n".join([*lines, "};", ""])
+
+
+@dataclass
+class RoundTrip:
+    """What loading the overlays back found: PMD704 findings and overlays that did not parse."""
+
+    findings: List[Finding] = field(default_factory=list)
+    errors: List[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not self.findings and not self.errors
+
+
+def verify(build: Build, overlays: List[Overlay]) -> RoundTrip:
+    """Load every overlay back through the devicetree loader and run PMD704 against the source."""
+    from .api import check  # the rules import this module's mapping
+
+    result = RoundTrip()
+    images: List[Image] = []
+    with tempfile.TemporaryDirectory(prefix="pmdoctor-migrate-") as scratch:
+        for index, overlay in enumerate(overlays):
+            image = build.image(overlay.image)
+            path = Path(scratch) / f"{index}_{overlay.image}.dts"
+            path.write_text(_base_tree(build, overlay, image) + "\n" + overlay.text, encoding="utf-8")
+            try:
+                tree = load_devicetree(path, overlay.image)
+            except LoadError as error:
+                hint = ""
+                if "undefined node label" in error.message:
+                    hint = (
+                        " (the image's devicetree refers to a board partition that the Partition "
+                        "Manager layout does not have: add that label to the overlay by hand)"
+                    )
+                result.errors.append(f"{overlay.destination}: {error.message}{hint}")
+                continue
+            chosen = tree.chosen_node("zephyr,code-partition")
+            if overlay.code_partition and (chosen is None or overlay.code_partition not in chosen.labels):
+                result.errors.append(
+                    f"{overlay.destination}: zephyr,code-partition does not resolve to "
+                    f"&{overlay.code_partition}"
+                )
+            role = image.role if image else "other"
+            images.append(
+                Image(
+                    name=overlay.image,
+                    build_dir=build.path,
+                    role=role,
+                    domain=overlay.domain,
+                    devicetree=tree,
+                )
+            )
+        replay = Build(path=build.path, era=Era.DEVICETREE, board=build.board, soc=build.soc, images=images)
+        replay.baselines = source_layouts(build)
+        result.findings = list(check(replay, ["PMD704"]).findings)
+    return result
+
+
+def _base_tree(build: Build, overlay: Overlay, image: Optional[Image]) -> str:
+    if image is not None and image.devicetree.file is not None:
+        try:
+            text = Path(image.devicetree.file).read_text(encoding="utf-8")
+            if all(f"{label}:" in text for label in overlay.nodes):
+                return text
+        except OSError:
+            pass
+    layout = next((lay for lay in source_layouts(build) if lay.domain == overlay.domain), None)
+    nodes: List[FlashNode] = []
+    if layout is not None:
+        main = _main_image(build, overlay.domain)
+        tree = main.devicetree if main else Devicetree()
+        nodes.append(_nvm_node(build, layout, tree, overlay.domain))
+        if any(e.external for e in devicetree_equivalents(layout)):
+            nodes.append(_nor_node(layout, [i.devicetree for i in build.images_in_domain(overlay.domain)]))
+    return _minimal_tree([n for n in nodes if n.label in overlay.nodes])
+
+
+# ------------------------------------------------------------------ command
+
+
+class MigrateError(Exception):
+    """The build cannot be migrated (usage error): the message says why."""
+
+
+def plan(build: Build) -> List[Overlay]:
+    if build.era is Era.DEVICETREE or not source_layouts(build):
+        raise MigrateError(
+            f"{build.path} is not a Partition Manager build (no partitions.yml or pm_static.yml): "
+            "its layout already comes from devicetree"
+        )
+    overlays = overlays_for(build)
+    if not overlays:
+        raise MigrateError(f"{build.path}: the Partition Manager layout has no flash partitions to migrate")
+    return overlays
+
+
+def migrate_command(args: argparse.Namespace, ctx: Context) -> int:
+    """Print (or write with --output DIR) the overlays, then verify them (exit 1 on drift)."""
+    from .build import NoBuildDirectory, load_build
+    from .cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, _build_dirs
+
+    fmt = args.format or "text"
+    if fmt not in ("text", "json"):
+        ctx.stderr.write(f"pmdoctor: migrate prints text or json, not {fmt}\n")
+        return EXIT_USAGE
+    try:
+        directories = _build_dirs(args, ctx.config_get, ctx.cwd)
+    except NoBuildDirectory as error:
+        ctx.stderr.write(f"pmdoctor: {error}\n")
+        return EXIT_USAGE
+    reports, drift = [], False
+    for directory in directories:
+        build = load_build(directory)
+        try:
+            overlays = plan(build)
+        except MigrateError as error:
+            ctx.stderr.write(f"pmdoctor: {error}\n")
+            return EXIT_USAGE
+        trip = verify(build, overlays)
+        drift = drift or not trip.clean
+        if args.output:
+            try:
+                _write(Path(ctx.cwd, args.output), overlays)
+            except OSError as error:
+                ctx.stderr.write(f"pmdoctor: cannot write {args.output}: {error.strerror or error}\n")
+                return EXIT_USAGE
+        reports.append((build, overlays, trip))
+    out = _json(reports) if fmt == "json" else _text(reports, args.output)
+    ctx.stdout.write(out)
+    return EXIT_FINDINGS if drift else EXIT_OK
+
+
+def _write(folder: Path, overlays: List[Overlay]) -> None:
+    for overlay in overlays:
+        target = folder / overlay.destination
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(overlay.text, encoding="utf-8")
+
+
+def _text(reports, output: Optional[str]) -> str:
+    lines: List[str] = []
+    for build, overlays, trip in reports:
+        sources = ", ".join(str(layout.file) for layout in source_layouts(build))
+        lines.append(f"=== {build.path} — {len(overlays)} overlay(s) reproducing {sources}")
+        for overlay in overlays:
+            where = f"{output}/{overlay.destination}" if output else overlay.destination
+            code = f", zephyr,code-partition = &{overlay.code_partition}" if overlay.code_partition else ""
+            lines.append("")
+            lines.append(f"--- {where}  [image {overlay.image}{code}]")
+            if not output:
+                lines.append(overlay.text.rstrip())
+        lines.append("")
+        lines += _trip_lines(trip)
+    return "\n".join(lines) + "\n"
+
+
+def _trip_lines(trip: RoundTrip) -> List[str]:
+    if trip.clean:
+        return ["round trip: every overlay loads back to the same layout (PMD704: no drift)"]
+    lines = ["round trip FAILED:"]
+    lines += [f"  {error}" for error in trip.errors]
+    lines += [f"  PMD704 [{f.image}] {f.message}" for f in trip.findings]
+    return lines
+
+
+def _json(reports) -> str:
+    data = []
+    for build, overlays, trip in reports:
+        data.append(
+            {
+                "build": str(build.path),
+                "sources": [str(layout.file) for layout in source_layouts(build)],
+                "overlays": [
+                    {
+                        "image": o.image,
+                        "domain": o.domain,
+                        "file": o.destination,
+                        "code_partition": o.code_partition,
+                        "text": o.text,
+                    }
+                    for o in overlays
+                ],
+                "round_trip": {
+                    "clean": trip.clean,
+                    "errors": trip.errors,
+                    "drift": [{"image": f.image, "message": f.message} for f in trip.findings],
+                },
+            }
+        )
+    return json.dumps(data, indent=2) + "\n"
+
+
+def is_external(image: Image, part: Partition) -> bool:
+    """True when a devicetree partition sits on a NOR chip (off-chip flash)."""
+    node = image.devicetree.nodes.get(part.device or "")
+    return node is not None and is_nor(node)
+
+
+__all__ = [
+    "DtEquivalent",
+    "MigrateError",
+    "Overlay",
+    "RoundTrip",
+    "code_partition_for",
+    "devicetree_equivalents",
+    "is_external",
+    "migrate_command",
+    "overlays_for",
+    "partition_node_snippet",
+    "plan",
+    "source_layouts",
+    "verify",
+]

@@ -1,0 +1,152 @@
+"""``--format markdown``: a reply ready to paste into a forum thread (DevZone, GitHub).
+
+What was looked at, the findings most likely root cause first with their
+evidence lines quoted, each fix as a code block for the file the user edits
+(in the user's era, as the rules wrote it), and what to attach next.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+from .. import __version__
+from ..api import Analysis
+from ..build import display_path
+from ..findings import Finding, Fix
+from ..model import Build
+from . import RenderOptions
+from .text import summary_line
+
+_LANGUAGES = {
+    ".conf": "ini",
+    ".yml": "yaml",
+    ".yaml": "yaml",
+    ".overlay": "dts",
+    ".dts": "dts",
+    ".dtsi": "dts",
+}
+
+
+def _code(text: str) -> str:
+    return "`" + text.replace("`", "'") + "`"
+
+
+def _name(path: Optional[Path], options: RenderOptions) -> str:
+    return display_path(path, options.cwd) if path is not None else ""
+
+
+def _looked_at(build: Build, options: RenderOptions) -> List[str]:
+    target = build.board or "board unknown"
+    if build.soc:
+        target += f" ({build.soc})"
+    version = f"NCS v{build.ncs_version}" if build.ncs_version else "NCS version unknown"
+    images = ", ".join(image.name for image in build.images) or "none"
+    out = [f"**What I looked at** — {target} · {build.era.value} era · {version} · images: {images}", ""]
+    if build.inputs:
+        out += ["| file | taken as | |", "|---|---|---|"]
+        for item in build.inputs:
+            taken = item.taken_as + (f" ({item.image})" if item.image and item.taken_as else "")
+            detail = item.detail.replace("|", "\\|")
+            out.append(f"| {_code(_name(item.path, options))} | {taken or '**not used**'} | {detail} |")
+        out.append("")
+    else:
+        files = [layout.file for layout in build.layouts] + [s.path for s in build.static_files]
+        files += [image.config.file for image in build.images if image.config.file]
+        shown = ", ".join(_code(_name(f, options)) for f in files if f is not None)
+        out += [
+            f"Build directory {_code(_name(build.path, options) or '.')}: {shown or 'no layout files'}",
+            "",
+        ]
+    notes = list(build.notes)
+    if notes:
+        out += [f"- {note}" for note in notes] + [""]
+    return out
+
+
+def _where(text: str, options: RenderOptions) -> str:
+    """``/abs/console.log:5`` -> ``console.log:5`` relative to the cwd."""
+    file, _, line = text.rpartition(":")
+    if not line.isdigit():
+        file, line = text, ""
+    shown = display_path(Path(file), options.cwd)
+    return f"{shown}:{line}" if line else shown
+
+
+def _evidence(finding: Finding, options: RenderOptions) -> List[str]:
+    lines: List[str] = []
+    quotes: List[str] = []
+    for item in finding.evidence:
+        if item.startswith("explains "):
+            where, _, seen = item[len("explains ") :].partition(": ")
+            quotes += ["", f"   > {_code(seen)}  ", f"   > — {_where(where, options)}"]
+        else:
+            lines.append(f"   - {item}")
+    return lines + quotes
+
+
+def _language(fix: Fix) -> str:
+    snippet = fix.snippet or ""
+    if any(line.startswith(("west ", "mv ", "cp ", "nrfutil ")) for line in snippet.splitlines()):
+        return "sh"
+    if snippet.startswith(("- ", "+ ")):
+        return "diff"
+    return _LANGUAGES.get(fix.file.suffix.lower(), "") if fix.file is not None else ""
+
+
+def _fix(fix: Fix, options: RenderOptions) -> List[str]:
+    target = f" in {_code(_name(fix.file, options))}" if fix.file is not None else ""
+    lines = [f"   **Fix:** {fix.description}{target}"]
+    if fix.snippet:
+        body = [f"   {line}" for line in fix.snippet.splitlines()]
+        lines += ["", f"   ```{_language(fix)}", *body, "   ```"]
+    return lines
+
+
+def _finding(number: int, finding: Finding, options: RenderOptions) -> List[str]:
+    severity = finding.effective_severity.value.upper()
+    scope = f" [{finding.image}]" if finding.image else ""
+    head = f"{number}. **{severity} {finding.rule}** `{finding.name}`{scope} — {finding.message}"
+    lines = [head]
+    if finding.location.file is not None:
+        where = _name(finding.location.file, options)
+        lines.append(
+            f"   (at {_code(where + (f':{finding.location.line}' if finding.location.line else ''))})"
+        )
+    lines += _evidence(finding, options)
+    for fix in finding.fixes:
+        lines += ["", *_fix(fix, options)]
+    return [*lines, ""]
+
+
+def _analysis(analysis: Analysis, options: RenderOptions) -> List[str]:
+    build = analysis.build
+    out = _looked_at(build, options)
+    if analysis.findings:
+        out += ["**What I found** (most likely root cause first)", ""]
+        for number, finding in enumerate(analysis.findings, start=1):
+            out += _finding(number, finding, options)
+    else:
+        out += ["**What I found:** nothing wrong in what was attached.", ""]
+    if build.wanted:
+        out += ["**Please attach next**", ""]
+        out += [f"- {item}" for item in build.wanted] + [""]
+    return out
+
+
+def render(analyses: List[Analysis], options: RenderOptions) -> str:
+    out: List[str] = ["### Flash layout diagnosis", ""]
+    for index, analysis in enumerate(analyses):
+        if index:
+            out += ["---", ""]
+        out += _analysis(analysis, options)
+    totals = {"error": 0, "warning": 0, "note": 0}
+    for analysis in analyses:
+        for key, value in analysis.summary.items():
+            totals[key] += value
+    first = next((f for a in analyses for f in a.findings), None)
+    tail = f"<sub>{summary_line(totals)} · pmdoctor {__version__}"
+    if first is not None:
+        tail += f" · `west pmdoctor --explain {first.rule}` for details"
+    out.append(tail + "</sub>")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,549 @@
+"""Log-only hypotheses: what a recognised console or build-log line means on its own.
+
+Configuration rules that explain a symptom (``explains=``) rank above these;
+these say what the line means, what to check and what to attach next, so a
+thread with nothing but a log still gets a useful answer.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, List, Optional, Sequence
+
+from ..findings import Finding, Fix, Severity
+from ..fixes import image_config_file
+from ..model import Build, Image
+from ..symptoms import Symptom
+from . import rule
+
+# Below every configuration rule: a log line is the consequence, not the cause.
+LOG_RANK = 5
+_INTERNAL_FLASH = ("flash0", "flash-controller", "flash_controller", "rram")
+
+
+def _seen(build: Build, ids: Sequence[str]) -> List[Symptom]:
+    return [symptom for symptom in build.symptoms if symptom.id in ids]
+
+
+def _evidence(symptoms: List[Symptom]) -> List[str]:
+    """The other lines' meanings (the first one is in the message; ranking quotes every line)."""
+    first = symptoms[0].meaning
+    meanings = [meaning for meaning in dict.fromkeys(s.meaning for s in symptoms) if meaning != first]
+    return meanings[:4]
+
+
+def _where(symptom: Symptom) -> str:
+    """``console.log:5``: the location of the finding gives the full path."""
+    source = symptom.source
+    if source.file is None:
+        return "the log"
+    return f"{source.file.name}:{source.line}" if source.line else source.file.name
+
+
+def _mcuboot(build: Build) -> Image:
+    """MCUboot's image, or a stand-in that only serves to name its configuration file."""
+    return build.image("mcuboot") or Image(name="mcuboot", build_dir=build.path, role="mcuboot")
+
+
+def _secondary_region(build: Build) -> Optional[str]:
+    """Where the first layout that has one puts the secondary slot (devicetree: internal or not)."""
+    for layout in build.all_layouts():
+        for name in ("mcuboot_secondary", "slot1_partition"):
+            part = layout.get(name)
+            if part is None:
+                continue
+            if not part.region.startswith("dt:"):
+                return part.region
+            internal = any(word in (part.device or "") for word in _INTERNAL_FLASH)
+            return "flash_primary" if internal else "external_flash"
+    return None
+
+
+def _chip_compatible(build: Build) -> Optional[str]:
+    for image in build.images:
+        node = image.devicetree.chosen_node("nordic,pm-ext-flash")
+        if node is not None and node.compatible:
+            return node.compatible[0]
+    return None
+
+
+def _finding(build: Build, symptoms: List[Symptom], message: str, fixes: List[Fix]) -> Finding:
+    first = symptoms[0]
+    return Finding(
+        message=message,
+        location=first.source,
+        evidence=_evidence(symptoms),
+        fixes=fixes,
+        subject=(first.id, str(first.source)),
+    )
+
+
+@rule("PMD801", "log-slot-unreachable", Severity.ERROR, rank=LOG_RANK, explains=("slot-unreachable",))
+def log_slot_unreachable(build: Build) -> Iterator[Finding]:
+    """
+    ## What it does
+    Reads the attached logs for a slot that an image cannot open: MCUboot's
+    `Failed to open flash area ID 1 (image 0 slot 1): -2`, the application's
+    `Secondary image of image pair (0.) is unreachable`, MCUmgr's
+    `Image upload inspect failed: 5` or "No free slot". It decodes the numbers:
+    `-2` is ENOENT (the partition is not in that image's flash map); MCUmgr
+    `5` is the legacy `MGMT_ERR_ENOENT` on firmware before NCS 2.6 / Zephyr 3.5
+    but `IMG_MGMT_ERR_INVALID_TLV` on newer firmware, so the version decides;
+    `9` is `IMG_MGMT_ERR_NO_FREE_SLOT`.
+
+    ## Why it matters
+    Partition Manager keeps a partition in an image's flash map only when that
+    image's own devicetree has the device (the `nordic,pm-ext-flash` chosen
+    node, enabled) and its own Kconfig has the driver. When the secondary slot
+    is on external flash and either is missing in the application, MCUmgr has
+    nowhere to write the upload; when it is missing in MCUboot, MCUboot halts
+    or never applies the update.
+
+    ## Example
+    ```
+    <err> mcumgr_img_mgmt: Image upload inspect failed: 5
+    E: Failed to open flash area ID 1 (image 0 slot 1): -2, cannot continue
+    ```
+
+    ## How to fix
+    Enable the external-flash driver in **both** images (`CONFIG_NORDIC_QSPI_NOR=y`
+    or `CONFIG_SPI=y` + `CONFIG_SPI_NOR=y`; in `prj.conf` and in
+    `child_image/mcuboot.conf` or `sysbuild/mcuboot.conf`), and give MCUboot's
+    devicetree the same `nordic,pm-ext-flash` chosen node and enabled flash
+    node as the application. To confirm, attach `build/partitions.yml`, the
+    application's and MCUboot's `zephyr/.config` and `zephyr/zephyr.dts`.
+    """
+    symptoms = _seen(build, ("slot-unreachable",))
+    if not symptoms:
+        return
+    first = symptoms[0]
+    region = _secondary_region(build)
+    if region == "external_flash":
+        place = "the secondary slot is on external flash, so"
+    elif region is None:
+        place = "if the secondary slot is on external flash (no layout attached to tell),"
+    else:
+        place = f"the secondary slot is in {region}; if this build's layout differs from the device's,"
+    message = (
+        f"{_where(first)}: {first.text!r} — {first.meaning}. {place[0].upper() + place[1:]} the image "
+        "that logs it lacks the flash device in its flash map: check the external-flash driver Kconfig "
+        "and the `nordic,pm-ext-flash` chosen node in both the application and MCUboot"
+    )
+    fixes: List[Fix] = []
+    if region in ("external_flash", None):
+        compatible = _chip_compatible(build)
+        if compatible == "jedec,spi-nor":
+            lines = ["CONFIG_SPI=y", "CONFIG_SPI_NOR=y", "CONFIG_SPI_NOR_FLASH_LAYOUT_PAGE_SIZE=4096"]
+        else:
+            lines = ["CONFIG_NORDIC_QSPI_NOR=y", "CONFIG_NORDIC_QSPI_NOR_FLASH_LAYOUT_PAGE_SIZE=4096"]
+        app = build.app
+        fixes.append(
+            Fix(
+                "enable the external-flash driver in the application"
+                + ("" if compatible else " (for a SPI-connected chip: CONFIG_SPI=y and CONFIG_SPI_NOR=y)"),
+                image_config_file(build, app),
+                "\n".join(lines),
+            )
+        )
+        mcuboot_lines = "\n".join([*lines, "CONFIG_MULTITHREADING=y"])
+        if build.sysbuild or build.partition_manager:
+            fixes.append(
+                Fix(
+                    "and in MCUboot, which has its own configuration",
+                    image_config_file(build, _mcuboot(build)),
+                    mcuboot_lines,
+                )
+            )
+        else:
+            fixes.append(
+                Fix(
+                    "and in MCUboot, which has its own configuration: sysbuild/mcuboot.conf "
+                    "(NCS 2.7 and later) or child_image/mcuboot.conf (older)",
+                    None,
+                    mcuboot_lines,
+                )
+            )
+    fixes.append(Fix("then build pristine (west build -p) and flash both images"))
+    yield _finding(build, symptoms, message, fixes)
+
+
+@rule("PMD802", "log-device-not-ready", Severity.ERROR, rank=LOG_RANK, explains=("device-not-ready",))
+def log_device_not_ready(build: Build) -> Iterator[Finding]:
+    """
+    ## What it does
+    Reads the attached logs for a flash area that exists but whose device
+    is not ready: `Failed to open flash area ID 1 (image 0 slot 1): -19`
+    (ENODEV), MCUmgr image-group error 10 `IMG_MGMT_ERR_FLASH_OPEN_FAILED`
+    or flash read/write/erase failures (11-13).
+
+    ## Why it matters
+    The layout and the driver are in place, but the driver could not talk to
+    the chip: wrong pins or chip select, a `jedec-id` or `size` that does not
+    match the part, a QSPI chip wired as SPI, the device left suspended by
+    power management, or no chip populated. No layout change fixes it.
+
+    ## Example
+    `E: Failed to open flash area ID 1 (image 0 slot 1): -19, cannot continue`
+
+    ## How to fix
+    Check the flash node of the image that logs it: pins (pinctrl), `jedec-id`
+    against the datasheet, `size` in bits, `sck-frequency`; enable
+    `CONFIG_FLASH_LOG_LEVEL_DBG=y` to see the driver's probe. Attach that
+    image's `zephyr/zephyr.dts` and `.config`.
+    """
+    symptoms = _seen(build, ("device-not-ready",))
+    if not symptoms:
+        return
+    first = symptoms[0]
+    message = (
+        f"{_where(first)}: {first.text!r} — {first.meaning}. The partition is in the flash map, so this "
+        "is the flash device failing to initialise (pins, jedec-id, size, wiring), not the layout"
+    )
+    fixes = [
+        Fix(
+            "turn on the flash driver's debug log to see why the chip is not ready",
+            image_config_file(build, build.app),
+            "CONFIG_LOG=y\nCONFIG_FLASH_LOG_LEVEL_DBG=y",
+        )
+    ]
+    yield _finding(build, symptoms, message, fixes)
+
+
+@rule(
+    "PMD803",
+    "log-sectors-incompatible",
+    Severity.ERROR,
+    rank=LOG_RANK,
+    explains=("sectors-incompatible", "scratch-too-small"),
+)
+def log_sectors_incompatible(build: Build) -> Iterator[Finding]:
+    """
+    ## What it does
+    Reads the attached logs for MCUboot refusing an update because of the
+    slots' sectors: `Failed reading sectors; BOOT_MAX_IMG_SECTORS=128 - too
+    small?`, `Cannot upgrade: not a compatible amount of sectors`, `Cannot
+    upgrade: slots have non-compatible sectors`, `not all sectors fit inside
+    scratch`.
+
+    ## Why it matters
+    The update is uploaded but never applied. Either a slot has more sectors
+    than `CONFIG_BOOT_MAX_IMG_SECTORS`, the two slots have different sector
+    sizes (an SPI NOR page layout of 64 KB against 4 KB internal pages), or the
+    slot could not be enumerated at all — which older MCUboot reports the same
+    way as a missing external-flash driver.
+
+    ## Example
+    `W: Failed reading sectors; BOOT_MAX_IMG_SECTORS=128 - too small?`
+
+    ## How to fix
+    In MCUboot's configuration set `CONFIG_BOOT_MAX_IMG_SECTORS` to at least
+    slot size / 4096, and `CONFIG_SPI_NOR_FLASH_LAYOUT_PAGE_SIZE=4096` in both
+    images with SPI NOR. If the value is already large enough, the slot is
+    unreachable: see PMD801.
+    """
+    symptoms = _seen(build, ("sectors-incompatible", "scratch-too-small"))
+    if not symptoms:
+        return
+    first = symptoms[0]
+    message = (
+        f"{_where(first)}: {first.text!r} — {first.meaning}. MCUboot compares both slots sector by "
+        "sector; too small a sector table, different page layouts or an unreachable slot all end here"
+    )
+    fixes = [
+        Fix(
+            "give MCUboot room for every sector of the larger slot (slot size / 4096)",
+            image_config_file(build, _mcuboot(build)),
+            "CONFIG_BOOT_MAX_IMG_SECTORS=256",
+        ),
+        Fix(
+            "with an SPI NOR chip, use 4 KB pages in both images like the internal flash",
+            image_config_file(build, build.app),
+            "CONFIG_SPI_NOR_FLASH_LAYOUT_PAGE_SIZE=4096",
+        ),
+    ]
+    yield _finding(build, symptoms, message, fixes)
+
+
+@rule("PMD804", "log-image-too-large", Severity.ERROR, rank=LOG_RANK, explains=("image-too-large",))
+def log_image_too_large(build: Build) -> Iterator[Finding]:
+    """
+    ## What it does
+    Reads the attached build logs for an image that does not fit its
+    partition: the linker's `region 'FLASH' overflowed by N bytes` or
+    imgtool's `Image size (0x…) + trailer (0x…) exceeds requested size 0x…`.
+
+    ## Why it matters
+    The build stops. With Partition Manager the `FLASH` region of each image
+    is its partition, so the overflow is the partition being too small (often
+    MCUboot after adding an external-flash driver, or an application after a
+    static file shrank `app`), not the chip being full.
+
+    ## Example
+    `region 'FLASH' overflowed by 7124 bytes`
+
+    ## How to fix
+    Find which image overflowed (the path before the message), then enlarge
+    its partition (`CONFIG_PM_PARTITION_SIZE_MCUBOOT` when dynamic; edit the
+    static file when static — this moves the slots) or make the image smaller
+    (`CONFIG_SIZE_OPTIMIZATIONS=y`, less logging).
+    """
+    symptoms = _seen(build, ("image-too-large",))
+    if not symptoms:
+        return
+    first = symptoms[0]
+    message = (
+        f"{_where(first)}: {first.text!r} — {first.meaning}. With Partition Manager each image's "
+        "FLASH region is its partition: enlarge that partition or shrink the image"
+    )
+    fixes = [
+        Fix(
+            "make the image smaller (or enlarge its partition in the static file or Kconfig)",
+            image_config_file(build, build.app),
+            "CONFIG_SIZE_OPTIMIZATIONS=y",
+        )
+    ]
+    yield _finding(build, symptoms, message, fixes)
+
+
+@rule(
+    "PMD805",
+    "log-partition-manager-failed",
+    Severity.ERROR,
+    rank=LOG_RANK,
+    explains=("pm-gaps", "pm-not-packed", "pm-invalid-address", "pm-failed", "pm-static-changed"),
+)
+def log_partition_manager_failed(build: Build) -> Iterator[Finding]:
+    """
+    ## What it does
+    Reads the attached build logs for Partition Manager errors: `Incorrect
+    amount of gaps found in static configuration`, `Statically defined
+    partitions are not packed`, `Error when inspecting …, invalid address`,
+    any other `Partition manager failed:`, and the sysbuild warning `Static
+    partition manager file has changed`.
+
+    ## Why it matters
+    Partition Manager stops the build on a static layout it cannot complete:
+    more than one free gap in a region, static partitions that do not fill a
+    `start_to_end` region from its start, a container whose address does not
+    match its members. A changed static file without a pristine build keeps
+    the images configured with the old layout.
+
+    ## Example
+    `Partition manager failed: Incorrect amount of gaps found in static configuration.`
+
+    ## How to fix
+    Attach the static file (`pm_static.yml`) so the layout rules can point at
+    the entry; usually: remove or merge the entries that leave the extra gap,
+    or copy a generated `build/partitions.yml`. After editing the static
+    file, build pristine (`west build -p`).
+    """
+    symptoms = _seen(
+        build, ("pm-gaps", "pm-not-packed", "pm-invalid-address", "pm-failed", "pm-static-changed")
+    )
+    if not symptoms:
+        return
+    first = symptoms[0]
+    only_stale = all(symptom.id == "pm-static-changed" for symptom in symptoms)
+    message = f"{_where(first)}: {first.text!r} — {first.meaning}"
+    if not build.static_files:
+        message += "; the static layout was not attached, so the entry at fault cannot be named"
+    finding = _finding(
+        build, symptoms, message, [Fix("build pristine after changing the static file: west build -p")]
+    )
+    if only_stale:
+        finding.severity = Severity.WARNING
+    yield finding
+
+
+@rule(
+    "PMD806",
+    "log-flash-protection",
+    Severity.ERROR,
+    rank=LOG_RANK,
+    explains=("fprotect-failed", "rramc-protected"),
+)
+def log_flash_protection(build: Build) -> Iterator[Finding]:
+    """
+    ## What it does
+    Reads the attached logs for MCUboot's `Protect mcuboot flash failed,
+    cancel startup.` and nrfutil's `Address 0x… is in a protected RRAMC
+    region` (nRF54L).
+
+    ## Why it matters
+    MCUboot write-protects its own range before booting; the hardware accepts
+    only ranges aligned to the protection block (4 KB nRF52, 16 KB nRF5340,
+    32 KB nRF91; 1 KB units and at most 31 KB, or 62 KB combined from address
+    0, on nRF54L). A static layout that moved `mcuboot_primary` off that grid
+    stops every boot. On nRF54L the lock also outlives a reset, so flashing
+    fails until the device is recovered.
+
+    ## Example
+    `E: Protect mcuboot flash failed, cancel startup.`
+
+    ## How to fix
+    Align `mcuboot_primary` to the protection block (keep the `EMPTY_*`
+    fillers Partition Manager generated); on nRF54L keep MCUboot at most
+    0xF800 with `CONFIG_FPROTECT_ALLOW_COMBINED_REGIONS=y`. For development
+    only, `CONFIG_FPROTECT=n` in MCUboot. Recover a locked nRF54L with
+    `nrfutil device recover`.
+    """
+    symptoms = _seen(build, ("fprotect-failed", "rramc-protected"))
+    if not symptoms:
+        return
+    first = symptoms[0]
+    message = (
+        f"{_where(first)}: {first.text!r} — {first.meaning}. The range from `mcuboot` to "
+        "`mcuboot_primary` must sit on the SoC's protection-block grid"
+    )
+    fixes = [
+        Fix(
+            "development only: let MCUboot boot without protecting itself while the layout is fixed",
+            image_config_file(build, _mcuboot(build)),
+            "CONFIG_FPROTECT=n",
+        )
+    ]
+    yield _finding(build, symptoms, message, fixes)
+
+
+@rule("PMD807", "log-tfm-alignment", Severity.ERROR, rank=LOG_RANK, explains=("tfm-alignment",))
+def log_tfm_alignment(build: Build) -> Iterator[Finding]:
+    """
+    ## What it does
+    Reads the attached build logs for TF-M's `!!!Partition alignment
+    error!!!` / `TF-M non-secure start address is not aligned`.
+
+    ## Why it matters
+    The secure/non-secure boundary is enforced by the SPU (nRF91: 32 KB,
+    nRF5340: 16 KB) or MPC (nRF54L: 4 KB) in whole regions. `tfm_nonsecure`
+    must start on that grid, which depends on `mcuboot_pad` plus the TF-M
+    size; the build refuses anything else.
+
+    ## Example
+    `!!!Partition alignment error!!! The non-secure start address in pm_static.yml or
+    generated partition.yml is: 0x64600`
+
+    ## How to fix
+    Choose `CONFIG_PM_PARTITION_SIZE_TFM` as a multiple of the region size
+    minus the pad (nRF91 with a 0x200 pad: 0x17E00 or 0x3FE00), or move
+    `tfm_nonsecure` in the static file to a region boundary.
+    """
+    symptoms = _seen(build, ("tfm-alignment",))
+    if not symptoms:
+        return
+    first = symptoms[0]
+    message = (
+        f"{_where(first)}: {first.text!r} — {first.meaning}; size TF-M so that the pad plus TF-M "
+        "ends on an SPU/MPC region boundary"
+    )
+    yield _finding(build, symptoms, message, [])
+
+
+@rule(
+    "PMD808",
+    "log-image-rejected",
+    Severity.WARNING,
+    rank=LOG_RANK,
+    explains=("bad-image-magic", "hash-not-found"),
+)
+def log_image_rejected(build: Build) -> Iterator[Finding]:
+    """
+    ## What it does
+    Reads the attached logs for an upload that reached the slot but was
+    rejected: `Invalid image header magic (23)`, `boot_set_next with code 3`,
+    `Hash not found (8)` and the TLV errors of the image group.
+
+    ## Why it matters
+    These usually mean the wrong file was uploaded (`zephyr.bin` or
+    `merged.hex` instead of the MCUboot-signed image) or the slot data read
+    back is not what was written (a slot of the wrong size or on a device
+    that is not working).
+
+    ## Example
+    `Faled boot_set_next with code 3` and, in the phone app, `Invalid image header magic (23)`
+
+    ## How to fix
+    Upload `dfu_application.zip` or the signed binary (`zephyr.signed.bin`
+    in sysbuild builds, `app_update.bin` in child-image builds).
+    """
+    symptoms = _seen(build, ("bad-image-magic", "hash-not-found"))
+    if not symptoms:
+        return
+    first = symptoms[0]
+    artifact = "build/<app>/zephyr/zephyr.signed.bin" if build.sysbuild else "build/zephyr/app_update.bin"
+    message = (
+        f"{_where(first)}: {first.text!r} — {first.meaning}. The upload reached the slot but is not "
+        f"an MCUboot image: upload dfu_application.zip or {artifact}, not zephyr.bin or merged.hex"
+    )
+    yield _finding(build, symptoms, message, [])
+
+
+@rule(
+    "PMD809",
+    "log-missing-definition",
+    Severity.ERROR,
+    rank=LOG_RANK,
+    explains=("link-device-ord", "netcore-partition-undeclared"),
+)
+def log_missing_definition(build: Build) -> Iterator[Finding]:
+    """
+    ## What it does
+    Reads the attached build logs for two link/compile errors of multi-image
+    flash setups: `undefined reference to '__device_dts_ord_N'` and
+    `'PM_MCUBOOT_PRIMARY_1_ID' undeclared`.
+
+    ## Why it matters
+    The first means a devicetree node (typically the external flash behind
+    `nordic,pm-ext-flash`) is used without its driver being built — often
+    `CONFIG_PM_OVERRIDE_EXTERNAL_DRIVER_CHECK=y` without `CONFIG_SPI_NOR`.
+    The second means MCUboot is built for network-core updates while the
+    layout has no `mcuboot_primary_1`/`mcuboot_secondary_1` (a static file
+    made before netcore update was enabled).
+
+    ## Example
+    `undefined reference to '__device_dts_ord_112'`
+
+    ## How to fix
+    Enable the real driver in the image that fails to link; add the
+    network-core slots (`mcuboot_primary_1` in `ram_flash`,
+    `mcuboot_secondary_1`, `pcd_sram`) or regenerate the static file.
+    """
+    symptoms = _seen(build, ("link-device-ord", "netcore-partition-undeclared"))
+    if not symptoms:
+        return
+    first = symptoms[0]
+    yield _finding(build, symptoms, f"{_where(first)}: {first.text!r} — {first.meaning}", [])
+
+
+@rule("PMD810", "log-boot-stops", Severity.WARNING, rank=LOG_RANK, explains=("boot-hang",))
+def log_boot_stops(build: Build) -> Iterator[Finding]:
+    """
+    ## What it does
+    Reads the attached console log for a boot that ends in MCUboot: `Unable to
+    find bootable image`, or `Jumping to the first image slot` with nothing
+    from the application after it.
+
+    ## Why it matters
+    Either there is no valid image in the primary slot (flashed without the
+    signed image, or flashed at another address than MCUboot expects), or the
+    application starts from a different address than it was linked for (a
+    pad or slot address that differs between MCUboot's and the application's
+    layout), or it crashes before its console is up.
+
+    ## Example
+    `I: Jumping to the first image slot` as the last line
+
+    ## How to fix
+    Flash `merged.hex` (or `merged_domains.hex`) so MCUboot and the signed
+    application match, and make sure both images were built from the same
+    layout (one static file, a pristine build).
+    """
+    symptoms = _seen(build, ("boot-hang",))
+    if not symptoms:
+        return
+    first = symptoms[0]
+    message = (
+        f"{_where(first)}: {first.text!r} — {first.meaning}: the application in the primary slot "
+        "is missing, built for another layout, or crashes before its console starts"
+    )
+    yield _finding(
+        build, symptoms, message, [Fix("flash the merged image of one pristine build: west flash")]
+    )

@@ -1,0 +1,353 @@
+"""MCUboot's flash self-protection (FPROTECT: SPU/ACL/BPROT, RRAMC on nRF54L) against the layout."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator, List, Optional, Tuple
+
+from .. import soc as socs
+from ..findings import Finding, Fix, Severity
+from ..fixes import build_option, image_kconfig
+from ..model import Build, Era, Image, Kconfig, Layout, Partition
+from . import rule
+from ._layouts import checked_layouts, edit_path, static_twin, where_to_edit
+
+KB = 1024
+# nRF54L RRAMC: 1 KB units, one region up to 31 KB, two combined up to 62 KB.
+RRAMC_UNIT = 1 * KB
+RRAMC_ONE_REGION = 31 * KB
+RRAMC_COMBINED = 62 * KB
+
+
+@dataclass(frozen=True)
+class ProtectedRange:
+    """What MCUboot hands to fprotect_area(): from MCUboot (or s0 with NSIB) up to its primary slot."""
+
+    first: Partition  # `mcuboot`, or `s0` when NSIB keeps two MCUboot copies
+    primary: Partition
+
+    @property
+    def start(self) -> int:
+        return self.first.address or 0
+
+    @property
+    def end(self) -> int:
+        return self.primary.address or 0
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
+
+    def describe(self) -> str:
+        return (
+            f"0x{self.start:x}-0x{self.end:x} (`{self.first.name}` up to `{self.primary.name}`, "
+            f"0x{self.size:x} bytes)"
+        )
+
+
+def protected_range(layout: Layout) -> Optional[ProtectedRange]:
+    """MCUboot's PROTECT_ADDR/PROTECT_SIZE for this layout (sdk-mcuboot nrf_protect.h)."""
+    primary, boot = layout.get("mcuboot_primary"), layout.get("mcuboot")
+    if primary is None or boot is None or primary.address is None or boot.address is None:
+        return None
+    s0 = layout.get("s0")
+    # With NSIB, MCUboot lives in s0 or s1 and protects both.
+    nsib = layout.get("s1") is not None and s0 is not None and s0.address is not None
+    first = s0 if nsib and s0 is not None else boot
+    if primary.address <= first.address:
+        return None
+    return ProtectedRange(first, primary)
+
+
+def said(config: Kconfig, name: str, where: str) -> str:
+    """How evidence quotes a setting: `CONFIG_X=y in mcuboot (file:line)`."""
+    value = config.get(name)
+    if isinstance(value, bool):
+        shown = "y" if value else "n"
+    else:
+        shown = f"{value}" if not isinstance(value, int) or value < 16 else f"0x{value:x}"
+    return f"{name}={shown} in {where} ({config.where(name)})"
+
+
+def mcuboot_image(build: Build) -> Optional[Image]:
+    image = build.image("mcuboot")
+    return image if image is not None and image.config else None
+
+
+def protection_layouts(build: Build) -> Iterator[Tuple[Layout, ProtectedRange]]:
+    """App-core Partition Manager layouts with an MCUboot range (FPROTECT needs Partition Manager)."""
+    if build.era is Era.DEVICETREE:
+        return
+    for checked in checked_layouts(build):
+        layout = checked.layout
+        if layout.domain is not None:
+            continue
+        protected = protected_range(layout)
+        if protected is None:
+            continue
+        if static_twin(build, layout, (protected.first.name, protected.primary.name)):
+            continue
+        yield layout, protected
+
+
+def fprotect_state(build: Build) -> Tuple[Optional[bool], List[str]]:
+    """Whether MCUboot protects itself (None: no MCUboot .config to tell), and the evidence."""
+    mcuboot = mcuboot_image(build)
+    if mcuboot is None:
+        return None, []
+    config = mcuboot.config
+    if "CONFIG_FPROTECT" not in config:
+        return False, []
+    return config.enabled("CONFIG_FPROTECT"), [said(config, "CONFIG_FPROTECT", "mcuboot")]
+
+
+def fprotect_block(build: Build) -> Tuple[Optional[int], str]:
+    """CONFIG_FPROTECT_BLOCK_SIZE from MCUboot's .config, else the SoC's granularity."""
+    mcuboot = mcuboot_image(build)
+    if mcuboot is not None:
+        block = mcuboot.config.int("CONFIG_FPROTECT_BLOCK_SIZE")
+        if block:
+            return block, said(mcuboot.config, "CONFIG_FPROTECT_BLOCK_SIZE", "mcuboot")
+    facts = socs.facts(build.soc)
+    if facts is not None and facts.fprotect_block:
+        return facts.fprotect_block, f"the {facts.name} protection granularity"
+    return None, ""
+
+
+def _range_evidence(protected: ProtectedRange) -> str:
+    first, primary = protected.first, protected.primary
+    return f"{first.name}: 0x{protected.start:x}, {primary.name}: 0x{protected.end:x} ({primary.source})"
+
+
+def _disable_fix(build: Build) -> Fix:
+    return image_kconfig(
+        build,
+        build.image("mcuboot"),
+        ["CONFIG_FPROTECT=n"],
+        "development only: stop MCUboot from protecting itself (weakens security)",
+    )
+
+
+def _round_up(value: int, block: int) -> int:
+    return -(-value // block) * block
+
+
+# ------------------------------------------------------------------ PMD408
+
+
+@rule("PMD408", "fprotect-misaligned", Severity.ERROR, rank=74, explains=("fprotect-failed",))
+def fprotect_misaligned(build: Build) -> Iterator[Finding]:
+    """
+    ## What it does
+    Computes the flash range MCUboot write-protects at boot (from `mcuboot`,
+    or from `s0` when NSIB keeps two MCUboot copies, up to
+    `mcuboot_primary`) and checks that its start and size are multiples of
+    `CONFIG_FPROTECT_BLOCK_SIZE`: 4 KB on nRF52, 16 KB on nRF5340, 32 KB on
+    nRF91. nRF54L is checked by PMD409.
+
+    ## Why it matters
+    The protection hardware (BPROT/ACL/SPU) works in whole blocks.
+    `fprotect_area()` refuses a range that is not block-aligned, and MCUboot
+    stops with "Protect mcuboot flash failed, cancel startup." on every
+    boot. Partition Manager normally pads with `EMPTY_<n>` partitions to
+    keep the range aligned; hand-written static files often drop them.
+
+    ## Example
+    On an nRF9160 (32 KB blocks):
+    ```yaml
+    mcuboot:         {address: 0x0,    size: 0xc000}
+    mcuboot_primary: {address: 0xc000, size: 0x74000}   # 0xc000 is not a multiple of 0x8000
+    ```
+
+    ## How to fix
+    Move `mcuboot_primary` (and what follows) to the next block boundary,
+    filling the hole with an `EMPTY_0` partition, or grow MCUboot's
+    partition to a block multiple. During development only,
+    `CONFIG_FPROTECT=n` in MCUboot hides the problem.
+    """
+    if socs.series(build.soc) == "nrf54l":
+        return
+    enabled, enabled_evidence = fprotect_state(build)
+    if enabled is False:
+        return
+    block, block_source = fprotect_block(build)
+    if not block:
+        return
+    for layout, protected in protection_layouts(build):
+        bad = [n for n, value in (("start", protected.start), ("size", protected.size)) if value % block]
+        if not bad:
+            continue
+        aligned_end = protected.start + _round_up(protected.size, block)
+        yield Finding(
+            message=(
+                f"MCUboot protects {protected.describe()}; its {' and '.join(bad)} "
+                f"{'is' if len(bad) == 1 else 'are'} not a multiple of the 0x{block:x}-byte FPROTECT block, "
+                "so fprotect_area() fails and MCUboot cancels startup"
+                + ("" if enabled else " (if MCUboot keeps the default CONFIG_FPROTECT=y)")
+            ),
+            location=protected.primary.source,
+            domain=layout.domain,
+            severity=None if enabled else Severity.WARNING,
+            evidence=[
+                _range_evidence(protected),
+                f"block 0x{block:x} from {block_source}",
+                *enabled_evidence,
+            ],
+            fixes=[
+                Fix(
+                    f"start `{protected.primary.name}` at 0x{aligned_end:x} and fill "
+                    f"0x{protected.end:x}-0x{aligned_end:x} with an EMPTY_0 partition"
+                    + where_to_edit(build, layout),
+                    edit_path(build, layout),
+                    f"EMPTY_0:\n  address: 0x{protected.end:x}\n  size: 0x{aligned_end - protected.end:x}",
+                ),
+                _disable_fix(build),
+            ],
+            subject=(layout.kind.value, protected.first.name, protected.primary.name),
+        )
+
+
+# ------------------------------------------------------------------ PMD409
+
+
+def _combined_regions(build: Build) -> Tuple[bool, List[str]]:
+    sb_name = "SB_CONFIG_MCUBOOT_FPROTECT_ALLOW_COMBINED_REGIONS"
+    if build.sysbuild_config.enabled(sb_name):
+        return True, [said(build.sysbuild_config, sb_name, "sysbuild")]
+    mcuboot = mcuboot_image(build)
+    if mcuboot is not None and mcuboot.config.enabled("CONFIG_FPROTECT_ALLOW_COMBINED_REGIONS"):
+        return True, [said(mcuboot.config, "CONFIG_FPROTECT_ALLOW_COMBINED_REGIONS", "mcuboot")]
+    return False, []
+
+
+def _rramc_problems(protected: ProtectedRange, combined: bool) -> List[str]:
+    problems = []
+    if protected.size % RRAMC_UNIT:
+        problems.append(f"0x{protected.size:x} bytes is not a whole number of 1 KB RRAMC units")
+    if protected.size > RRAMC_COMBINED:
+        problems.append(
+            f"{protected.size / KB:g} KB is more than the 62 KB two combined RRAMC regions can protect"
+        )
+    elif combined and protected.start != 0:
+        problems.append(
+            "combined RRAMC regions protect only from address 0, but the range starts at "
+            f"0x{protected.start:x}"
+        )
+    elif not combined and protected.size > RRAMC_ONE_REGION:
+        problems.append(
+            f"{protected.size / KB:g} KB is more than the 31 KB one RRAMC region can protect "
+            "(combined regions are not enabled)"
+        )
+    return problems
+
+
+def _rramc_fixes(build: Build, protected: ProtectedRange, combined: bool) -> List[Fix]:
+    fixes: List[Fix] = []
+    if not combined and protected.start == 0 and protected.size <= RRAMC_COMBINED:
+        if build.sysbuild:
+            fixes.append(
+                build_option(
+                    build,
+                    "MCUBOOT_FPROTECT_ALLOW_COMBINED_REGIONS",
+                    "y",
+                    "let MCUboot combine two RRAMC regions (up to 62 KB from address 0)",
+                )
+            )
+        else:
+            fixes.append(
+                image_kconfig(
+                    build,
+                    build.image("mcuboot"),
+                    ["CONFIG_FPROTECT_ALLOW_COMBINED_REGIONS=y"],
+                    "let MCUboot combine two RRAMC regions (up to 62 KB from address 0)",
+                )
+            )
+    elif protected.first.name == "mcuboot":
+        limit = RRAMC_COMBINED if protected.start == 0 else RRAMC_ONE_REGION
+        # Anything between MCUboot and its primary slot (EMPTY_ fillers) is protected too.
+        others = protected.size - (protected.first.size or 0)
+        fixes.append(
+            image_kconfig(
+                build,
+                build.image("mcuboot"),
+                [f"CONFIG_PM_PARTITION_SIZE_MCUBOOT=0x{limit - others:x}"],
+                f"shrink MCUboot so the protected range fits {limit // KB} KB (changes the layout: "
+                "not for devices already in the field)",
+            )
+        )
+    fixes.append(_disable_fix(build))
+    return fixes
+
+
+@rule(
+    "PMD409",
+    "nrf54l-fprotect-limit",
+    Severity.ERROR,
+    rank=74,
+    explains=("fprotect-failed", "rramc-protected"),
+)
+def nrf54l_fprotect_limit(build: Build) -> Iterator[Finding]:
+    """
+    ## What it does
+    On nRF54L, checks the range MCUboot write-protects (from `mcuboot`, or
+    `s0` with NSIB, up to `mcuboot_primary`) against the RRAM controller's
+    limits: 1 KB units, at most 31 KB in one region, at most 62 KB with
+    `SB_CONFIG_MCUBOOT_FPROTECT_ALLOW_COMBINED_REGIONS`, and combined
+    regions only for a range that starts at address 0.
+
+    ## Why it matters
+    A range the RRAMC cannot cover makes MCUboot stop with "Protect mcuboot
+    flash failed, cancel startup." right after "Jumping to the first image
+    slot" (some versions refuse to build: "FPROTECT size too large"). A
+    64 KB MCUboot partition, or an NCS upgrade that moved the limits, are the
+    usual causes; flashing may then fail with "Address … is in a protected
+    RRAMC region".
+
+    ## Example
+    `mcuboot: {address: 0x0, size: 0x10000}` (64 KB) on an nRF54L15: more
+    than 62 KB even with combined regions.
+
+    ## How to fix
+    Keep MCUboot within 31 KB, or within 62 KB (0xF800) from address 0 with
+    `SB_CONFIG_MCUBOOT_FPROTECT_ALLOW_COMBINED_REGIONS=y`. If the layout of
+    fielded devices must stay, disable protection in MCUboot
+    (`CONFIG_FPROTECT=n`) and accept the security trade-off.
+    """
+    if socs.series(build.soc) != "nrf54l":
+        return
+    enabled, enabled_evidence = fprotect_state(build)
+    if enabled is False:
+        return
+    combined, combined_evidence = _combined_regions(build)
+    for layout, protected in protection_layouts(build):
+        problems = _rramc_problems(protected, combined)
+        if not problems:
+            continue
+        yield Finding(
+            message=(
+                f"MCUboot protects {protected.describe()} on {build.soc}: {'; '.join(problems)}"
+                + ("" if enabled else " (if MCUboot keeps the default CONFIG_FPROTECT=y)")
+            ),
+            location=protected.primary.source,
+            domain=layout.domain,
+            severity=None if enabled else Severity.WARNING,
+            evidence=[
+                _range_evidence(protected),
+                "combined RRAMC regions: " + ("enabled" if combined else "not enabled"),
+                *combined_evidence,
+                *enabled_evidence,
+            ],
+            fixes=_rramc_fixes(build, protected, combined),
+            subject=(layout.kind.value, protected.first.name, protected.primary.name),
+        )
+
+
+def protect_blocks(build: Build, layout: Layout) -> Optional[Tuple[int, int, str]]:
+    """The block-rounded range MCUboot locks (start, end, why) when protection is on."""
+    enabled, _ = fprotect_state(build)
+    protected = protected_range(layout)
+    block, _ = fprotect_block(build)
+    if not enabled or protected is None or not block:
+        return None
+    start = protected.start - protected.start % block
+    return start, start + _round_up(protected.end - start, block), "MCUboot's FPROTECT range"

@@ -1,0 +1,135 @@
+"""Robustness and accuracy over the real-world corpus in ../shared (skipped when absent).
+
+Every build must run to a report (exit 0 or 1, valid JSON). Builds that
+INDEX.tsv calls healthy must get no `error`. For broken builds, each problem
+INDEX.tsv's `auto_checks` column names must be found by the rule that owns
+it; :data:`EXPECTED_RULES` maps those phrases to rule IDs and only asserts
+the rules registered today, so it tightens by itself as rules land.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+import pytest
+
+from conftest import CORPUS, corpus_or_skip
+from pmdoctor.cli import run
+from pmdoctor.loaders import LoadError
+from pmdoctor.loaders.partitions import layout_from_yaml
+from pmdoctor.loaders.schema import validate
+from pmdoctor.loaders.yamlfile import load_yaml
+from pmdoctor.model import LayoutKind
+from pmdoctor.rules import load_all
+
+# auto_checks phrase (regex) -> rule IDs of which at least one must report it.
+EXPECTED_RULES: List[Tuple[str, Tuple[str, ...]]] = [
+    (r"leaf overlap", ("PMD101",)),
+    (r"\bsize 0\b", ("PMD106",)),  # "has size 0"; not "size 0x0..." which the next line covers
+    (r"outside region", ("PMD102",)),
+    (r"!= mcuboot_primary", ("PMD401", "PMD106")),
+    (r"not multiple of", ("PMD103",)),
+    (r"beyond mcuboot_primary end|is not a span", ("PMD104",)),
+    (r"has no QSPI/SPI NOR driver", ("PMD302",)),
+    (r"BOOT_MAX_IMG_SECTORS", ("PMD402",)),
+    (r"PM_EXTERNAL_FLASH_MCUBOOT_SECONDARY not set", ("PMD304",)),
+]
+
+# Notes that mark a build as fine despite what the automatic checks listed.
+NOT_A_PROBLEM = re.compile(r"should not flag|do not flag", re.IGNORECASE)
+# Notes of builds the corpus author doubts: no promise either way.
+DOUBTED = re.compile(r"\b(MISCONFIG|SUSPECT)\b")
+
+
+def read_index() -> Dict[str, Dict[str, str]]:
+    index = CORPUS / "INDEX.tsv"
+    if not index.is_file():
+        return {}
+    with index.open(encoding="utf-8", newline="") as handle:
+        return {row["slug"]: row for row in csv.DictReader(handle, delimiter="\t")}
+
+
+INDEX = read_index()
+BUILD_DIRS = sorted(p.name for p in (CORPUS / "builds").iterdir()) if INDEX else []
+PM_STATIC_FILES = sorted(p.name for p in (CORPUS / "pm_static").glob("*")) if INDEX else []
+
+
+def auto_checks(slug: str) -> List[str]:
+    text = INDEX[slug]["auto_checks"].strip()
+    return [] if text in ("", "-") else [phrase.strip() for phrase in text.split(";") if phrase.strip()]
+
+
+def is_healthy(slug: str) -> bool:
+    notes = INDEX[slug]["notes"]
+    if NOT_A_PROBLEM.search(notes):
+        return True
+    return not auto_checks(slug) and not DOUBTED.search(notes)
+
+
+def analyse(slug: str) -> Tuple[int, Dict]:
+    out, err = io.StringIO(), io.StringIO()
+    path = corpus_or_skip() / "builds" / slug
+    code = run(["-d", str(path), "--format", "json"], config_get=lambda option: None, stdout=out, stderr=err)
+    assert code in (0, 1), f"{slug}: exit {code}: {err.getvalue()}"
+    return code, json.loads(out.getvalue())
+
+
+def test_corpus_index_lists_every_build():
+    corpus = corpus_or_skip()
+    on_disk = {p.name for p in (corpus / "builds").iterdir() if p.is_dir()}
+    assert on_disk == set(INDEX)
+
+
+def test_every_auto_check_phrase_has_an_owner():
+    corpus_or_skip()
+    orphans = [
+        (slug, phrase)
+        for slug in INDEX
+        for phrase in auto_checks(slug)
+        if not any(re.search(pattern, phrase) for pattern, _ in EXPECTED_RULES)
+    ]
+    assert orphans == [], "add these INDEX.tsv phrases to EXPECTED_RULES"
+
+
+@pytest.mark.parametrize("slug", BUILD_DIRS)
+def test_corpus_build(slug):
+    code, document = analyse(slug)
+    (build,) = document["builds"]
+    findings = build["findings"]
+    errors = [f for f in findings if f["severity"] == "error"]
+    assert code == (1 if errors else 0)
+    assert build["summary"]["error"] == len(errors)
+    if slug not in INDEX:
+        return
+    if is_healthy(slug):
+        assert errors == [], f"false alarm on a healthy build: {[(f['rule'], f['message']) for f in errors]}"
+        return
+    found = {f["rule"] for f in findings}
+    registered = set(load_all())
+    for phrase in auto_checks(slug):
+        for pattern, rule_ids in EXPECTED_RULES:
+            owners = set(rule_ids) & registered
+            if owners and re.search(pattern, phrase):
+                assert found & owners, f"{phrase!r} not reported by {sorted(owners)}; found {sorted(found)}"
+
+
+@pytest.mark.parametrize("name", PM_STATIC_FILES)
+def test_corpus_pm_static_loads(name):
+    path = corpus_or_skip() / "pm_static" / name
+    try:
+        doc = load_yaml(path)
+    except LoadError as error:  # a readable refusal is fine; a crash is not
+        assert error.message
+        return
+    violations = validate(doc, "pm_static")
+    assert all(isinstance(v.message, str) and v.message for v in violations)
+    layout = layout_from_yaml(doc, LayoutKind.STATIC, None)
+    for partition in layout.partitions.values():
+        assert partition.source.file == Path(path)
+        assert partition.address is None or isinstance(partition.address, int)
+        assert partition.size is None or isinstance(partition.size, int)

@@ -1,0 +1,179 @@
+"""`pmdoctor migrate`: overlays that reproduce a Partition Manager layout, checked by round trip."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+import pytest
+
+from conftest import BUILDS, corpus_or_skip
+from pmdoctor.build import load_build
+from pmdoctor.cli import run
+from pmdoctor.migrate import MigrateError, devicetree_equivalents, plan, verify
+
+DT = BUILDS / "dt"
+PM_FIXTURES = ["pm_child_image_nrf52840_ext", "pm_sysbuild_nrf54l15", "pm_sysbuild_nrf5340"]
+
+
+def overlays_of(case: str):
+    build = load_build(DT / case)
+    return build, plan(build)
+
+
+@pytest.mark.parametrize("case", PM_FIXTURES)
+def test_every_pm_fixture_round_trips_without_drift(case):
+    build, overlays = overlays_of(case)
+    trip = verify(build, overlays)
+    assert trip.errors == []
+    assert trip.findings == []
+
+
+def test_child_image_overlays_for_app_and_mcuboot():
+    _, overlays = overlays_of("pm_child_image_nrf52840_ext")
+    by_image = {o.image: o for o in overlays}
+    assert set(by_image) == {"app", "mcuboot"}
+    app, mcuboot = by_image["app"], by_image["mcuboot"]
+    assert app.destination == "boards/nrf52840dk_nrf52840.overlay"
+    assert mcuboot.destination == "sysbuild/mcuboot/boards/nrf52840dk_nrf52840.overlay"
+    assert (app.code_partition, mcuboot.code_partition) == ("slot0_partition", "boot_partition")
+    # slot0 covers the MCUboot header pad: it starts at mcuboot_pad, not at app
+    assert "slot0_partition: partition@c000 {" in app.text and "reg = <0xc000 0xec000>;" in app.text
+    # the secondary goes under the NOR chip's own partitions, at offset 0
+    nor = app.text.split("&mx25r64 {", 1)[1]
+    assert "/delete-node/ partitions;" in nor
+    assert "slot1_partition: partition@0 {" in nor and "reg = <0x0 0xec000>;" in nor
+    assert "external_flash" not in app.text  # PM's free-space placeholder gets no node
+    assert "zephyr,code-partition = &boot_partition;" in mcuboot.text
+
+
+def test_nrf54l15_overlay_uses_cpuapp_rram():
+    _, overlays = overlays_of("pm_sysbuild_nrf54l15")
+    app = next(o for o in overlays if o.image == "hello")
+    assert app.destination == "boards/nrf54l15dk_nrf54l15_cpuapp.overlay"
+    assert "&cpuapp_rram {" in app.text
+    assert "slot0_partition: partition@d000 {" in app.text and "reg = <0xd000 0xb7000>;" in app.text
+    assert "storage_partition: partition@17b000 {" in app.text
+
+
+def test_nrf5340_two_domains_with_tfm():
+    _, overlays = overlays_of("pm_sysbuild_nrf5340")
+    by_image = {o.image: o for o in overlays}
+    assert set(by_image) == {"hello53", "mcuboot", "ipc_radio", "b0n"}
+    app, net = by_image["hello53"], by_image["ipc_radio"]
+    assert app.code_partition == "slot0_ns_partition"
+    assert by_image["b0n"].code_partition == "b0n_partition"
+    assert (
+        net.domain == "CPUNET"
+        and net.destination == "sysbuild/ipc_radio/boards/nrf5340dk_nrf5340_cpunet.overlay"
+    )
+    # TF-M: slot0 is a fixed-subpartitions node holding the secure and non-secure parts
+    slot0 = app.text.split("slot0_partition: partition@10000 {", 1)[1]
+    assert 'compatible = "fixed-subpartitions";' in slot0 and "ranges = <0x0 0x10000 0x56000>;" in slot0
+    assert "slot0_ns_partition: partition@8000 {" in slot0
+    # net-core partitions are offsets into flash1 (which starts at 0x1000000)
+    assert "&flash1 {" in net.text and "slot0_partition: partition@8800 {" in net.text
+    # mcuboot_primary_1 lives in MCUboot's RAM flash simulator: no flash node
+    assert "slot2_partition" not in app.text and "slot3_partition: partition@bc000" in app.text
+
+
+def test_mapping_follows_pm_to_dts_names():
+    build = load_build(DT / "pm_sysbuild_nrf5340")
+    mapped = {e.pm_name: e.label for e in devicetree_equivalents(build.layouts[0])}
+    assert mapped == {
+        "mcuboot": "boot_partition",
+        "mcuboot_primary": "slot0_partition",
+        "tfm_secure": "slot0_s_partition",
+        "tfm_nonsecure": "slot0_ns_partition",
+        "mcuboot_secondary": "slot1_partition",
+        "mcuboot_secondary_1": "slot3_partition",
+        "settings_storage": "storage_partition",
+    }
+
+
+def test_round_trip_catches_a_wrong_overlay():
+    build, overlays = overlays_of("pm_sysbuild_nrf54l15")
+    app = next(o for o in overlays if o.image == "hello")
+    app.text = app.text.replace("reg = <0xc4000 0xb7000>;", "reg = <0xc5000 0xb6000>;")
+    trip = verify(build, overlays)
+    assert not trip.clean
+    assert any("mcuboot_secondary" in f.message and "0xc5000" in f.message for f in trip.findings)
+
+
+def test_round_trip_reports_an_overlay_that_does_not_parse():
+    build, overlays = overlays_of("pm_sysbuild_nrf54l15")
+    overlays[0].text += "\n&no_such_node { };\n"
+    trip = verify(build, overlays)
+    assert trip.errors and "does not parse" in trip.errors[0]
+
+
+def test_devicetree_build_is_a_usage_error(capsys):
+    with pytest.raises(MigrateError):
+        plan(load_build(DT / "nrf54l15_mcuboot"))
+    assert run(["migrate", "-d", str(DT / "nrf54l15_mcuboot")]) == 2
+    assert "not a Partition Manager build" in capsys.readouterr().err
+
+
+def test_cli_prints_and_writes_overlays(tmp_path, capsys):
+    fixture = str(DT / "pm_sysbuild_nrf5340")
+    assert run(["migrate", "-d", fixture]) == 0
+    out = capsys.readouterr().out
+    assert "&flash1 {" in out and "PMD704: no drift" in out
+    assert run(["migrate", "-d", fixture, "-o", str(tmp_path / "out")]) == 0
+    written = sorted(
+        p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.overlay")
+    )
+    assert written == [
+        "boards/nrf5340dk_nrf5340_cpuapp_ns.overlay",
+        "sysbuild/b0n/boards/nrf5340dk_nrf5340_cpunet.overlay",
+        "sysbuild/ipc_radio/boards/nrf5340dk_nrf5340_cpunet.overlay",
+        "sysbuild/mcuboot/boards/nrf5340dk_nrf5340_cpuapp.overlay",
+    ]
+    assert "slot0_ns_partition" in (tmp_path / "out/boards/nrf5340dk_nrf5340_cpuapp_ns.overlay").read_text()
+
+
+def test_cli_json(capsys):
+    assert run(["migrate", "-d", str(DT / "pm_child_image_nrf52840_ext"), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data[0]["round_trip"]["clean"] is True
+    assert [o["file"] for o in data[0]["overlays"]] == [
+        "boards/nrf52840dk_nrf52840.overlay",
+        "sysbuild/mcuboot/boards/nrf52840dk_nrf52840.overlay",
+    ]
+    assert run(["migrate", "-d", str(DT / "pm_child_image_nrf52840_ext"), "--format", "sarif"]) == 2
+
+
+def test_cli_exit_1_when_the_round_trip_drifts(tmp_path, capsys):
+    # A devicetree the overlay cannot be applied to (a board node refers to a
+    # partition label the PM layout lacks) makes the round trip fail honestly.
+    build_dir = tmp_path / "pm"
+    shutil.copytree(DT / "pm_sysbuild_nrf54l15", build_dir)
+    dts = build_dir / "hello/zephyr/zephyr.dts"
+    dts.write_text(
+        dts.read_text()
+        .replace("\tsoc {", "\tfstab {\n\t\tpartition = < &board_lfs >;\n\t};\n\tsoc {", 1)
+        .replace("storage_partition: partition@15c000", "board_lfs: storage_partition: partition@15c000")
+    )
+    assert run(["migrate", "-d", str(build_dir)]) == 1
+    assert "undefined node label 'board_lfs'" in capsys.readouterr().out
+
+
+def test_migrate_over_pm_corpus_builds_never_crashes():
+    corpus = corpus_or_skip()
+    with (corpus / "INDEX.tsv").open() as handle:
+        rows = [r for r in csv.DictReader(handle, delimiter="\t") if r["era"] != "devicetree"]
+    clean = 0
+    for row in rows:
+        top = sorted(
+            (p.parent for p in (corpus / "builds" / row["slug"]).rglob("CMakeCache.txt")),
+            key=lambda p: len(p.parts),
+        )[0]
+        build = load_build(top)
+        trip = verify(build, plan(build))
+        clean += trip.clean
+        # The only accepted failure: the board tree refers to a partition label
+        # the PM layout does not have, which the user must resolve by hand.
+        assert not trip.findings, (row["slug"], [f.message for f in trip.findings])
+        assert all("undefined node label" in error for error in trip.errors), (row["slug"], trip.errors)
+    assert clean >= len(rows) - 1
