@@ -126,7 +126,7 @@ def test_each_log_rule_fires_on_its_line_and_not_on_a_clean_log(tmp_path: Path, 
     findings = check(_log_build(tmp_path, text)).findings
     assert [f.rule for f in findings] == [rule]
     assert findings[0].location.line == 1
-    assert any(text.strip() in item for item in findings[0].evidence)  # the line is quoted
+    assert any(text.strip() in symptom.text for symptom in findings[0].observed)  # the line is quoted
     clean = check(_log_build(tmp_path, "*** Booting nRF Connect SDK v2.6.0 ***\n<inf> app: started\n"))
     assert not [f for f in clean.findings if f.rule.startswith("PMD8")]
 

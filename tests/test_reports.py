@@ -327,14 +327,16 @@ def test_text_finding_has_id_name_message_location_and_fix():
     assert text.splitlines()[-1] == "2 errors — `west pmdoctor --explain PMD101` for details"
 
 
-def test_text_groups_findings_by_image(two_image_build):
+def test_text_keeps_ranked_order_and_tallies_by_image(two_image_build):
     text = report("-d", str(two_image_build), cwd=two_image_build.parent)
-    headings = [line for line in text.splitlines() if line.startswith("--- ")]
-    assert headings == ["--- image mcuboot", "--- whole build"]
-    mcuboot_part = text[text.index("--- image mcuboot") : text.index("--- whole build")]
-    assert "PMD001 unreadable-file  [mcuboot]" in mcuboot_part
-    assert "  at   build/mcuboot/zephyr/zephyr.dts:5" in mcuboot_part
-    assert "PMD401" not in mcuboot_part
+    heads = [line for line in text.splitlines() if line.startswith(("ERROR", "WARNING", "NOTE"))]
+    # The unreadable MCUboot devicetree ranks first, tagged with its image.
+    assert heads[0] == "ERROR   PMD001 unreadable-file  [mcuboot]"
+    first = text[text.index(heads[0]) :]
+    assert "  at   build/mcuboot/zephyr/zephyr.dts:5" in first[: first.index("\n\n")]
+    assert any("PMD401" in head and "[" not in head for head in heads[1:])
+    tally = [line for line in text.splitlines() if line.startswith("    by image — ")]
+    assert tally == ["    by image — mcuboot: 1 error · whole build: 2 errors"]
     assert text.splitlines()[-1].startswith("3 errors")
 
 

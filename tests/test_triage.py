@@ -77,7 +77,7 @@ def test_pinnacle100_diagnosis_and_ranks() -> None:
         # The missing driver explains the log line: it comes first, above the log-only hypothesis.
         assert found[0] == "PMD302"
         assert found.index("PMD302") < found.index("PMD801")
-        assert any("Image upload inspect failed: 5" in item for item in analysis.findings[0].evidence)
+        assert any("Image upload inspect failed: 5" in s.text for s in analysis.findings[0].observed)
     if "PMD201" in expected:
         foreign = next(f for f in analysis.findings if f.rule == "PMD201")
         assert "mcuboot_primary_1" in foreign.message and foreign.location.file.name == "pm_static.yml"

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import List, Optional, Tuple
 
 from .model import UNKNOWN, Source
+from .symptoms import Symptom
 
 
 class Severity(str, Enum):
@@ -51,7 +52,16 @@ class Finding:
     rank: int = 0
     # Stable identity of the subject (partition names ...) for SARIF fingerprints.
     subject: Tuple[str, ...] = ()
+    # Log lines this finding explains (set by ranking, rendered by reporters).
+    observed: Tuple[Symptom, ...] = ()
 
     @property
     def effective_severity(self) -> Severity:
         return self.severity or Severity.ERROR
+
+
+def where_seen(symptom: Symptom) -> str:
+    """``console.log:5``: short, for evidence lines (the finding's location has the full path)."""
+    source = symptom.source
+    name = source.file.name if source.file is not None else "log"
+    return f"{name}:{source.line}" if source.line else name

@@ -18,7 +18,7 @@ from typing import Any, Dict, List
 from .. import __version__
 from ..api import Analysis
 from ..build import display_path
-from ..findings import Finding
+from ..findings import Finding, where_seen
 from . import RenderOptions
 
 
@@ -34,7 +34,10 @@ def finding_dict(finding: Finding, options: RenderOptions) -> Dict[str, Any]:
             "file": display_path(finding.location.file, options.cwd) or None,
             "line": finding.location.line,
         },
-        "evidence": list(finding.evidence),
+        "evidence": [
+            *(f"explains {where_seen(s)}: {s.text.strip()} — {s.meaning}" for s in finding.observed),
+            *finding.evidence,
+        ],
         "fixes": [
             {
                 "description": fix.description,
@@ -42,6 +45,16 @@ def finding_dict(finding: Finding, options: RenderOptions) -> Dict[str, Any]:
                 "snippet": fix.snippet,
             }
             for fix in finding.fixes
+        ],
+        "observed": [
+            {
+                "symptom": s.id,
+                "text": s.text.strip(),
+                "meaning": s.meaning,
+                "file": display_path(s.source.file, options.cwd) or None,
+                "line": s.source.line,
+            }
+            for s in finding.observed
         ],
     }
 

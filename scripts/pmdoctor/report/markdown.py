@@ -64,24 +64,15 @@ def _looked_at(build: Build, options: RenderOptions) -> List[str]:
     return out
 
 
-def _where(text: str, options: RenderOptions) -> str:
-    """``/abs/console.log:5`` -> ``console.log:5`` relative to the cwd."""
-    file, _, line = text.rpartition(":")
-    if not line.isdigit():
-        file, line = text, ""
-    shown = display_path(Path(file), options.cwd)
-    return f"{shown}:{line}" if line else shown
-
-
 def _evidence(finding: Finding, options: RenderOptions) -> List[str]:
     lines: List[str] = []
     quotes: List[str] = []
-    for item in finding.evidence:
-        if item.startswith("explains "):
-            where, _, seen = item[len("explains ") :].partition(": ")
-            quotes += ["", f"   > {_code(seen)}  ", f"   > — {_where(where, options)}"]
-        else:
-            lines.append(f"   - {item}")
+    lines += [f"   - {item}" for item in finding.evidence]
+    for symptom in finding.observed:
+        where = display_path(symptom.source.file, options.cwd) if symptom.source.file else "log"
+        if symptom.source.line:
+            where += f":{symptom.source.line}"
+        quotes += ["", f"   > {_code(symptom.text.strip())}  ", f"   > — {where}: {symptom.meaning}"]
     return lines + quotes
 
 

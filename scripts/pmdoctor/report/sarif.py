@@ -10,7 +10,7 @@ from typing import Any, Dict, List
 from .. import __version__
 from ..api import Analysis
 from ..build import display_path
-from ..findings import Finding
+from ..findings import Finding, where_seen
 from ..rules import Rule, load_all
 from . import RenderOptions
 
@@ -35,6 +35,8 @@ def _uri(path, options: RenderOptions) -> str:
 
 def _result(finding: Finding, index: int, options: RenderOptions) -> Dict[str, Any]:
     text = finding.message
+    for symptom in finding.observed:
+        text += f"\nExplains {where_seen(symptom)}: {symptom.text.strip()}"
     if finding.fixes:
         text += "\nFix: " + "; ".join(fix.description for fix in finding.fixes)
     fingerprint = hashlib.sha256(

@@ -7,7 +7,7 @@ from typing import Dict, List, Optional
 
 from ..api import Analysis
 from ..build import display_path
-from ..findings import Finding, Severity
+from ..findings import Finding, Severity, where_seen
 from ..model import Build
 from . import RenderOptions
 
@@ -18,6 +18,7 @@ except ImportError:  # pragma: no cover - colorama is a dependency; be safe anyw
 
 _COLORS = {"error": "LIGHTRED_EX", "warning": "LIGHTYELLOW_EX", "note": "LIGHTCYAN_EX"}
 WIDTH = 100
+MAX_EVIDENCE = 5
 
 
 class _Paint:
@@ -73,8 +74,13 @@ def _finding(finding: Finding, paint: _Paint, options: RenderOptions) -> List[st
     if finding.location.file is not None:
         at = display_path(finding.location.file, options.cwd)
         lines.append(f"  at   {at}:{finding.location.line}" if finding.location.line else f"  at   {at}")
-    if options.verbose or len(finding.evidence) <= 4:
-        lines += [f"  ·    {item}" for item in finding.evidence]
+    for symptom in finding.observed:
+        lines.append(f"  seen {where_seen(symptom)}: {symptom.text.strip()}")
+        lines += _wrap(f"= {symptom.meaning}", "       ")
+    shown = finding.evidence if options.verbose else finding.evidence[:MAX_EVIDENCE]
+    lines += [f"  ·    {item}" for item in shown]
+    if len(shown) < len(finding.evidence):
+        lines.append(f"  ·    … {len(finding.evidence) - len(shown)} more (-v shows all)")
     for fix in finding.fixes:
         target = f" ({display_path(fix.file, options.cwd)})" if fix.file else ""
         lines += textwrap.wrap(
@@ -89,11 +95,13 @@ def _finding(finding: Finding, paint: _Paint, options: RenderOptions) -> List[st
     return lines
 
 
-def _grouped(findings: List[Finding]) -> Dict[Optional[str], List[Finding]]:
-    groups: Dict[Optional[str], List[Finding]] = {}
-    for finding in findings:  # keeps ranked order: the first group holds the top finding
-        groups.setdefault(finding.image, []).append(finding)
-    return groups
+def _per_image(findings: List[Finding]) -> str:
+    """``app: 1 error · whole build: 2 errors``, in order of each image's first finding."""
+    groups: Dict[Optional[str], Dict[str, int]] = {}
+    for finding in findings:
+        counts = groups.setdefault(finding.image, {s.value: 0 for s in Severity})
+        counts[finding.effective_severity.value] += 1
+    return " · ".join(f"{image or 'whole build'}: {summary_line(c)}" for image, c in groups.items())
 
 
 def summary_line(counts: Dict[str, int]) -> str:
@@ -115,16 +123,14 @@ def render(analyses: List[Analysis], options: RenderOptions) -> str:
             for line in _header(analysis.build, options)
         ]
         out.append("")
-        groups = _grouped(analysis.findings)
-        # Once one group is headed by its image, the build-wide findings need
-        # a heading too, or they read as part of the image group above them.
-        headed = len(analysis.build.images) > 1 and any(groups)
-        for image, findings in groups.items():
-            if headed:
-                out.append(f"--- image {image}" if image else "--- whole build")
-            for finding in findings:
-                out += _finding(finding, paint, options)
-                out.append("")
+        # Ranked order, root cause first: grouping by image would put an
+        # image's warning above another image's error. Each finding names its
+        # image, and the per-image tally below groups them.
+        for finding in analysis.findings:
+            out += _finding(finding, paint, options)
+            out.append("")
+        if analysis.findings and len(analysis.build.images) > 1:
+            out += [f"    by image — {_per_image(analysis.findings)}", ""]
         for key, value in analysis.summary.items():
             totals[key] += value
         if not analysis.findings:

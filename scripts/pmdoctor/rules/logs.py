@@ -66,6 +66,16 @@ def _chip_compatible(build: Build) -> Optional[str]:
     return None
 
 
+def _has_flash_driver(image: Optional[Image]) -> bool:
+    """True only when the image's own .config is known and enables an external-flash driver."""
+    if image is None or not image.config:
+        return False
+    return any(
+        image.config.enabled(symbol)
+        for symbol in ("CONFIG_NORDIC_QSPI_NOR", "CONFIG_SPI_NOR", "CONFIG_PM_EXTERNAL_FLASH_HAS_DRIVER")
+    )
+
+
 def _finding(build: Build, symptoms: List[Symptom], message: str, fixes: List[Fix]) -> Finding:
     first = symptoms[0]
     return Finding(
@@ -136,16 +146,21 @@ def log_slot_unreachable(build: Build) -> Iterator[Finding]:
         else:
             lines = ["CONFIG_NORDIC_QSPI_NOR=y", "CONFIG_NORDIC_QSPI_NOR_FLASH_LAYOUT_PAGE_SIZE=4096"]
         app = build.app
-        fixes.append(
-            Fix(
-                "enable the external-flash driver in the application"
-                + ("" if compatible else " (for a SPI-connected chip: CONFIG_SPI=y and CONFIG_SPI_NOR=y)"),
-                image_config_file(build, app),
-                "\n".join(lines),
+        if not _has_flash_driver(app):
+            fixes.append(
+                Fix(
+                    "enable the external-flash driver in the application"
+                    + (
+                        "" if compatible else " (for a SPI-connected chip: CONFIG_SPI=y and CONFIG_SPI_NOR=y)"
+                    ),
+                    image_config_file(build, app),
+                    "\n".join(lines),
+                )
             )
-        )
         mcuboot_lines = "\n".join([*lines, "CONFIG_MULTITHREADING=y"])
-        if build.sysbuild or build.partition_manager:
+        if _has_flash_driver(build.image("mcuboot")):
+            pass  # MCUboot's own .config shows the driver: nothing to add there
+        elif build.sysbuild or build.partition_manager:
             fixes.append(
                 Fix(
                     "and in MCUboot, which has its own configuration",
