@@ -228,6 +228,26 @@ def test_pm_static_yml_file_missing_here_is_a_note(tmp_path: Path) -> None:
         cache.write("PM_STATIC_YML_FILE:STRING=/home/user/boards/pm_static_board.yml\n")
     build = load_build(case / "app" / "build")
     assert any("/home/user/boards/pm_static_board.yml" in note for note in build.notes)
+    # The build used that board file, so the app's own pm_static.yml was not
+    # in use and is not analysed in its place.
+    assert build.static_files == []
+
+
+def test_pm_static_yml_file_follows_a_moved_application(tmp_path: Path) -> None:
+    case = copy_case(tmp_path, "static_nrf52840")
+    cache_file = case / "app" / "build" / "CMakeCache.txt"
+    recorded = next(
+        line.split("=", 1)[1]
+        for line in cache_file.read_text().splitlines()
+        if line.startswith("APPLICATION_SOURCE_DIR:")
+    )
+    assert not Path(recorded).exists()  # recorded on another machine
+    with cache_file.open("a") as cache:
+        cache.write(f"PM_STATIC_YML_FILE:STRING={recorded}/pm_static.yml\n")
+    build = load_build(case / "app" / "build")
+    assert [(s.path, s.how_found) for s in build.static_files] == [
+        (case / "app" / "pm_static.yml", "PM_STATIC_YML_FILE in CMakeCache.txt")
+    ]
 
 
 def test_pm_failed_build_still_reads_the_static_file() -> None:

@@ -23,7 +23,7 @@ from .loaders.kconfig import load_kconfig
 from .loaders.overlay import load_overlay_chosen
 from .loaders.partitions import layout_from_yaml, regions_from_yaml
 from .loaders.schema import validate
-from .loaders.sysbuild import dig, load_build_info, load_domains
+from .loaders.sysbuild import dig, load_build_info, load_domains, pure_path
 from .loaders.yamlfile import YamlDoc, load_yaml
 from .model import (
     DEFAULT_PLACEMENT,
@@ -120,6 +120,7 @@ class _Assembler:
     def __init__(self, path: Path):
         self.top = path
         self.build = Build(path=path, era=Era.DEVICETREE)
+        self.recorded_source: Optional[Path] = None
         self.zephyr_base: Optional[Path] = None
 
     # -- file loading, recording problems ---------------------------------
@@ -333,6 +334,7 @@ class _Assembler:
         looks like an application (a CMakeLists.txt or prj.conf).
         """
         recorded = self.build.source_dir
+        self.recorded_source = recorded
         if recorded is not None and Path(recorded).is_dir():
             return
         candidate = self.top.parent
@@ -405,22 +407,24 @@ class _Assembler:
     def _static_candidates(self) -> Iterable[Tuple[Path, Optional[str], str]]:
         cache = self.build.cmake_cache
         seen: set = set()
+        named_elsewhere = False
         for key, value in sorted(cache.items()):
             match = re.fullmatch(r"(?:(\w+)_)?PM_STATIC_YML_FILE", key)
             if not match or not value:
                 continue
-            path = Path(value)
-            if not path.is_absolute() and self.build.source_dir is not None:
-                path = self.build.source_dir / path
-            if path.is_file() and path not in seen:
+            path = self._local_static_path(value)
+            if path is not None and path.is_file() and path not in seen:
                 seen.add(path)
                 domain = "CPUNET" if match.group(1) and "net" in match.group(1).lower() else None
                 yield path, domain, f"{key} in CMakeCache.txt"
-            elif not path.is_file():
+            elif path is None or not path.is_file():
+                named_elsewhere = True
                 self.build.notes.append(
                     f"the static layout {value} named by {key} in CMakeCache.txt is not on this machine"
                 )
-        if seen:
+        # The build used the file the cache names: another pm_static.yml in
+        # the source dir was not used and must not be analysed in its place.
+        if seen or named_elsewhere:
             return
         source = self.build.source_dir
         if source is None or not source.is_dir():
@@ -430,6 +434,27 @@ class _Assembler:
             if path.is_file():
                 yield path, None, "application source directory"
                 return
+
+    def _local_static_path(self, value: str) -> Optional[Path]:
+        """Where a static file recorded in the cache is on this machine, if anywhere.
+
+        Relative paths are relative to the application directory; absolute
+        ones recorded below the original application directory are looked
+        up below the relocated one.
+        """
+        source = self.build.source_dir
+        if not pure_path(value).is_absolute():
+            return Path(source) / value if source is not None else None
+        if Path(value).is_file():
+            return Path(value)
+        recorded = self.recorded_source
+        if recorded is None or source is None or Path(source) == Path(recorded):
+            return None
+        try:
+            relative = pure_path(value).relative_to(pure_path(str(recorded)))
+        except ValueError:
+            return None
+        return Path(source).joinpath(*relative.parts)
 
     def static_candidates(self) -> None:
         """List every pm_static* file of the source tree; rules decide which one counts."""

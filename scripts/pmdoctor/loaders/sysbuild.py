@@ -17,7 +17,8 @@ class Domains:
     flash_order: List[str] = field(default_factory=list)
 
 
-def _pure(text: str) -> PurePath:
+def pure_path(text: str) -> PurePath:
+    """A path as written on the build machine, Windows or POSIX."""
     return PureWindowsPath(text) if ("\\" in text or text[1:3] == ":/") else PurePath(text)
 
 
@@ -29,17 +30,17 @@ def relocate(recorded: str, recorded_top: Optional[str], local_top: Path) -> Pat
     recorded top directory is below ours too.
     """
     candidate = Path(recorded)
-    if not candidate.is_absolute() and not _pure(recorded).is_absolute():
+    if not candidate.is_absolute() and not pure_path(recorded).is_absolute():
         return local_top / candidate
     if candidate.is_dir() and (candidate / "CMakeCache.txt").exists():
         return candidate
     if recorded_top:
         try:
-            relative = _pure(recorded).relative_to(_pure(recorded_top))
+            relative = pure_path(recorded).relative_to(pure_path(recorded_top))
             return local_top.joinpath(*relative.parts)
         except ValueError:
             pass
-    return local_top / _pure(recorded).name
+    return local_top / pure_path(recorded).name
 
 
 def load_domains(path: Path) -> Domains:

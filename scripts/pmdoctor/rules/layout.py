@@ -281,7 +281,9 @@ def container_mismatch(build: Build) -> Iterator[Finding]:
     must start at its first member and end at its last; every
     member must exist; `end_address` must equal `address + size`;
     `mcuboot_primary` must be exactly `mcuboot_pad` + `mcuboot_primary_app`,
-    and must be a container, not a plain partition.
+    and must be a container, not a plain partition. Mismatches in containers
+    MCUboot and NSIB do not boot through (`tfm_nonsecure`, `tfm_storage`,
+    `app_image` …) are notes: NCS's own board layouts carry some.
 
     ## Why it matters
     MCUboot, the signing step and the flash map all read these numbers.
@@ -327,7 +329,7 @@ def _container_problems(
     layout: Layout, part: Partition
 ) -> Iterator[Tuple[str, List[Partition], Optional[Severity]]]:
     """(message, partitions, severity override) for each inconsistency of `part`."""
-    lesser = None if _boot_container(part) else Severity.WARNING
+    lesser = None if _boot_container(part) else Severity.NOTE
     if part.end_address is not None and part.end is not None and part.end_address != part.end:
         yield (
             f"`{part.name}` has end_address {hx(part.end_address)} but address + size is {hx(part.end)}",
