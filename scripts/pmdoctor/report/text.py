@@ -8,7 +8,7 @@ from typing import Dict, List, Optional
 from ..api import Analysis
 from ..build import display_path
 from ..findings import Finding, Severity, where_seen
-from ..model import Build
+from ..model import Build, InputFile
 from . import RenderOptions
 
 try:
@@ -47,6 +47,8 @@ def _header(build: Build, options: RenderOptions) -> List[str]:
             "Partition Manager: "
             + ", ".join(display_path(layout.file, options.cwd) for layout in build.layouts)
         )
+    elif build.inputs:  # triage: loose files, no build directory
+        details += [_input_line(item, options) for item in build.inputs]
     elif build.partition_manager:
         details.append("Partition Manager enabled but no partitions.yml (did its step fail?)")
     else:
@@ -56,6 +58,15 @@ def _header(build: Build, options: RenderOptions) -> List[str]:
     lines += [f"    {detail}" for detail in details]
     lines += [f"    note: {note}" for note in build.notes]
     return lines
+
+
+def _input_line(item: InputFile, options: RenderOptions) -> str:
+    """What one attachment was taken for, or why it was not used."""
+    name = display_path(item.path, options.cwd)
+    if not item.used:
+        return f"not used: {name} — {item.detail}"
+    image = f" of {item.image}" if item.image else ""
+    return f"read {name} as {item.taken_as}{image}" + (f" ({item.detail})" if item.detail else "")
 
 
 def _wrap(text: str, indent: str) -> List[str]:

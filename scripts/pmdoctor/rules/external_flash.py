@@ -202,8 +202,8 @@ def _setting(build: Build, image: Image, name: str) -> str:
 def _chip_words(node: Optional[DtNode]) -> str:
     if node is None:
         return "external flash"
-    compatible = _compatible(node) or (node.compatible[0] if node.compatible else "?")
-    return f"external flash ({node.label}, {compatible})"
+    compatible = _compatible(node) or (node.compatible[0] if node.compatible else None)
+    return f"external flash ({node.label}, {compatible})" if compatible else f"external flash ({node.label})"
 
 
 def _names(parts: Sequence[Partition]) -> str:
@@ -445,8 +445,13 @@ def _driver_finding(
     if driver_ok is False:
         missing = [name for name in DRIVERS.get(compatible, ()) if not image.config.enabled(name)]
         missing = missing or ["CONFIG_NORDIC_QSPI_NOR", "CONFIG_SPI_NOR"]
-        joiner = " and " if compatible else " nor "
-        what = "has no driver for it: " + joiner.join(_setting(build, image, name) for name in missing)
+        if compatible or len(missing) == 1:
+            what = "has no driver for it: " + " and ".join(_setting(build, image, n) for n in missing)
+        else:  # chip unknown: name both drivers, either would do
+            what = (
+                f"has no driver for it: neither {' nor '.join(missing)} is set in "
+                f"{at(build, Source(image.config.file))}"
+            )
         location = image.config.where(missing[0])
         fix = _driver_fix(build, image, compatible)
     else:
