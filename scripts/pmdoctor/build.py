@@ -386,6 +386,7 @@ class _Assembler:
                 if path in seen or not path.is_file():
                     continue
                 seen.add(path)
+                self.build.user_overlays.append(path.relative_to(source).as_posix())
                 try:
                     self.build.user_chosen.extend(load_overlay_chosen(path))
                 except LoadError as error:

@@ -5,6 +5,8 @@ option, a devicetree snippet); this module knows *where* that goes for the
 build at hand: ``sysbuild.conf`` and ``sysbuild/mcuboot.conf`` in a sysbuild
 build, ``prj.conf`` and ``child_image/mcuboot.conf`` in a child-image build,
 ``boards/<board>.overlay`` or ``sysbuild/mcuboot.overlay`` for devicetree.
+It decides from the files the model lists (``Build.user_configs``,
+``Build.user_overlays``), never from the disk.
 """
 
 from __future__ import annotations
@@ -35,9 +37,9 @@ def image_config_file(build: Build, image: Optional[Image]) -> Path:
     folder = "sysbuild" if build.sysbuild else "child_image"
     # A whole configuration directory replaces the image's own prj.conf, so
     # once the user has one, options belong in it.
-    own_dir = source / folder / image.name / "prj.conf"
-    if own_dir.is_file():
-        return own_dir
+    own_dir = f"{folder}/{image.name}/prj.conf"
+    if own_dir in build.user_configs:
+        return source / own_dir
     return source / folder / f"{image.name}.conf"
 
 
@@ -46,13 +48,13 @@ def image_overlay_file(build: Build, image: Optional[Image]) -> Path:
     source = _source(build)
     board = _board_file_stem(build)
     if image is None or image.role == "app" or not (build.sysbuild or build.partition_manager):
-        board_overlay = source / "boards" / f"{board}.overlay" if board else None
-        if board_overlay is not None and board_overlay.is_file():
-            return board_overlay
+        if board and f"boards/{board}.overlay" in build.user_overlays:
+            return source / "boards" / f"{board}.overlay"
         return source / "app.overlay"
     folder = "sysbuild" if build.sysbuild else "child_image"
-    if board and (source / folder / image.name / "boards").is_dir():
-        return source / folder / image.name / "boards" / f"{board}.overlay"
+    own_boards = f"{folder}/{image.name}/boards/"
+    if board and any(name.startswith(own_boards) for name in build.user_overlays):
+        return source / own_boards / f"{board}.overlay"
     return source / folder / f"{image.name}.overlay"
 
 

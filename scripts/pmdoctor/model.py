@@ -401,6 +401,8 @@ class Build:
     # Chosen properties set in the user's overlays (boards/*.overlay, app.overlay,
     # child_image/*.overlay, sysbuild/*.overlay ...), so fixes can name the line.
     user_chosen: List[ChosenLine] = field(default_factory=list)
+    # The overlays found there, relative to the application source directory.
+    user_overlays: List[str] = field(default_factory=list)
     # Recognised log lines (--log, or triage attachments).
     symptoms: List[Symptom] = field(default_factory=list)
     # The layout already deployed in the field (`--baseline`: a partitions.yml,
