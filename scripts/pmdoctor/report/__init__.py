@@ -20,11 +20,13 @@ Renderer = Callable[[List[Analysis], RenderOptions], str]
 
 
 def renderers() -> Dict[str, Renderer]:
-    from . import json_report, markdown, sarif, text
+    from . import github, json_report, junit, markdown, sarif, text
 
     return {
         "text": text.render,
         "json": json_report.render,
         "sarif": sarif.render,
         "markdown": markdown.render,
+        "github": github.render,
+        "junit": junit.render,
     }

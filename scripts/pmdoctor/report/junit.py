@@ -1,0 +1,62 @@
+"""``--format junit``: JUnit XML for CI dashboards (GitLab, Jenkins, test-report actions).
+
+One test suite per build; one test case per rule that found nothing (so
+passing checks show too) and one failing case per error or warning finding.
+Notes pass, with their text as output.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from typing import List
+
+from ..api import Analysis
+from ..build import display_path
+from ..findings import Finding
+from ..rules import load_all
+from . import RenderOptions
+
+
+def _case_name(finding: Finding) -> str:
+    subject = " ".join(part for part in finding.subject if part) or finding.message[:60]
+    return f"{finding.rule} {finding.name}: {subject}"
+
+
+def _suite(analysis: Analysis, options: RenderOptions) -> ET.Element:
+    where = display_path(analysis.build.path, options.cwd) or "."
+    suite = ET.Element("testsuite", name=f"pmdoctor {where}")
+    failures = 0
+    fired = {finding.rule for finding in analysis.findings}
+    for rule in load_all().values():
+        if rule.id not in fired:
+            ET.SubElement(suite, "testcase", classname=where, name=f"{rule.id} {rule.name}")
+    for finding in analysis.findings:
+        case = ET.SubElement(suite, "testcase", classname=where, name=_case_name(finding))
+        if finding.location.file is not None:
+            case.set("file", display_path(finding.location.file, options.cwd))
+            if finding.location.line:
+                case.set("line", str(finding.location.line))
+        details = "\n".join(
+            [str(finding.location), *finding.evidence, *(f"fix: {f.description}" for f in finding.fixes)]
+        )
+        severity = finding.effective_severity.value
+        if severity == "note":
+            ET.SubElement(case, "system-out").text = f"{finding.message}\n{details}"
+            continue
+        failures += 1
+        failure = ET.SubElement(case, "failure", message=finding.message, type=severity)
+        failure.text = details
+    suite.set("tests", str(len(suite)))
+    suite.set("failures", str(failures))
+    suite.set("errors", "0")
+    return suite
+
+
+def render(analyses: List[Analysis], options: RenderOptions) -> str:
+    root = ET.Element("testsuites", name="pmdoctor")
+    suites = [_suite(analysis, options) for analysis in analyses]
+    root.extend(suites)
+    root.set("tests", str(sum(int(s.get("tests", "0")) for s in suites)))
+    root.set("failures", str(sum(int(s.get("failures", "0")) for s in suites)))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -1,0 +1,64 @@
+"""`--format github` (workflow commands) and `--format junit` (JUnit XML)."""
+
+from __future__ import annotations
+
+import io
+import xml.etree.ElementTree as ET
+
+from conftest import ROOT
+from pmdoctor.cli import run
+
+EXAMPLE = ROOT / "examples" / "pinnacle100-qspi-secondary" / "build"
+HEALTHY = ROOT / "tests" / "builds" / "cli" / "healthy" / "build"
+
+
+def render(*argv: str) -> tuple:
+    out, err = io.StringIO(), io.StringIO()
+    code = run(list(argv), stdout=out, stderr=err, cwd=ROOT, config_get=lambda option: None)
+    return code, out.getvalue()
+
+
+def test_github_annotations_one_per_finding_in_ranked_order() -> None:
+    code, text = render("-d", str(EXAMPLE), "-f", "github")
+    lines = text.splitlines()
+    assert code == 1
+    assert lines[0] == "::group::pmdoctor examples/pinnacle100-qspi-secondary/build"
+    assert lines[-1] == "::endgroup::"
+    first = lines[1]
+    assert first.startswith(
+        "::error file=examples/pinnacle100-qspi-secondary/build/zephyr/.config,line=70,"
+        "title=pmdoctor PMD302 ext-flash-driver-missing::"
+    )
+    assert any(line.startswith("::warning ") and "PMD303" in line for line in lines)
+    # Newlines in the message are escaped, so each annotation is one line.
+    assert all(line.startswith("::") for line in lines)
+    assert "%0AFix: " in first
+
+
+def test_github_escapes_property_separators() -> None:
+    from pmdoctor.report.github import _escape_property
+
+    assert _escape_property("a,b:c%\n") == "a%2Cb%3Ac%25%0A"
+
+
+def test_junit_lists_passing_rules_and_one_failure_per_finding() -> None:
+    code, text = render("-d", str(EXAMPLE), "-f", "junit")
+    root = ET.fromstring(text)
+    suite = root.find("testsuite")
+    cases = suite.findall("testcase")
+    failures = [case for case in cases if case.find("failure") is not None]
+    assert code == 1
+    assert suite.get("failures") == str(len(failures)) == "3"
+    assert suite.get("tests") == str(len(cases))
+    assert {case.find("failure").get("type") for case in failures} == {"error", "warning"}
+    driver = next(case for case in failures if case.get("name").startswith("PMD302"))
+    assert driver.get("file") == "examples/pinnacle100-qspi-secondary/build/zephyr/.config"
+    assert driver.get("line") == "70"
+    assert any(case.get("name") == "PMD101 partition-overlap" for case in cases)  # passed
+
+
+def test_junit_healthy_build_has_no_failure() -> None:
+    code, text = render("-d", str(HEALTHY), "-f", "junit")
+    root = ET.fromstring(text)
+    assert code == 0
+    assert root.get("failures") == "0" and int(root.get("tests")) > 40
