@@ -6,6 +6,7 @@ Exit codes: 1 when a file could not be used (PMD001/PMD002 findings),
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -79,6 +80,19 @@ BREAKAGES: List[tuple] = [
             )
         ),
         "alias bomb",
+    ),
+    (
+        # libyaml composes recursively in C: this used to kill the interpreter (SIGSEGV).
+        "flow YAML nested 100000 deep",
+        "partitions.yml",
+        lambda p: p.write_text("app: " + "[" * 100_000 + "]" * 100_000 + "\n"),
+        "nested more than 64 levels deep",
+    ),
+    (
+        "block YAML nested 3000 deep",
+        "partitions.yml",
+        lambda p: p.write_text("".join("  " * i + f"k{i}:\n" for i in range(3000)) + "  " * 3000 + "x: 1\n"),
+        "nested more than 64 levels deep",
     ),
     (
         "NUL bytes in zephyr.dts",
@@ -179,3 +193,52 @@ def test_no_build_dir_anywhere(tmp_path: Path) -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert "no build directory found" in lines[0] and str(tmp_path / "build") in lines[0]
+
+
+def test_schema_violation_through_an_alias_names_the_anchor_line_and_stays_quiet(tmp_path: Path) -> None:
+    """PM writes `orig_span: &id001 [...]` and `span: *id001`: a bad item is reported at its real line,
+    and pykwalify's own logging never reaches the terminal."""
+    case = copy_case(tmp_path)
+    partitions = case / "partitions.yml"
+    text = partitions.read_text()
+    assert "  orig_span: &id001\n  - mcuboot_pad\n  - app\n" in text
+    partitions.write_text(text.replace("  - mcuboot_pad\n  - app\n", "  - mcuboot_pad\n  - [app]\n", 1))
+    result = pmdoctor("-d", str(case), "-f", "json", cwd=tmp_path)
+    assert_no_traceback(result)
+    assert result.stderr == ""
+    assert result.returncode == 1
+    document = json.loads(result.stdout)
+    schema = [f for f in document["builds"][0]["findings"] if f["rule"] == "PMD002"]
+    where = {(f["location"]["file"], f["location"]["line"]) for f in schema}
+    assert where == {(str(Path(case.name) / "partitions.yml"), 34)}  # the `- [app]` under the anchor
+    assert any(
+        "mcuboot_primary/span/1" in f["message"] or "span/1" in " ".join(f["evidence"]) for f in schema
+    )
+
+
+def test_symlinks_back_up_the_build_tree_are_not_images(tmp_path: Path) -> None:
+    case = copy_case(tmp_path)
+    (case / "self").symlink_to(".")
+    (case / "mcuboot" / "up").symlink_to("..")
+    (case / "loop_a").symlink_to("loop_b")
+    (case / "loop_b").symlink_to("loop_a")
+    result = pmdoctor("-d", str(case), "-f", "json", cwd=tmp_path)
+    assert_no_traceback(result)
+    build = json.loads(result.stdout)["builds"][0]
+    assert build["images"] == ["app", "mcuboot"]
+    assert all(f["rule"] != "PMD101" for f in build["findings"])  # no layout counted twice
+
+
+def test_unreadable_partitions_file(tmp_path: Path) -> None:
+    case = copy_case(tmp_path)
+    partitions = case / "partitions.yml"
+    partitions.chmod(0)
+    try:
+        if os.access(partitions, os.R_OK):
+            pytest.skip("running as root: permissions do not stop reading")
+        result = pmdoctor("-d", str(case), cwd=tmp_path)
+    finally:
+        partitions.chmod(0o644)
+    assert_no_traceback(result)
+    assert result.returncode == 1
+    assert "PMD001" in result.stdout and "cannot read" in result.stdout

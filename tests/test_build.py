@@ -314,3 +314,24 @@ def test_nothing_found_says_where_it_looked(tmp_path: Path) -> None:
     assert f"{tmp_path} (current directory)" in message
     assert str(tmp_path / "build") in message
     assert "-d" in message
+
+
+def test_dir_fmt_known_fields_resolved_before_guessing(tmp_path: Path) -> None:
+    """`{app}` is the cwd's name even when `{board}` after it is unknown (as in west)."""
+    app = tmp_path / "blinky"
+    make_build_dir(app / "build" / "other_app" / "nrf52840dk")  # a sibling app: not a single child of build
+    wanted = make_build_dir(app / "build" / "blinky" / "nrf52840dk" / "nrf52840")
+    assert find_build_dir(dir_fmt="build/{app}/{board}", cwd=app) == wanted
+
+
+def test_dir_fmt_absolute_with_unknown_board(tmp_path: Path) -> None:
+    wanted = make_build_dir(tmp_path / "builds" / "nrf5340dk" / "nrf5340" / "cpuapp")
+    cwd = tmp_path / "app"
+    cwd.mkdir()
+    assert find_build_dir(dir_fmt=str(tmp_path / "builds" / "{board}"), cwd=cwd) == wanted
+
+
+def test_dir_fmt_source_dir_is_the_cwd(tmp_path: Path) -> None:
+    wanted = make_build_dir(tmp_path / "build" / "nrf52840dk_nrf52840")
+    found = find_build_dir(dir_fmt="{source_dir}/build/{board}", cwd=tmp_path, board="nrf52840dk_nrf52840")
+    assert found == wanted

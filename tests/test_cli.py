@@ -301,6 +301,7 @@ def test_python_dash_m_pmdoctor():
     assert proc.stdout.startswith("=== ")
     assert "PMD401 slot-size-mismatch" in proc.stdout
     assert ANSI not in proc.stdout  # a pipe is not a terminal
+    assert proc.stdout.splitlines()[-1].endswith("`python -m pmdoctor --explain PMD101` for details")
     assert run_module("-d", str(HEALTHY)).returncode == 0
     bad = run_module("-d", str(HEALTHY), "--rules", "PMD999")
     assert bad.returncode == 2 and "unknown rule" in bad.stderr and "Traceback" not in bad.stderr
@@ -324,9 +325,67 @@ def test_console_script():
     )
     assert proc.returncode == 1, proc.stderr
     assert json.loads(proc.stdout)["tool"]["version"] == __version__
+    text = subprocess.run(["pmdoctor", "-d", str(BROKEN)], capture_output=True, text=True, timeout=60)
+    assert text.stdout.splitlines()[-1].endswith("`pmdoctor --explain PMD101` for details")
+    assert "`python -m" not in text.stdout and "`west" not in text.stdout
 
 
 def test_module_help_exits_zero():
     proc = run_module("--help")
     assert proc.returncode == 0
     assert "--fail-on" in proc.stdout and "--explain" in proc.stdout
+
+
+def _can_build_wheels_offline() -> bool:
+    """bdist_wheel comes with setuptools >= 70.1, or with the `wheel` package before that."""
+    import importlib.util
+
+    for name in ("setuptools.command.bdist_wheel", "wheel.bdist_wheel"):
+        try:
+            if importlib.util.find_spec(name) is not None:
+                return True
+        except ImportError:  # the parent package is not installed
+            continue
+    return False
+
+
+@pytest.mark.skipif(not _can_build_wheels_offline(), reason="no bdist_wheel to build a wheel offline")
+def test_wheel_ships_the_schemas_and_runs_from_them(tmp_path):
+    import zipfile
+
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (wheel,) = tmp_path.glob("west_pmdoctor-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for schema in (ROOT / "schemas").glob("*.yml"):
+        assert f"pmdoctor/schemas/{schema.name}" in names
+    # Installed from the wheel alone (no checkout on the path), the schemas are found.
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pmdoctor", "-d", str(BROKEN), "--format", "json"],
+        cwd=tmp_path,
+        env=dict(os.environ, PYTHONPATH=str(site)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1, proc.stderr
+    document = json.loads(proc.stdout)
+    assert {f["rule"] for f in document["builds"][0]["findings"]} >= {"PMD401"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import List
 
 import pytest
 
@@ -118,6 +119,29 @@ def test_yaml_alias_bomb_is_refused(tmp_path: Path) -> None:
         levels.append(f"{name}: &{name} [{', '.join(['*' + previous] * 9)}]")
     with pytest.raises(LoadError, match="alias bomb"):
         parse_yaml("\n".join(levels) + "\n", tmp_path / "pm_static.yml")
+
+
+def test_yaml_too_many_nodes_without_aliases_is_not_called_a_bomb(tmp_path: Path) -> None:
+    with pytest.raises(LoadError, match=r"more than 200000 nodes \(far larger than any build file\)"):
+        parse_yaml("a: [" + "0," * 210_000 + "0]\n", tmp_path / "partitions.yml")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "k0: &k0 [1]\n" + "".join(f"k{i}: &k{i} [*k{i - 1}]\n" for i in range(1, 200)),
+        "k0: &k0 {x: 1}\n" + "".join(f"k{i}: &k{i} {{<<: *k{i - 1}}}\n" for i in range(1, 200)),
+    ],
+    ids=["alias-chain", "merge-chain"],
+)
+def test_yaml_aliases_nesting_deeper_than_the_text_are_refused(tmp_path: Path, text: str) -> None:
+    with pytest.raises(LoadError, match="nested more than 64 levels deep"):
+        parse_yaml(text, tmp_path / "pm_static.yml")
+
+
+def test_yaml_ordinary_nesting_is_fine(tmp_path: Path) -> None:
+    text = "".join("  " * i + f"k{i}:\n" for i in range(60)) + "  " * 60 + "x: [[1]]\n"
+    assert parse_yaml(text, tmp_path / "a.yml").line(*[f"k{i}" for i in range(60)], "x") == 61
 
 
 @pytest.mark.parametrize("text", ["a: &x [1, *x]\n", "a: &x {b: *x}\n"])
@@ -376,3 +400,64 @@ def test_devicetree_fixture_without_origin_comments() -> None:
     slot1 = tree.layout.get("slot1_partition")
     assert (slot1.address, slot1.size, slot1.source) == (0x82000, 0x76000, Source(path, 44))
     assert tree.chosen_node("nordic,pm-ext-flash").props["size"] == 0x4000000
+
+
+# ------------------------------------------------- dtlib from $ZEPHYR_BASE
+
+_WHICH_DTLIB = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from pmdoctor.build import load_build
+from pmdoctor.loaders import devicetree
+build = load_build(sys.argv[2])
+print(devicetree.dtlib_module().__file__)
+print(len(build.problems), sorted(n for i in build.images for n in i.devicetree.chosen)[:1])
+"""
+
+
+def _build_with_zephyr_base(tmp_path: Path, dtlib_text=None) -> Path:
+    """The healthy CLI build whose CMakeCache.txt names a Zephyr tree holding a copy of dtlib."""
+    import shutil
+
+    import devicetree
+
+    src = tmp_path / "zephyr" / "scripts" / "dts" / "python-devicetree" / "src"
+    shutil.copytree(Path(devicetree.__file__).parent, src / "devicetree")
+    if dtlib_text is not None:
+        (src / "devicetree" / "dtlib.py").write_text(dtlib_text)
+    build = tmp_path / "build"
+    shutil.copytree(FOUNDATION.parent / "cli" / "healthy" / "build", build)
+    cache = build / "CMakeCache.txt"
+    text = cache.read_text().replace("/home/dev/ncs/v2.7.0/zephyr", str(tmp_path / "zephyr"))
+    cache.write_text(text)
+    return src
+
+
+def _which_dtlib(tmp_path: Path) -> List[str]:
+    import subprocess
+    import sys
+
+    scripts = Path(__file__).resolve().parents[1] / "scripts"
+    proc = subprocess.run(
+        [sys.executable, "-c", _WHICH_DTLIB, str(scripts), str(tmp_path / "build")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0 and not proc.stderr, proc.stderr
+    return proc.stdout.splitlines()
+
+
+def test_dtlib_comes_from_the_builds_zephyr_base(tmp_path: Path) -> None:
+    src = _build_with_zephyr_base(tmp_path)
+    module, loaded = _which_dtlib(tmp_path)
+    assert Path(module) == src / "devicetree" / "dtlib.py"
+    assert loaded == "0 ['zephyr,code-partition']"
+
+
+def test_broken_dtlib_in_zephyr_base_falls_back_to_pypi(tmp_path: Path) -> None:
+    src = _build_with_zephyr_base(tmp_path, dtlib_text="this is not python (\n")
+    module, loaded = _which_dtlib(tmp_path)
+    assert not Path(module).is_relative_to(src)
+    assert Path(module).name == "dtlib.py"
+    assert loaded == "0 ['zephyr,code-partition']"

@@ -85,6 +85,37 @@ def test_version_comes_from_the_log_itself() -> None:
     assert "ENOENT" in zephyr.symptoms[0].meaning
 
 
+def test_own_banner_beats_the_callers_version() -> None:
+    """Two logs in one thread from different firmware: each line is decoded with its own banner."""
+    line = "*** Booting Zephyr OS build v3.2.99-ncs2 ***\n<err> Image upload inspect failed: 5"
+    symptom = parse_log(line.replace("mcumgr_img_mgmt: ", ""), None, NEW).symptoms[0]
+    assert symptom.id == "slot-unreachable" and "MGMT_ERR_ENOENT on Zephyr v3.2.99" in symptom.meaning
+    bare = parse_log("Image upload inspect failed: 5\n", None, NEW).symptoms[0]
+    assert bare.id == "hash-not-found"  # no banner of its own: the other files' version decides
+
+
+def test_code_above_legacy_range_proves_group_aware_firmware() -> None:
+    """Legacy MGMT_ERR codes stop at 8: a 9 is NO_FREE_SLOT even when the version says legacy."""
+    symptom = parse_log("Image upload inspect failed: 9\n", None, OLD).symptoms[0]
+    assert symptom.id == "slot-unreachable" and "IMG_MGMT_ERR_NO_FREE_SLOT" in symptom.meaning
+    assert parse_log("Image upload inspect failed: 6\n", None, OLD).symptoms == []  # legacy EBADSTATE
+
+
+def test_example_build_with_its_mcumgr_log_ranks_the_missing_driver_first() -> None:
+    example = ROOT / "examples" / "pinnacle100-qspi-secondary"
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["-d", str(example / "build"), "--log", str(example / "mcumgr.log"), "-f", "markdown"]
+    code = run(argv, stdout=out, stderr=err, cwd=ROOT)
+    assert code == 1, err.getvalue()
+    text = out.getvalue()
+    first = text[text.index("1. **") : text.index("2. **")]
+    assert (
+        "PMD302" in first
+        and "> `[00:00:41.512,207] <err> mcumgr_img_grp: Image upload inspect failed: 5`" in first
+    )
+    assert "| `examples/pinnacle100-qspi-secondary/mcumgr.log` | log |" in text
+
+
 def test_jump_without_application_is_a_hang_and_with_banner_is_not() -> None:
     hang = "I: Bootloader chainload address offset: 0xc000\nI: Jumping to the first image slot\n"
     assert ids(hang) == ["boot-hang"]

@@ -62,3 +62,18 @@ def test_log_evidence_in_build_directory_mode(tmp_path: Path) -> None:
     assert "**ERROR PMD806**" in text
     assert "> `E: Protect mcuboot flash failed, cancel startup.`" in text
     assert "sysbuild/mcuboot.conf" in text and "CONFIG_FPROTECT=n" in text
+
+
+def test_reply_carries_no_absolute_path_of_this_machine(tmp_path: Path) -> None:
+    """Attachments outside the cwd are named relative to their folder, notes included."""
+    thread = tmp_path / "thread"
+    shutil.copytree(THREADS / "pinnacle100", thread)
+    text = render(check(triage_build([thread])))
+    assert str(tmp_path) not in text and str(ROOT) not in text
+    assert "| `thread/pm_static.yml` | static layout" in text
+    assert "> — thread/console.log:5:" in text and "(at `thread/pm_static.yml:39`)" in text
+
+
+def test_header_names_the_zephyr_version_when_ncs_is_unknown() -> None:
+    text = render(check(triage_build([THREADS / "pinnacle100"])))
+    assert "· Zephyr v3.2.99-ncs2 (NCS version unknown) ·" in text.splitlines()[2]

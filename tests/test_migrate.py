@@ -144,26 +144,113 @@ def test_cli_json(capsys):
     assert run(["migrate", "-d", str(DT / "pm_child_image_nrf52840_ext"), "--format", "sarif"]) == 2
 
 
-def test_cli_exit_1_when_the_round_trip_drifts(tmp_path, capsys):
-    # A devicetree the overlay cannot be applied to (a board node refers to a
-    # partition label the PM layout lacks) makes the round trip fail honestly.
+def with_user_partitions(tmp_path, nodes: str, root: str):
+    """The nRF54L15 PM build with extra board partitions and nodes that refer to them."""
     build_dir = tmp_path / "pm"
     shutil.copytree(DT / "pm_sysbuild_nrf54l15", build_dir)
     dts = build_dir / "hello/zephyr/zephyr.dts"
+    text = dts.read_text()
+    anchor = "\t\t\t\t\t};\n\t\t\t\t};\n\t\t\t};\n\t\t};\n"  # end of storage_partition
+    assert text.count(anchor) == 1
+    text = text.replace(anchor, "\t\t\t\t\t};\n" + nodes + "\t\t\t\t};\n\t\t\t};\n\t\t};\n")
+    dts.write_text(text.replace("\tsoc {", root + "\tsoc {", 1))
+    return build_dir
+
+
+# A LittleFS area at the end of RRAM (fstab) and the settings partition under a
+# second label (chosen), as an application's board overlay writes them.
+USER_NODES = (
+    "\t\t\t\t\tlfs_part: partition@178000 {\n"
+    '\t\t\t\t\t\tlabel = "lfs";\n'
+    "\t\t\t\t\t\treg = < 0x178000 0x5000 >;\n"
+    "\t\t\t\t\t};\n"
+)
+USER_ROOT = (
+    "\tfstab {\n"
+    '\t\tcompatible = "zephyr,fstab";\n'
+    "\t\tlfs1: lfs1 {\n"
+    '\t\t\tcompatible = "zephyr,fstab,littlefs";\n'
+    '\t\t\tmount-point = "/lfs1";\n'
+    "\t\t\tpartition = < &lfs_part >;\n"
+    "\t\t};\n"
+    "\t};\n"
+)
+
+
+def test_loader_records_references_by_label():
+    build_dir = DT / "pm_sysbuild_nrf54l15"
+    tree = load_build(build_dir).image("hello").devicetree
+    assert [(r.node, r.prop) for r in tree.references["slot0_partition"]] == [
+        ("/chosen", "zephyr,code-partition")
+    ]
+    assert "storage_partition" not in tree.references
+
+
+def test_referenced_board_labels_survive_the_overlay(tmp_path):
+    build_dir = with_user_partitions(tmp_path, USER_NODES, USER_ROOT)
+    dts = build_dir / "hello/zephyr/zephyr.dts"
     dts.write_text(
         dts.read_text()
-        .replace("\tsoc {", "\tfstab {\n\t\tpartition = < &board_lfs >;\n\t};\n\tsoc {", 1)
-        .replace("storage_partition: partition@15c000", "board_lfs: storage_partition: partition@15c000")
+        .replace("storage_partition: partition@15c000", "user_settings: storage_partition: partition@15c000")
+        .replace(
+            "\t\tzephyr,code-partition",
+            "\t\tzephyr,settings-partition = &user_settings;\n\t\tzephyr,code-partition",
+        )
     )
+    build = load_build(build_dir)
+    assert {r.node for r in build.image("hello").devicetree.references["lfs_part"]} == {"/fstab/lfs1"}
+    overlays = plan(build)
+    app = next(o for o in overlays if o.image == "hello")
+    # the LittleFS label goes to the storage area it overlaps, never to mcuboot_secondary
+    assert "storage_partition: user_settings: lfs_part: partition@17b000 {" in app.text
+    assert len(app.kept) == 2 and any("&lfs_part (used by /fstab/lfs1 partition)" in k for k in app.kept)
+    assert any(
+        "&user_settings (used by /chosen zephyr,settings-partition) is now on storage_partition" in k
+        for k in app.kept
+    )
+    # both moved (0x178000 +0x5000 and 0x15c000 +0x9000 -> 0x17b000 +0x2000): the user must look
+    assert len(app.review) == 2 and all("differs from storage_partition" in r for r in app.review)
+    assert verify(build, overlays).clean
+
+
+def test_unmatched_board_label_keeps_its_node_for_review(tmp_path, capsys):
+    nodes = USER_NODES.replace("partition@178000", "partition@b0000").replace(
+        "0x178000 0x5000", "0xb0000 0x1000"
+    )
+    build_dir = with_user_partitions(tmp_path, nodes, USER_ROOT)
+    assert run(["migrate", "-d", str(build_dir)]) == 0  # round trip clean, but flagged
+    out = capsys.readouterr().out
+    # 0xb0000 is inside the primary slot: a file system must not take a slot's label
+    assert "lfs_part: partition@b0000 {" in out and "reg = <0xb0000 0x1000>;" in out
+    assert "REVIEW &lfs_part (used by /fstab/lfs1 partition): no Partition Manager partition" in out
+    assert "PMD704: no drift" in out
+
+
+def test_unmatched_fixture_stays_clean_without_the_reference(tmp_path):
+    nodes = USER_NODES.replace("partition@178000", "partition@b0000").replace(
+        "0x178000 0x5000", "0xb0000 0x1000"
+    )
+    build = load_build(with_user_partitions(tmp_path, nodes, ""))
+    app = next(o for o in plan(build) if o.image == "hello")
+    assert "lfs_part" not in app.text and app.review == [] and app.kept == []
+
+
+def test_cli_exit_1_when_the_round_trip_drifts(tmp_path, capsys):
+    # A reference in mixed phandle/number cells is not followed: the overlay
+    # deletes the label and the round trip says so instead of passing.
+    root = USER_ROOT.replace("< &lfs_part >", "< &lfs_part 0x1 >").replace(
+        "zephyr,fstab,littlefs", "vnd,area"
+    )
+    build_dir = with_user_partitions(tmp_path, USER_NODES, root)
     assert run(["migrate", "-d", str(build_dir)]) == 1
-    assert "undefined node label 'board_lfs'" in capsys.readouterr().out
+    assert "undefined node label 'lfs_part'" in capsys.readouterr().out
 
 
-def test_migrate_over_pm_corpus_builds_never_crashes():
+def test_migrate_over_pm_corpus_builds_round_trips():
     corpus = corpus_or_skip()
     with (corpus / "INDEX.tsv").open() as handle:
         rows = [r for r in csv.DictReader(handle, delimiter="\t") if r["era"] != "devicetree"]
-    clean = 0
+    assert rows
     for row in rows:
         top = sorted(
             (p.parent for p in (corpus / "builds" / row["slug"]).rglob("CMakeCache.txt")),
@@ -171,9 +258,14 @@ def test_migrate_over_pm_corpus_builds_never_crashes():
         )[0]
         build = load_build(top)
         trip = verify(build, plan(build))
-        clean += trip.clean
-        # The only accepted failure: the board tree refers to a partition label
-        # the PM layout does not have, which the user must resolve by hand.
         assert not trip.findings, (row["slug"], [f.message for f in trip.findings])
-        assert all("undefined node label" in error for error in trip.errors), (row["slug"], trip.errors)
-    assert clean >= len(rows) - 1
+        assert not trip.errors, (row["slug"], trip.errors)
+
+
+def test_botz_fstab_label_moves_to_littlefs_storage():
+    corpus = corpus_or_skip()
+    build = load_build(corpus / "builds" / "Botz-Limited__sensing_system-Zephyr")
+    overlays = plan(build)
+    app = next(o for o in overlays if o.image == "sensing_fw")
+    assert "littlefs_storage: lfs1_part: partition@0 {" in app.text.split("&mx25r64 {", 1)[1]
+    assert verify(build, overlays).clean

@@ -324,7 +324,7 @@ def test_text_finding_has_id_name_message_location_and_fix():
     assert "  at   tests/builds/cli/slot_mismatch/pm_static.yml:36" in block
     assert "  fix  make `mcuboot_secondary` the same size as `mcuboot_primary`" in block
     assert "size: 0x79000" in block
-    assert text.splitlines()[-1] == "2 errors — `west pmdoctor --explain PMD101` for details"
+    assert text.splitlines()[-1] == "2 errors — `pmdoctor --explain PMD101` for details"
 
 
 def test_text_keeps_ranked_order_and_tallies_by_image(two_image_build):
@@ -355,4 +355,43 @@ def test_text_warning_summary_is_singular(tmp_path):
     layout = (app / "build" / "partitions.yml").read_text()
     (app / "pm_static.yml").write_text(layout.replace("app:\n", "app:\n  comment: grown in 2.1\n", 1))
     last = report("-d", str(app / "build")).splitlines()[-1]
-    assert last == "1 warning — `west pmdoctor --explain PMD002` for details"
+    assert last == "1 warning — `pmdoctor --explain PMD002` for details"
+
+
+def test_text_summary_names_the_command_the_user_ran():
+    out = io.StringIO()
+    argv = ["-d", str(BROKEN)]
+    run(argv, config_get=lambda option: None, stdout=out, cwd=ROOT, command="west pmdoctor")
+    assert out.getvalue().splitlines()[-1].endswith("`west pmdoctor --explain PMD101` for details")
+
+
+# ------------------------------------------------------------- SARIF root
+
+
+def sarif_location(document: Dict[str, Any]) -> Dict[str, Any]:
+    return sarif_results(document)[0]["locations"][0]["physicalLocation"]["artifactLocation"]
+
+
+def repository(tmp_path: Path) -> Path:
+    """A git work tree (a `.git` folder is what marks one) holding the broken app."""
+    repo = tmp_path / "repo"
+    shutil.copytree(CLI / "slot_mismatch", repo / "apps" / "slot_mismatch")
+    (repo / ".git").mkdir()
+    return repo
+
+
+def test_sarif_uris_are_relative_to_the_git_work_tree_not_the_cwd(tmp_path):
+    repo = repository(tmp_path)
+    app = repo / "apps" / "slot_mismatch"
+    document = as_sarif("-d", "build", cwd=app)  # run from inside the app, as people do
+    assert sarif_location(document) == {"uri": "apps/slot_mismatch/pm_static.yml", "uriBaseId": "%SRCROOT%"}
+    base = document["runs"][0]["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+    assert base == repo.resolve().as_uri() + "/"
+
+
+def test_sarif_root_option_wins_over_the_work_tree(tmp_path):
+    repo = repository(tmp_path)
+    document = as_sarif("-d", "apps/slot_mismatch/build", "--sarif-root", "apps", cwd=repo)
+    assert sarif_location(document)["uri"] == "slot_mismatch/pm_static.yml"
+    outside = as_sarif("-d", "apps/slot_mismatch/build", "--sarif-root", str(tmp_path / "other"), cwd=repo)
+    assert sarif_location(outside) == {"uri": (repo / "apps/slot_mismatch/pm_static.yml").as_uri()}

@@ -13,6 +13,8 @@ from typing import Dict, List
 import pytest
 
 from conftest import BUILDS, ROOT, corpus_or_skip
+from helpers import edit
+from helpers import rule_findings as run
 from pmdoctor.api import check
 from pmdoctor.build import load_build
 from pmdoctor.findings import Finding, Severity
@@ -29,16 +31,6 @@ def copy_app(tmp_path: Path, name: str) -> Path:
     target = tmp_path / name
     shutil.copytree(EXTFLASH / name, target)
     return target / "build"
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert text.count(old) == 1, f"{old!r} not exactly once in {path}"
-    path.write_text(text.replace(old, new))
-
-
-def run(build_dir: Path, rule_id: str) -> List[Finding]:
-    return list(run_all(load_build(build_dir), [rule_id]))
 
 
 def ours(build_dir: Path) -> Dict[str, List[Finding]]:

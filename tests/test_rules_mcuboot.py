@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import List
 
 import pytest
 
 from conftest import BUILDS, CORPUS, corpus_or_skip
-from pmdoctor.build import load_build
-from pmdoctor.findings import Finding, Severity
-from pmdoctor.rules import load_all
+from helpers import edit
+from helpers import rule_findings as findings
+from pmdoctor.findings import Severity
 
 BASE = BUILDS / "mcuboot" / "nrf52840_sysbuild_ext"
 MINE = ("PMD402", "PMD403", "PMD404", "PMD405", "PMD406", "PMD407")
@@ -22,16 +21,6 @@ def build(tmp_path: Path) -> Path:
     target = tmp_path / "build"
     shutil.copytree(BASE, target)
     return target
-
-
-def findings(build_dir: Path, rule_id: str) -> List[Finding]:
-    return list(load_all()[rule_id].check(load_build(build_dir)))
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1))
 
 
 def mcuboot_config(build: Path) -> Path:

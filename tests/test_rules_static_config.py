@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import List
 
 import pytest
 
 from conftest import BUILDS, corpus_or_skip
-from pmdoctor.build import load_build
-from pmdoctor.findings import Finding, Severity
-from pmdoctor.rules import load_all
+from helpers import edit
+from helpers import rule_findings as findings
+from pmdoctor.findings import Severity
 
 BASE = BUILDS / "static" / "nrf52840_child" / "app"
 THINGY53_ENTRIES = BUILDS / "static" / "thingy53_entries.yml"
@@ -24,16 +23,6 @@ def app(tmp_path: Path) -> Path:
     target = tmp_path / "app"
     shutil.copytree(BASE, target)
     return target
-
-
-def findings(build_dir: Path, rule_id: str) -> List[Finding]:
-    return list(load_all()[rule_id].check(load_build(build_dir)))
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1))
 
 
 def append(path: Path, text: str) -> None:

@@ -254,3 +254,75 @@ def test_corpus_static_files_as_loose_attachments() -> None:
 def test_devicetree_source_reader_is_total(text: str) -> None:
     result = parse_sources([(Path("x.overlay"), text)])
     assert result.devicetree is not None
+
+
+# ------------------------------------------------------------------ sniffing by content
+
+
+def test_misleading_names_are_sniffed_by_content(tmp_path: Path) -> None:
+    """A layout pasted as attachment.txt, a .config saved as config.txt, a log saved as output.yml."""
+    thread = tmp_path / "thread"
+    (thread / "child_image").mkdir(parents=True)
+    shutil.copy(PINNACLE / "pm_static.yml", thread / "attachment.txt")
+    shutil.copy(THREADS / "configonly" / "build" / "mcuboot" / "zephyr" / ".config", thread / "config.txt")
+    shutil.copy(PINNACLE / "console.log", thread / "output.yml")
+    shutil.copy(PINNACLE / "pinnacle_100_dvk.overlay", thread / "board.txt")
+    (thread / "sysbuild.txt").write_text("SB_CONFIG_BOOTLOADER_MCUBOOT=y\nSB_CONFIG_PARTITION_MANAGER=y\n")
+    (thread / "child_image" / "mcuboot.conf").write_text("CONFIG_NORDIC_QSPI_NOR=y\nCONFIG_SPI=n\n")
+    (thread / "cache.txt").write_text(
+        "# This is the CMakeCache file.\nBOARD:STRING=pinnacle_100_dvk\nZEPHYR_BASE:PATH=/ncs/v2.4.0/zephyr\n"
+    )
+    build = triage_build([thread])
+    taken = {item.path.name: (item.taken_as, item.image) for item in build.inputs}
+    assert taken["attachment.txt"] == ("static layout (pm_static.yml)", None)
+    assert taken["config.txt"] == ("generated Kconfig (.config)", "mcuboot")
+    assert taken["output.yml"] == ("log", None)
+    assert taken["board.txt"] == ("devicetree source", "app")
+    assert taken["sysbuild.txt"] == ("sysbuild Kconfig fragment", None)
+    assert taken["mcuboot.conf"] == ("Kconfig fragment", "mcuboot")
+    assert taken["cache.txt"] == ("CMakeCache.txt", None)
+    assert build.era is Era.SYSBUILD and build.ncs_version == "2.4.0"
+    code, out, err = run_cli("triage", str(thread), "-f", "json")
+    assert code == 1, err
+    inputs = {Path(i["path"]).name: i for i in json.loads(out)["builds"][0]["inputs"]}
+    assert inputs["output.yml"]["taken_as"] == "log" and "1 recognised" in inputs["output.yml"]["detail"]
+    assert inputs["attachment.txt"]["detail"] == "11 partitions"
+
+
+def test_unusable_files_say_why_in_json(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("I tried everything, please help\n")
+    (tmp_path / "main.c").write_text("int main(void) { return 0; }\n")
+    code, out, _ = run_cli("triage", str(tmp_path), "-f", "json")
+    assert code == 0
+    inputs = {Path(i["path"]).name: i for i in json.loads(out)["builds"][0]["inputs"]}
+    assert inputs["notes.txt"]["taken_as"] is None and "no CONFIG_ lines" in inputs["notes.txt"]["detail"]
+    assert "source" in inputs["main.c"]["detail"]
+
+
+# ------------------------------------------------------------------ no input shape crashes it
+
+
+def _fixture_files() -> List[Path]:
+    return sorted(path for path in THREADS.rglob("*") if path.is_file())
+
+
+def test_random_truncations_and_bytes_never_crash(tmp_path: Path) -> None:
+    """Every fixture file cut at seeded random points (and random bytes), one thread each."""
+    import random
+
+    chance = random.Random(5)
+    files = _fixture_files()
+    assert len(files) >= 8
+    for number, source in enumerate(files):
+        data = source.read_bytes()
+        thread = tmp_path / f"t{number}"
+        thread.mkdir()
+        for cut in sorted({chance.randrange(len(data) + 1) for _ in range(4)}):
+            (thread / f"cut{cut}_{source.name}").write_bytes(data[:cut])
+        (thread / f"noise{source.suffix or '.txt'}").write_bytes(
+            bytes(chance.randrange(256) for _ in range(300))
+        )
+        analysis = triage(thread)
+        assert len(analysis.build.inputs) >= 2
+    code, _, err = run_cli("triage", str(tmp_path), "-f", "markdown")
+    assert code in (0, 1) and "internal error" not in err

@@ -114,6 +114,7 @@ def test_west_pmdoctor_exit_codes_and_text(workspace):
     assert broken.stdout.startswith("=== ")
     assert "ERROR   PMD401 slot-size-mismatch" in broken.stdout
     assert "\x1b[" not in broken.stdout
+    assert broken.stdout.splitlines()[-1].endswith("`west pmdoctor --explain PMD101` for details")
     assert workspace.west("pmdoctor", "-d", str(HEALTHY)).returncode == 0
     assert workspace.west("pmdoctor", "-d", str(BROKEN), "--exit-zero").returncode == 0
 

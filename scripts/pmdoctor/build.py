@@ -87,26 +87,40 @@ def find_build_dir(
 def resolve_dir_fmt(dir_fmt: str, cwd: Path, board: Optional[str]) -> Optional[Path]:
     """Fill ``{board}``, ``{app}``, ``{source_dir}``; guess what stays unknown.
 
-    As in west, an unknown field is guessed by walking down single-child
-    directories from the part of the format that is known.
+    pmdoctor has no ``-s``: the application is the cwd, as for a bare
+    ``west build``, so ``{source_dir}`` is ``.`` and ``{app}`` is the cwd's
+    name. As in west, the path is resolved one component at a time; at the
+    first component with an unknown field, single-child directories are
+    followed down until a build directory turns up.
     """
-    values = {"source_dir": "", "app": cwd.name}
+    values = {"source_dir": ".", "app": cwd.name}
     if board:
         values["board"] = board
     try:
         return (cwd / os.path.normpath(dir_fmt.format(**values))).resolve()
     except (KeyError, IndexError, ValueError):
         pass
-    known = dir_fmt.split("{", 1)[0]
-    base = (cwd / known).resolve() if known else cwd
-    walker = base
-    for _ in range(8):
-        if is_build_dir(walker):
-            return walker
-        children = [c for c in walker.iterdir() if c.is_dir()] if walker.is_dir() else []
+    known = Path()
+    for part in Path(dir_fmt).parts:
+        try:
+            known = known / part.format(**values)
+        except (KeyError, IndexError, ValueError):
+            return _single_child_build(cwd / known)
+    return (cwd / known).resolve()
+
+
+def _single_child_build(directory: Path, limit: int = 8) -> Optional[Path]:
+    """Follow directories with exactly one subdirectory down to a build directory."""
+    for _ in range(limit):
+        try:
+            children = [c for c in directory.iterdir() if c.is_dir()]
+        except OSError:
+            return None
         if len(children) != 1:
             return None
-        walker = children[0]
+        directory = children[0]
+        if is_build_dir(directory):
+            return directory.resolve()
     return None
 
 
@@ -189,6 +203,8 @@ class _Assembler:
         self.generated_layouts()
         self.identify()
         self.relocate_source_dir()
+        source = self.build.source_dir
+        self.build.source_available = source is not None and Path(source).is_dir()
         self.user_configs()
         self.user_overlays()
         self.static_files()
@@ -228,16 +244,21 @@ class _Assembler:
             children = sorted(directory.iterdir())
         except OSError:
             return found
+        here = directory.resolve()
         for child in children:
             if child.name in _NOT_IMAGES or not child.is_dir():
+                continue
+            target = child.resolve()
+            if target == here or target in here.parents:  # a link back up the tree, not an image
                 continue
             if (child / "zephyr" / ".config").is_file() or (child / "zephyr" / "zephyr.dts").is_file():
                 found.append(child)
         return found
 
     def add_image(self, name: str, directory: Path, role: str, config: Optional[Kconfig] = None):
-        if any(image.name == name for image in self.build.images):
-            return
+        resolved = directory.resolve()
+        if any(image.name == name or image.build_dir.resolve() == resolved for image in self.build.images):
+            return  # a second name (symlink) for an image already loaded
         config = config if config is not None else self.kconfig(directory / "zephyr" / ".config", name)
         image = Image(name=name, build_dir=directory, role=role, config=config)
         image.devicetree = self.devicetree(directory / "zephyr" / "zephyr.dts", name)

@@ -62,7 +62,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help="output format (default: text, or west config pmdoctor.format)",
     )
     parser.add_argument(
-        "-o", "--output", metavar="FILE", help="write the report to FILE instead of standard output"
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="write the report to this file instead of standard output "
+        "(migrate: the directory for the .overlay files)",
     )
     parser.add_argument(
         "--fail-on",
@@ -93,6 +97,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--list-rules", action="store_true", help="list the rules and exit")
     parser.add_argument("--rules-doc", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
+        "--sarif-root",
+        metavar="DIR",
+        help="make SARIF file URIs relative to DIR (default: the git work tree around the "
+        "current directory, else the current directory)",
+    )
+    parser.add_argument(
         "--color",
         choices=["auto", "always", "never"],
         default="auto",
@@ -104,8 +114,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pmdoctor", description=DESCRIPTION)
+def build_parser(prog: str = "pmdoctor") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return add_arguments(parser)
 
@@ -142,18 +152,24 @@ def run(
     stderr: Optional[TextIO] = None,
     cwd: Optional[Path] = None,
     args: Optional[argparse.Namespace] = None,
+    command: Optional[str] = None,
 ) -> int:
-    """Run pmdoctor; return the exit code."""
+    """Run pmdoctor; return the exit code.
+
+    ``command`` is how the user invoked it (``west pmdoctor``, ``pmdoctor``,
+    ``python -m pmdoctor``), so that hints in the report name a command that works.
+    """
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
+    command = command or invoked_as()
     if args is None:
         try:
-            args = build_parser().parse_args(argv)
+            args = build_parser(command).parse_args(argv)
         except SystemExit as exit_:  # argparse already printed the usage error
             return EXIT_USAGE if exit_.code else EXIT_OK
     cwd = Path(cwd or os.getcwd())
     config_get = config_get or _standalone_config(cwd)
     try:
-        return _run(args, config_get, stdout, stderr, cwd)
+        return _run(args, Context(config_get, stdout, stderr, cwd, command))
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # the promise: no traceback, ever, unless asked
@@ -166,7 +182,15 @@ def run(
         return EXIT_INTERNAL
 
 
-def _run(args, config_get: ConfigGet, stdout: TextIO, stderr: TextIO, cwd: Path) -> int:
+def invoked_as(argv0: Optional[str] = None) -> str:
+    """``python -m pmdoctor`` or ``pmdoctor``, from how this process was started."""
+    started = Path(argv0 if argv0 is not None else (sys.argv[0] if sys.argv else ""))
+    module = started.name == "__main__.py" and started.parent.name == "pmdoctor"
+    return "python -m pmdoctor" if module else "pmdoctor"
+
+
+def _run(args, ctx: Context) -> int:
+    stdout, stderr = ctx.stdout, ctx.stderr
     if args.list_rules:
         stdout.write(list_rules())
         return EXIT_OK
@@ -180,7 +204,7 @@ def _run(args, config_get: ConfigGet, stdout: TextIO, stderr: TextIO, cwd: Path)
             return EXIT_USAGE
         stdout.write(explain(rule))
         return EXIT_OK
-    return COMMANDS[args.command](args, Context(config_get, stdout, stderr, cwd))
+    return COMMANDS[args.command](args, ctx)
 
 
 @dataclass(frozen=True)
@@ -191,6 +215,7 @@ class Context:
     stdout: TextIO
     stderr: TextIO
     cwd: Path
+    command: str = "pmdoctor"
 
 
 def check_command(args: argparse.Namespace, ctx: Context) -> int:
@@ -231,7 +256,14 @@ def emit(analyses: List[Analysis], args: argparse.Namespace, ctx: Context) -> in
     color = args.color == "always" or (
         args.color == "auto" and stream_is_tty and config_get("color.ui") not in ("false", "0", "no")
     )
-    text = renderers()[fmt](analyses, RenderOptions(color=color, cwd=cwd, verbose=args.verbose))
+    options = RenderOptions(
+        color=color,
+        cwd=cwd,
+        verbose=args.verbose,
+        command=ctx.command,
+        sarif_root=_sarif_root(args, cwd) if fmt == "sarif" else None,
+    )
+    text = renderers()[fmt](analyses, options)
     if args.output:
         try:
             Path(args.output).write_text(text, encoding="utf-8")
@@ -249,6 +281,18 @@ COMMANDS: Dict[str, Callable[[argparse.Namespace, Context], int]] = {
     "migrate": migrate.migrate_command,
     "triage": triage.triage_command,
 }
+
+
+def _sarif_root(args: argparse.Namespace, cwd: Path) -> Path:
+    """``--sarif-root``, else the git work tree around the cwd (code scanning wants
+    repository-relative URIs), else the cwd."""
+    given = getattr(args, "sarif_root", None)
+    if given:
+        return (cwd / given).resolve()
+    for directory in (cwd, *cwd.parents):
+        if (directory / ".git").exists():  # a file in worktrees and submodules
+            return directory
+    return cwd
 
 
 def _build_dirs(args, config_get: ConfigGet, cwd: Path) -> List[Path]:

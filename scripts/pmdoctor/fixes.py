@@ -86,3 +86,25 @@ def build_option(build: Build, option: str, value: str, why: str) -> Fix:
 
 def devicetree_snippet(build: Build, image: Optional[Image], snippet: str, why: str) -> Fix:
     return Fix(why, image_overlay_file(build, image), snippet)
+
+
+def sysbuild_option(build: Build, option: str, value: str, why: str) -> Fix:
+    """An SB_CONFIG_ option, in sysbuild.conf even when this build is not (yet) a sysbuild build.
+
+    For options that exist only in sysbuild, such as switching Partition
+    Manager off on the way to the devicetree era.
+    """
+    return Fix(why, _source(build) / "sysbuild.conf", f"SB_CONFIG_{option}={value}")
+
+
+def static_file(build: Build, domain: Optional[str] = None) -> Path:
+    """The static layout file the build uses for a domain, else where a new one goes."""
+    for static in build.static_files:
+        if static.domain == domain:
+            return static.path
+    name = (
+        "pm_static.yml"
+        if domain is None
+        else f"pm_static_{_board_file_stem(build) or '<board>'}_{domain}.yml"
+    )
+    return _source(build) / name

@@ -55,7 +55,11 @@ Overlays
 --------
 Each overlay deletes the board's ``partitions`` node of every flash device it
 uses and writes a complete one, so no board default survives at a different
-address, and sets ``zephyr,code-partition`` for its image (app → slot0 or
+address. Labels of the deleted board partitions that the image's tree still
+uses (an fstab ``partition = <&lfs1_part>``, a chosen node, an alias) move to
+the new partition with the same purpose, or the board's node is kept and
+flagged for review (:func:`keep_referenced_labels`). Each overlay also
+sets ``zephyr,code-partition`` for its image (app → slot0 or
 slot0_ns with TF-M, MCUboot → boot_partition or s0_partition with NSIB, b0 →
 b0_partition, b0n → b0n_partition, net core → its slot0_partition). Files are
 named for the image's board target and placed as in a sysbuild application:
@@ -77,17 +81,28 @@ and PMD704 runs with the source layout as baseline.
 from __future__ import annotations
 
 import json
-import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Tuple
 
 from . import soc as socs
 from .findings import Finding
 from .loaders import LoadError
 from .loaders.devicetree import is_nor, load_devicetree
-from .model import DEFAULT_PLACEMENT, Build, Devicetree, Era, Image, Layout, Partition, Source
+from .model import (
+    DEFAULT_PLACEMENT,
+    Build,
+    Devicetree,
+    DtNode,
+    DtReference,
+    Era,
+    Image,
+    Layout,
+    Partition,
+    Source,
+)
+from .names import PM_SLOT, devicetree_names, pm_name
 
 if TYPE_CHECKING:  # pragma: no cover
     import argparse
@@ -96,27 +111,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 INTERNAL, EXTERNAL = "flash_primary", "external_flash"
 
-# PM name -> (devicetree node label, `label` property).
-_FIXED_NAMES: Dict[str, Tuple[str, str]] = {
-    "mcuboot": ("boot_partition", "mcuboot"),
-    "mcuboot_primary": ("slot0_partition", "image-0"),
-    "mcuboot_secondary": ("slot1_partition", "image-1"),
-    "mcuboot_scratch": ("scratch_partition", "image-scratch"),
-    "settings_storage": ("storage_partition", "storage"),
-    "b0": ("b0_partition", "b0"),
-    "b0n": ("b0n_partition", "b0n"),
-    "provision": ("provision_partition", "b0-provision-data"),
-    "s0_image": ("s0_partition", "b0-image-0"),
-    "s1_image": ("s1_partition", "b0-image-1"),
-    "tfm_secure": ("slot0_s_partition", "image-0-secure"),
-    "tfm_nonsecure": ("slot0_ns_partition", "image-0-nonsecure"),
-    "tfm_its": ("tfm_its_partition", "tfm-its"),
-    "tfm_ps": ("tfm_ps_partition", "tfm-ps"),
-    "tfm_otp_nv_counters": ("tfm_otp_partition", "tfm-otp"),
-    "factory_data": ("factory_data_partition", "factory-data"),
-    "nrf70_wifi_fw": ("nrf70_wifi_fw_partition", "nrf70-wifi-fw"),
-}
-_SLOT = re.compile(r"mcuboot_(primary|secondary)_(\d)")
 # Containers and fillers that have no devicetree node of their own.
 _NO_NODE = {
     "mcuboot_pad",
@@ -148,6 +142,8 @@ class DtEquivalent:
     external: bool
     source: Source
     parent: Optional[str] = None  # node label of an enclosing fixed-subpartitions node
+    # Labels of the board's deleted nodes that the image's tree still refers to.
+    extra_labels: Tuple[str, ...] = ()
 
     @property
     def end(self) -> int:
@@ -157,12 +153,9 @@ class DtEquivalent:
 def _devicetree_name(layout: Layout, part: Partition) -> Optional[Tuple[str, str]]:
     """(node label, label property) for a PM partition, or None when it gets no node."""
     name = part.name
-    if name in _FIXED_NAMES:
-        return _FIXED_NAMES[name]
-    slot = _SLOT.fullmatch(name)
-    if slot:
-        number = 2 * int(slot.group(2)) + (slot.group(1) == "secondary")
-        return f"slot{number}_partition", f"image-{number}"
+    fixed = devicetree_names(name)
+    if fixed is not None:
+        return fixed
     if name == "app":
         return "slot0_partition", "image-0"
     if name in _NO_NODE or name.startswith("EMPTY_") or part.is_container:
@@ -240,6 +233,9 @@ class Overlay:
     code_partition: Optional[str]
     text: str
     nodes: List[str] = field(default_factory=list)  # flash node labels it rewrites
+    # Labels of deleted board partitions the image still refers to: where each went.
+    kept: List[str] = field(default_factory=list)
+    review: List[str] = field(default_factory=list)  # what the user must check by hand
 
 
 @dataclass
@@ -321,7 +317,8 @@ def _hex(value: int) -> str:
 
 
 def _node_lines(entry: DtEquivalent, offset: int, indent: str, children: List[DtEquivalent]) -> List[str]:
-    lines = [f"{indent}{entry.label}: partition@{offset:x} {{"]
+    labels = "".join(f"{label}: " for label in (entry.label, *entry.extra_labels))
+    lines = [f"{indent}{labels}partition@{offset:x} {{"]
     if children:
         lines.append(f'{indent}\tcompatible = "fixed-subpartitions";')
     lines.append(f'{indent}\tlabel = "{entry.name}";')
@@ -411,6 +408,7 @@ def _overlay(build, layout: Layout, image: Optional[Image], code, blocks) -> Ove
     name = image.name if image else (layout.domain or "app")
     domain = f" ({layout.domain} domain)" if layout.domain else ""
     destination = _destination(build, image) if image else f"{name}.overlay"
+    keep = keep_referenced_labels(image.devicetree if image else Devicetree(), blocks)
     title = [
         f"Devicetree partitions for image '{name}'{domain}, written by `west pmdoctor migrate`",
         f"from {layout.file}.",
@@ -418,14 +416,195 @@ def _overlay(build, layout: Layout, image: Optional[Image], code, blocks) -> Ove
         "updated by DFU keep MCUboot, their slots and their settings where they are.",
         "Use the same partitions in every image of this domain.",
     ]
+    if keep.kept or keep.review:
+        title += ["", "Labels of the board's partitions that this image's devicetree still uses:"]
+        title += [f"- {line}" for line in keep.kept]
+        title += [f"- REVIEW: {line}" for line in keep.review]
     return Overlay(
         image=name,
         domain=layout.domain,
         destination=destination,
         code_partition=code,
-        text=render_overlay(title, code, blocks),
+        text=render_overlay(title, code, keep.blocks),
         nodes=[node.label for node, _ in blocks],
+        kept=keep.kept,
+        review=keep.review,
     )
+
+
+# ---------------------------------------------------- labels still in use
+
+# PM partitions that hold code or boot data: a user's storage label must never land on one.
+_IMAGE_AREAS = {
+    "mcuboot",
+    "mcuboot_primary",
+    "mcuboot_secondary",
+    "mcuboot_scratch",
+    "app",
+    "b0",
+    "b0n",
+    "provision",
+    "s0_image",
+    "s1_image",
+    "tfm_secure",
+    "tfm_nonsecure",
+}
+_NAME_SUFFIXES = ("_partition", "_part", "_storage")
+
+Blocks = List[Tuple[FlashNode, List[DtEquivalent]]]
+
+
+@dataclass
+class KeptLabels:
+    """The overlay's flash blocks with the still-referenced board labels placed, and what was done."""
+
+    blocks: Blocks
+    kept: List[str] = field(default_factory=list)
+    review: List[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Orphan:
+    """A board partition the overlay deletes while other nodes still refer to its labels."""
+
+    part: Partition
+    node: DtNode
+    labels: Tuple[str, ...]
+    users: Tuple[DtReference, ...]
+    flash: FlashNode
+
+
+def keep_referenced_labels(tree: Devicetree, blocks: Blocks) -> KeptLabels:
+    """Put every label of a deleted board partition that the tree still refers to on the new layout.
+
+    ``/delete-node/ partitions`` drops the labels of the board's partitions;
+    an fstab entry (``partition = <&lfs1_part>``), a chosen node or an alias
+    naming one of them would no longer compile. The label moves to the new
+    partition with the same purpose: the one that carried another label of
+    the same node, else the storage area that overlaps it, else one whose
+    name matches. With no such partition the board's node is kept as it was,
+    for the user to review.
+    """
+    entries = [entry for _, items in blocks for entry in items]
+    defined = {entry.label for entry in entries} | {node.label for node, _ in blocks}
+    extra: Dict[str, List[str]] = {}
+    kept_nodes: Dict[str, List[DtEquivalent]] = {}
+    result = KeptLabels(blocks=[])
+    for orphan in _orphans(tree, blocks, defined):
+        same_device = next(items for node, items in blocks if node is orphan.flash)
+        target = _match(orphan, entries, same_device)
+        users = ", ".join(f"{ref.node} {ref.prop}" for ref in orphan.users)
+        refs = " ".join(f"&{label}" for label in orphan.labels)
+        was = f"the board's {orphan.node.path.rsplit('/', 1)[-1]} ({_span(orphan.part)})"
+        if target is None:
+            kept_nodes.setdefault(orphan.flash.label, []).append(_kept_node(orphan))
+            result.review.append(
+                f"{refs} (used by {users}): no Partition Manager partition has its purpose; "
+                f"{was} on {orphan.flash.label} is kept as it was"
+            )
+            continue
+        extra.setdefault(target.label, []).extend(orphan.labels)
+        result.kept.append(f"{refs} (used by {users}) is now on {target.label}: {_describe(target)}")
+        if (target.address, target.size) != (orphan.part.address, orphan.part.size):
+            result.review.append(
+                f"{refs}: {was} differs from {target.label} ({_span_of(target)}): "
+                f"check that {users} must use the Partition Manager area"
+            )
+    for node, items in blocks:
+        placed = [replace(e, extra_labels=e.extra_labels + tuple(extra.get(e.label, ()))) for e in items]
+        placed += kept_nodes.get(node.label, [])
+        result.blocks.append((node, sorted(placed, key=lambda e: (e.address, -e.size))))
+    return result
+
+
+def _orphans(tree: Devicetree, blocks: Blocks, defined: set) -> Iterator[_Orphan]:
+    if tree.layout is None:
+        return
+    for flash, _ in blocks:
+        flash_path = tree.labels.get(flash.label)
+        if flash_path is None:
+            continue
+        deleted = flash_path.rstrip("/") + "/partitions"
+        for part in tree.layout.partitions.values():
+            node = tree.nodes.get(part.dt_path or "")
+            if node is None or not node.path.startswith(deleted + "/"):
+                continue
+            # References from inside the deleted subtree disappear with it.
+            users = {
+                label: [r for r in tree.references.get(label, []) if not _inside(r.node, deleted)]
+                for label in node.labels
+                if label not in defined
+            }
+            labels = tuple(label for label, refs in users.items() if refs)
+            if labels:
+                refs = tuple(dict.fromkeys(r for label in labels for r in users[label]))
+                yield _Orphan(part, node, labels, refs, flash)
+
+
+def _inside(path: str, subtree: str) -> bool:
+    return path == subtree or path.startswith(subtree + "/")
+
+
+def _match(
+    orphan: _Orphan, entries: List[DtEquivalent], same_device: List[DtEquivalent]
+) -> Optional[DtEquivalent]:
+    by_label = {entry.label: entry for entry in entries}
+    for label in orphan.node.labels:  # the node also had a label the new layout keeps
+        if label in by_label:
+            return by_label[label]
+    image = any(_is_image_area(pm_name(label)) for label in orphan.node.labels)
+    start, end = orphan.part.address, orphan.part.address + orphan.part.size
+    overlapping = [
+        e for e in same_device if e.address < end and start < e.end and _is_image_area(e.pm_name) == image
+    ]
+    if overlapping:
+        return max(
+            overlapping, key=lambda e: (e.address <= start < e.end, min(e.end, end) - max(e.address, start))
+        )
+    wanted = {_norm(label) for label in orphan.labels}
+    return next((e for e in entries if {_norm(e.pm_name), _norm(e.label)} & wanted), None)
+
+
+def _is_slot(name: Optional[str]) -> bool:
+    return name is not None and PM_SLOT.fullmatch(name) is not None
+
+
+def _is_image_area(name: Optional[str]) -> bool:
+    return name in _IMAGE_AREAS or _is_slot(name)
+
+
+def _norm(name: str) -> str:
+    name = name.lower().replace("-", "_")
+    for suffix in _NAME_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def _kept_node(orphan: _Orphan) -> DtEquivalent:
+    label_prop = orphan.node.props.get("label")
+    return DtEquivalent(
+        label=orphan.labels[0],
+        name=label_prop if isinstance(label_prop, str) else orphan.labels[0].replace("_", "-"),
+        pm_name="",  # not a Partition Manager partition: the board's own
+        address=orphan.part.address,
+        size=orphan.part.size,
+        external=orphan.flash.nor,
+        source=orphan.part.source,
+        extra_labels=orphan.labels[1:],
+    )
+
+
+def _span(part: Partition) -> str:
+    return f"{_hex(part.address)}..{_hex(part.address + part.size)}"
+
+
+def _span_of(entry: DtEquivalent) -> str:
+    return f"{_hex(entry.address)}..{_hex(entry.end)}"
+
+
+def _describe(entry: DtEquivalent) -> str:
+    return f"Partition Manager's {entry.pm_name} {_span_of(entry)}"
 
 
 # ---------------------------------------------------------------- round trip
@@ -602,6 +781,8 @@ def _text(reports, output: Optional[str]) -> str:
             code = f", zephyr,code-partition = &{overlay.code_partition}" if overlay.code_partition else ""
             lines.append("")
             lines.append(f"--- {where}  [image {overlay.image}{code}]")
+            lines += [f"keeps {line}" for line in overlay.kept]
+            lines += [f"REVIEW {line}" for line in overlay.review]
             if not output:
                 lines.append(overlay.text.rstrip())
         lines.append("")
@@ -631,6 +812,8 @@ def _json(reports) -> str:
                         "domain": o.domain,
                         "file": o.destination,
                         "code_partition": o.code_partition,
+                        "kept_labels": o.kept,
+                        "review": o.review,
                         "text": o.text,
                     }
                     for o in overlays
@@ -659,6 +842,7 @@ __all__ = [
     "code_partition_for",
     "devicetree_equivalents",
     "is_external",
+    "keep_referenced_labels",
     "migrate_command",
     "overlays_for",
     "partition_node_snippet",

@@ -272,6 +272,15 @@ class DtNode:
         return self.labels[0] if self.labels else self.path
 
 
+@dataclass(frozen=True)
+class DtReference:
+    """A property that points at a labelled node: ``partition = <&lfs1_part>`` in ``/fstab/lfs1``."""
+
+    node: str  # path of the node holding the property
+    prop: str
+    source: Source = UNKNOWN
+
+
 @dataclass
 class Devicetree:
     """One image's flattened zephyr.dts, reduced to what the rules need."""
@@ -284,6 +293,8 @@ class Devicetree:
     chosen_origin: Dict[str, Source] = field(default_factory=dict)
     nodes: Dict[str, DtNode] = field(default_factory=dict)
     labels: Dict[str, str] = field(default_factory=dict)  # label -> path
+    # label -> the phandle and path properties (chosen, aliases) pointing at its node
+    references: Dict[str, List[DtReference]] = field(default_factory=dict)
     layout: Optional[Layout] = None  # fixed-partitions, all flash devices
 
     def node(self, path_or_label: Optional[str]) -> Optional[DtNode]:
@@ -384,6 +395,9 @@ class Build:
     zephyr_version: Optional[str] = None
     ncs_version: Optional[str] = None
     source_dir: Optional[Path] = None
+    # Whether source_dir is on this machine (a shared build directory often
+    # comes without its sources): rules that judge the source tree need it.
+    source_available: bool = False
     cmake_cache: Dict[str, str] = field(default_factory=dict)
     sysbuild_config: Kconfig = field(default_factory=Kconfig)
     images: List[Image] = field(default_factory=list)

@@ -87,6 +87,8 @@ _BOARD_SOCS = {
     "nrf21540dk": "nrf52840",
     "nrf7002dk": "nrf5340",
 }
+# Kinds that belong to one image; layouts, sysbuild files and logs belong to the whole build.
+_PER_IMAGE = ("config", "conf", "zephyr.dts", "dts-source")
 _NOT_BOARD_STEMS = {"app", "prj", "mcuboot", "sysbuild", "pm_static", "partitions", "regions", "zephyr"}
 
 
@@ -374,7 +376,7 @@ class Triage:
         items = [sniff(path, _shown(path, root)) for path in files]
         build = self._base(build_dirs, root)
         for item in items:
-            if item.kind not in ("", "log", "build-dir"):
+            if item.kind in _PER_IMAGE:
                 item.image = image_of(item)
         self._versions(build, items)
         self._identify(build, items)
@@ -542,7 +544,7 @@ class Triage:
     def _images(self, build: Build, items: List[Attachment]) -> None:
         names: List[str] = []
         for item in items:
-            if item.kind in ("config", "conf", "zephyr.dts", "dts-source") and item.image not in names:
+            if item.kind in _PER_IMAGE and item.image not in names:
                 names.append(item.image or "app")
             if item.kind in ("sysbuild-config", "sysbuild-conf"):
                 build.sysbuild_config = _merge([build.sysbuild_config] if build.sysbuild_config else [], item)

@@ -29,6 +29,6 @@ class PmDoctor(WestCommand):
         def config_get(option):
             return self.config.get(option) if self.has_config else None
 
-        code = run(args=args, config_get=config_get)
+        code = run(args=args, config_get=config_get, command="west pmdoctor")
         if code:
             sys.exit(code)

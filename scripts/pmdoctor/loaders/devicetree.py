@@ -17,7 +17,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Dict, List, Optional, Tuple
 
-from ..model import Devicetree, DtNode, Layout, LayoutKind, Partition, Region, Source
+from ..model import Devicetree, DtNode, DtReference, Layout, LayoutKind, Partition, Region, Source
 from . import LoadError, read_text
 
 PARTITION_COMPATIBLES = ("fixed-partitions", "zephyr,mapped-partition")
@@ -33,21 +33,36 @@ _dtlib: Optional[ModuleType] = None
 def dtlib_module(zephyr_base: Optional[Path] = None) -> ModuleType:
     """Import dtlib once, preferring the build's Zephyr copy."""
     global _dtlib
-    if _dtlib is not None:
-        return _dtlib
-    if zephyr_base is not None:
-        src = zephyr_base / "scripts" / "dts" / "python-devicetree" / "src"
-        if (src / "devicetree" / "dtlib.py").is_file():
-            sys.path.insert(0, str(src))
-            try:
-                _dtlib = importlib.import_module("devicetree.dtlib")
-                return _dtlib
-            except Exception:  # a broken tree must not stop the analysis
-                sys.path.remove(str(src))
-                for name in [m for m in sys.modules if m.startswith("devicetree")]:
-                    del sys.modules[name]
-    _dtlib = importlib.import_module("devicetree.dtlib")
+    if _dtlib is None and zephyr_base is not None:
+        _dtlib = _zephyr_dtlib(zephyr_base / "scripts" / "dts" / "python-devicetree" / "src")
+    if _dtlib is None:
+        _dtlib = importlib.import_module("devicetree.dtlib")
     return _dtlib
+
+
+def _zephyr_dtlib(src: Path) -> Optional[ModuleType]:
+    """dtlib from a Zephyr tree, or None when it is absent or does not import."""
+    if not (src / "devicetree" / "dtlib.py").is_file():
+        return None
+    # A `devicetree` imported earlier (PyPI) would shadow the tree's copy.
+    saved = _forget_devicetree()
+    sys.path.insert(0, str(src))
+    try:
+        module = importlib.import_module("devicetree.dtlib")
+        if Path(module.__file__ or "").resolve().is_relative_to(src.resolve()):
+            return module
+    except Exception:  # a broken tree must not stop the analysis: use PyPI's
+        pass
+    finally:
+        sys.path.remove(str(src))
+    _forget_devicetree()
+    sys.modules.update(saved)
+    return None
+
+
+def _forget_devicetree() -> Dict[str, ModuleType]:
+    names = [name for name in sys.modules if name == "devicetree" or name.startswith("devicetree.")]
+    return {name: sys.modules.pop(name) for name in names}
 
 
 # --------------------------------------------------------------- line map
@@ -123,8 +138,40 @@ def load_devicetree(path: Path, image: str, zephyr_base: Optional[Path] = None) 
                 origin = lines.prop_origin.get(("/chosen", name))
                 if origin:
                     model.chosen_origin[name] = Source(Path(origin[0]), origin[1])
+    model.references = _references(tree, dtlib, path, lines)
     model.layout = _partition_layout(model, path, image)
     return model
+
+
+def _references(tree, dtlib, path: Path, lines: LineMap) -> Dict[str, List[DtReference]]:
+    """Every label whose node a property points at, with the properties that do.
+
+    Phandles (``partition = <&lfs1_part>``) and path references (``&x`` in
+    ``chosen`` and ``aliases``) are typed by dtlib. Cells that mix phandles
+    and numbers (``gpios = <&gpio0 3 0>``) are left out: dtlib has no public
+    way to split them, and they point at controllers, not partitions.
+    """
+    found: Dict[str, List[DtReference]] = {}
+    for node in tree.node_iter():
+        for name, prop in node.props.items():
+            for target in _targets(prop, dtlib):
+                reference = DtReference(node.path, name, Source(path, lines.props.get((node.path, name))))
+                for label in target.labels:
+                    found.setdefault(label, []).append(reference)
+    return found
+
+
+def _targets(prop, dtlib) -> list:
+    try:
+        if prop.type == dtlib.Type.PATH:
+            return [prop.to_path()]
+        if prop.type == dtlib.Type.PHANDLE:
+            return [prop.to_node()]
+        if prop.type == dtlib.Type.PHANDLES:
+            return list(prop.to_nodes())
+    except Exception:  # a dangling reference: dtlib already refused those while parsing
+        return []
+    return []
 
 
 def _dt_error(exc: Exception, path: Path) -> str:

@@ -6,8 +6,9 @@ message text itself. Each recognised line becomes a
 :class:`~pmdoctor.symptoms.Symptom` whose ``meaning`` decodes the error
 numbers. Decoding MCUmgr image-group numbers depends on the firmware's
 version (a bare ``5`` is ENOENT before the group-aware error codes and
-INVALID_TLV after them), so the version is taken from the caller, from the
-log's own boot banner or build lines, or the meaning says it is unknown.
+INVALID_TLV after them), so the version is taken from the log's own boot
+banner or build lines, else from the caller (the other files), or the
+meaning says it is unknown.
 
 Pure parsing: no judgement about the build (that is the PMD8xx rules' job).
 """
@@ -161,6 +162,12 @@ def _upload_inspect(match: re.Match, versions: Versions) -> Optional[Tuple[str, 
     group_aware = versions.group_aware_mcumgr()
     legacy = MGMT_ERR.get(code, f"legacy code {code}")
     modern = IMG_MGMT_ERR.get(code, f"image-group code {code}")
+    if group_aware is False and code not in MGMT_ERR and code in _IMG_SYMPTOM:
+        # Legacy codes stop at 8: a higher number proves group-aware firmware whatever the version says.
+        return _IMG_SYMPTOM[code], (
+            f"MCUmgr image-group error {code} = {modern} (legacy codes stop at 8, so this firmware is "
+            f"newer than the {versions.describe()} the other files name)"
+        )
     if group_aware is False:
         if code != 5:
             return None
@@ -332,9 +339,9 @@ def parse_log(text: str, path: Optional[Path], versions: Optional[Versions] = No
     result = LogFile(path)
     lines = [_clean(line) for line in text.splitlines()]
     _versions_of(lines, result)
-    known = versions or Versions()
+    # The log's own boot banner names the firmware that printed it; other files come second.
     own = Versions(version_tuple(result.ncs_version), version_tuple(result.zephyr_version))
-    decode_with = Versions(known.ncs or own.ncs, known.zephyr or own.zephyr)
+    decode_with = own if (own.ncs or own.zephyr) else (versions or Versions())
     jumped: Optional[int] = None
     for number, line in enumerate(lines, start=1):
         if len(line) > _MAX_LINE:

@@ -9,6 +9,7 @@ Aliases are followed, but the total number of nodes built is bounded, so a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
@@ -23,6 +24,9 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 MAX_NODES = 200_000
+# Partition Manager files nest 3 levels deep. libyaml composes recursively in
+# C, so a file nested thousands deep would crash the interpreter: refuse it first.
+MAX_DEPTH = 64
 
 Path_ = Tuple[Any, ...]
 
@@ -51,14 +55,24 @@ class _Builder:
         self.lines: Dict[Path_, int] = {}
         self.scalars = yaml.SafeLoader("")  # only its scalar resolution is used
         self.active: set = set()
+        self.built: set = set()
+        self.aliased = False  # a node was built twice: the file uses aliases
 
     def build(self, node: yaml.Node, where: Path_) -> Any:
         self.count += 1
+        if id(node) in self.built:
+            self.aliased = True
+        self.built.add(id(node))
         if self.count > MAX_NODES:
+            why = "alias bomb?" if self.aliased else "far larger than any build file"
             raise LoadError(
                 self.path,
-                f"YAML expands to more than {MAX_NODES} nodes (alias bomb?)",
+                f"YAML expands to more than {MAX_NODES} nodes ({why})",
                 node.start_mark.line + 1,
+            )
+        if len(self.active) > MAX_DEPTH:  # aliases of aliases can nest deeper than the text
+            raise LoadError(
+                self.path, f"YAML nested more than {MAX_DEPTH} levels deep", node.start_mark.line + 1
             )
         if id(node) in self.active:
             raise LoadError(self.path, "recursive YAML alias", node.start_mark.line + 1)
@@ -103,6 +117,7 @@ class _Builder:
 def parse_yaml(text: str, path: Path) -> YamlDoc:
     """Parse YAML text; raise :class:`LoadError` with the line on any problem."""
     try:
+        _refuse_deep_nesting(text, path)
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -114,6 +129,32 @@ def parse_yaml(text: str, path: Path) -> YamlDoc:
     builder = _Builder(path)
     data = builder.build(root, ())
     return YamlDoc(path, data, builder.lines)
+
+
+def _refuse_deep_nesting(text: str, path: Path) -> None:
+    """Raise when collections nest deeper than :data:`MAX_DEPTH`.
+
+    The parser's event stream is flat (no recursion), so counting start and
+    end events is safe at any depth; a cheap bound on the depth (indent plus
+    open brackets) skips that second pass for every ordinary file.
+    """
+    indent = max((len(m.group(1)) for m in re.finditer(r"^( *)\S", text, re.MULTILINE)), default=0)
+    flow = depth = 0
+    for bracket in re.sub(r"[^\[\]{}]", "", text):
+        depth = depth + 1 if bracket in "[{" else depth - 1
+        flow = max(flow, depth)
+    if indent + flow <= MAX_DEPTH:
+        return
+    depth = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise LoadError(
+                    path, f"YAML nested more than {MAX_DEPTH} levels deep", event.start_mark.line + 1
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def load_yaml(path: Path) -> YamlDoc:

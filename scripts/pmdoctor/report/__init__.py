@@ -14,6 +14,10 @@ class RenderOptions:
     color: bool = False
     cwd: Optional[Path] = None
     verbose: bool = False
+    # How the user ran pmdoctor, so hints name a command that works for them.
+    command: str = "pmdoctor"
+    # SARIF URIs are relative to this (the repository root for code scanning).
+    sarif_root: Optional[Path] = None
 
 
 Renderer = Callable[[List[Analysis], RenderOptions], str]

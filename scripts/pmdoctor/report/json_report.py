@@ -73,6 +73,18 @@ def build_dict(analysis: Analysis, options: RenderOptions) -> Dict[str, Any]:
         "partition_manager": build.partition_manager,
         "static_files": [display_path(s.path, options.cwd) for s in build.static_files],
         "versions": {"ncs": build.ncs_version, "zephyr": build.zephyr_version},
+        # Triage and --log: what each file was taken for, or why it could not be used.
+        "inputs": [
+            {
+                "path": display_path(item.path, options.cwd),
+                "taken_as": item.taken_as or None,
+                "image": item.image,
+                "detail": item.detail,
+            }
+            for item in build.inputs
+        ],
+        "notes": list(build.notes),
+        "wanted": list(build.wanted),
     }
 
 

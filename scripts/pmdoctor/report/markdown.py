@@ -7,6 +7,7 @@ evidence lines quoted, each fix as a code block for the file the user edits
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional
 
@@ -28,26 +29,57 @@ _LANGUAGES = {
 }
 
 
+@dataclass(frozen=True)
+class _Options:
+    cwd: Optional[Path]
+    anchor: Optional[Path]  # the folder holding the build directory or the attachments
+    source: Optional[Path] = None  # the application's source folder, when the build names it
+
+
 def _code(text: str) -> str:
     return "`" + text.replace("`", "'") + "`"
 
 
-def _name(path: Optional[Path], options: RenderOptions) -> str:
-    return display_path(path, options.cwd) if path is not None else ""
+def _name(path: Optional[Path], options: _Options) -> str:
+    """Relative to the cwd, else to the folder holding the build or attachments: a forum reply
+    must not carry this machine's absolute paths (a file elsewhere is named by its file name)."""
+    if path is None:
+        return ""
+    shown = display_path(path, options.cwd)
+    if not Path(shown).is_absolute():
+        return shown
+    # The user's own project (from their CMakeCache) reads best as they know it: sysbuild/mcuboot.conf.
+    for folder in (options.source, options.anchor):
+        if folder is not None and Path(path).is_relative_to(folder):
+            return Path(path).relative_to(folder).as_posix()
+    return Path(path).name
 
 
-def _looked_at(build: Build, options: RenderOptions) -> List[str]:
+def _scrub(text: str, options: _Options) -> str:
+    """Free text (notes) with this machine's folders removed from the paths it names."""
+    for folder in (options.cwd, options.anchor):
+        if folder is not None and str(folder) not in ("/", "."):
+            text = text.replace(str(folder).rstrip("/\\") + "/", "")
+    return text
+
+
+def _looked_at(build: Build, options: _Options) -> List[str]:
     target = build.board or "board unknown"
     if build.soc:
         target += f" ({build.soc})"
-    version = f"NCS v{build.ncs_version}" if build.ncs_version else "NCS version unknown"
+    if build.ncs_version:
+        version = f"NCS v{build.ncs_version}"
+    elif build.zephyr_version:
+        version = f"Zephyr v{build.zephyr_version} (NCS version unknown)"
+    else:
+        version = "NCS version unknown"
     images = ", ".join(image.name for image in build.images) or "none"
     out = [f"**What I looked at** — {target} · {build.era.value} era · {version} · images: {images}", ""]
     if build.inputs:
         out += ["| file | taken as | |", "|---|---|---|"]
         for item in build.inputs:
             taken = item.taken_as + (f" ({item.image})" if item.image and item.taken_as else "")
-            detail = item.detail.replace("|", "\\|")
+            detail = _scrub(item.detail, options).replace("|", "\\|")
             out.append(f"| {_code(_name(item.path, options))} | {taken or '**not used**'} | {detail} |")
         out.append("")
     else:
@@ -60,16 +92,16 @@ def _looked_at(build: Build, options: RenderOptions) -> List[str]:
         ]
     notes = list(build.notes)
     if notes:
-        out += [f"- {note}" for note in notes] + [""]
+        out += [f"- {_scrub(note, options)}" for note in notes] + [""]
     return out
 
 
-def _evidence(finding: Finding, options: RenderOptions) -> List[str]:
+def _evidence(finding: Finding, options: _Options) -> List[str]:
     lines: List[str] = []
     quotes: List[str] = []
     lines += [f"   - {item}" for item in finding.evidence]
     for symptom in finding.observed:
-        where = display_path(symptom.source.file, options.cwd) if symptom.source.file else "log"
+        where = _name(symptom.source.file, options) if symptom.source.file else "log"
         if symptom.source.line:
             where += f":{symptom.source.line}"
         quotes += ["", f"   > {_code(symptom.text.strip())}  ", f"   > — {where}: {symptom.meaning}"]
@@ -85,7 +117,7 @@ def _language(fix: Fix) -> str:
     return _LANGUAGES.get(fix.file.suffix.lower(), "") if fix.file is not None else ""
 
 
-def _fix(fix: Fix, options: RenderOptions) -> List[str]:
+def _fix(fix: Fix, options: _Options) -> List[str]:
     target = f" in {_code(_name(fix.file, options))}" if fix.file is not None else ""
     lines = [f"   **Fix:** {fix.description}{target}"]
     if fix.snippet:
@@ -94,7 +126,7 @@ def _fix(fix: Fix, options: RenderOptions) -> List[str]:
     return lines
 
 
-def _finding(number: int, finding: Finding, options: RenderOptions) -> List[str]:
+def _finding(number: int, finding: Finding, options: _Options) -> List[str]:
     severity = finding.effective_severity.value.upper()
     scope = f" [{finding.image}]" if finding.image else ""
     head = f"{number}. **{severity} {finding.rule}** `{finding.name}`{scope} — {finding.message}"
@@ -110,7 +142,7 @@ def _finding(number: int, finding: Finding, options: RenderOptions) -> List[str]
     return [*lines, ""]
 
 
-def _analysis(analysis: Analysis, options: RenderOptions) -> List[str]:
+def _analysis(analysis: Analysis, options: _Options) -> List[str]:
     build = analysis.build
     out = _looked_at(build, options)
     if analysis.findings:
@@ -130,7 +162,8 @@ def render(analyses: List[Analysis], options: RenderOptions) -> str:
     for index, analysis in enumerate(analyses):
         if index:
             out += ["---", ""]
-        out += _analysis(analysis, options)
+        anchor = analysis.build.path.resolve().parent if analysis.build.path else None
+        out += _analysis(analysis, _Options(options.cwd, anchor, analysis.build.source_dir))
     totals = {"error": 0, "warning": 0, "note": 0}
     for analysis in analyses:
         for key, value in analysis.summary.items():

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
-from typing import Any, Dict, List
+from pathlib import Path, PurePath, PureWindowsPath
+from typing import Any, Dict, List, Optional
 
 from .. import __version__
 from ..api import Analysis
-from ..build import display_path
 from ..findings import Finding, where_seen
 from ..rules import Rule, load_all
 from . import RenderOptions
@@ -27,10 +26,37 @@ def _rule(rule: Rule) -> Dict[str, Any]:
     }
 
 
-def _uri(path, options: RenderOptions) -> str:
-    shown = display_path(path, options.cwd)
-    candidate = Path(shown)
-    return candidate.as_uri() if candidate.is_absolute() else candidate.as_posix()
+SRCROOT = "%SRCROOT%"
+
+
+def _root(options: RenderOptions) -> Optional[Path]:
+    return options.sarif_root or options.cwd
+
+
+def _artifact(path, options: RenderOptions) -> Dict[str, Any]:
+    """A repository-relative URI (against ``%SRCROOT%``) when the file is below the root.
+
+    GitHub code scanning matches results to files by repository-relative
+    URIs; files elsewhere (the SDK, a build outside the repository) keep an
+    absolute ``file:`` URI.
+    """
+    if isinstance(path, PureWindowsPath) or not Path(path).is_absolute():
+        return {"uri": PurePath(str(path)).as_posix()}
+    root = _root(options)
+    relative = _below(Path(path), root) if root is not None else None
+    if relative is None:
+        return {"uri": Path(path).as_uri()}
+    return {"uri": relative.as_posix(), "uriBaseId": SRCROOT}
+
+
+def _below(path: Path, root: Path) -> Optional[PurePath]:
+    # Compare as given and resolved: the cwd may be reached through a symlink.
+    for candidate, base in ((path, root), (path.resolve(), root.resolve())):
+        try:
+            return candidate.relative_to(base)
+        except ValueError:
+            continue
+    return None
 
 
 def _result(finding: Finding, index: int, options: RenderOptions) -> Dict[str, Any]:
@@ -51,11 +77,18 @@ def _result(finding: Finding, index: int, options: RenderOptions) -> Dict[str, A
     }
     if finding.location.file is not None:
         region = {"startLine": finding.location.line} if finding.location.line else {}
-        physical = {"artifactLocation": {"uri": _uri(finding.location.file, options)}}
+        physical: Dict[str, Any] = {"artifactLocation": _artifact(finding.location.file, options)}
         if region:
             physical["region"] = region
         result["locations"] = [{"physicalLocation": physical}]
     return result
+
+
+def _base_ids(options: RenderOptions) -> Dict[str, Any]:
+    root = _root(options)
+    if root is None:
+        return {}
+    return {"originalUriBaseIds": {SRCROOT: {"uri": Path(root).resolve().as_uri() + "/"}}}
 
 
 def render(analyses: List[Analysis], options: RenderOptions) -> str:
@@ -79,6 +112,7 @@ def render(analyses: List[Analysis], options: RenderOptions) -> str:
                     }
                 },
                 "results": results,
+                **_base_ids(options),
             }
         ],
     }

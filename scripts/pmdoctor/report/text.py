@@ -149,6 +149,6 @@ def render(analyses: List[Analysis], options: RenderOptions) -> str:
     first = next((f for a in analyses for f in a.findings), None)
     tail = summary_line(totals)
     if first is not None:
-        tail += f" — `west pmdoctor --explain {first.rule}` for details"
+        tail += f" — `{options.command} --explain {first.rule}` for details"
     out.append(tail)
     return "\n".join(out) + "\n"

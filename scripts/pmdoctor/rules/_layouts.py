@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, List, Optional, Tuple
 
-from ..model import DEFAULT_PLACEMENT, Build, Era, Layout, LayoutKind, Partition
+from ..model import DEFAULT_PLACEMENT, Build, Era, Image, Layout, LayoutKind, Partition
+from ..names import devicetree_names, pm_name
 
 # Containers Partition Manager always builds as spans; a hand-written static
 # file that gives one of them as a plain partition has lost its members.
@@ -56,6 +57,39 @@ def checked_layouts(build: Build) -> Iterator[Checked]:
             seen.append((key, [image.name], layout))
     for _, names, layout in seen:
         yield Checked(layout, tuple(names))
+
+
+def find_partition(layout: Layout, name: str) -> Optional[Partition]:
+    """A partition by its Partition Manager name or its devicetree label, in either kind of layout.
+
+    ``find_partition(dt_layout, "mcuboot_secondary")`` finds `slot1_partition`;
+    ``find_partition(pm_layout, "boot_partition")`` finds `mcuboot`.
+    """
+    part = layout.get(name)
+    if part is not None:
+        return part
+    if layout.kind is LayoutKind.DEVICETREE:
+        names = devicetree_names(name)
+        other = names[0] if names else None
+    else:
+        other = pm_name(name)
+    return layout.get(other) if other else None
+
+
+def app_core_layouts(build: Build) -> Iterator[Checked]:
+    """The application core's layouts (checked_layouts without the network core's)."""
+    for checked in checked_layouts(build):
+        if checked.layout.domain is None:
+            yield checked
+
+
+def image_devicetree_layout(build: Build, *roles: str) -> Optional[Tuple[Image, Layout]]:
+    """The first image of the given roles that has devicetree partitions, and its layout."""
+    for role in roles:
+        image = build.image(role)
+        if image is not None and image.devicetree.layout is not None:
+            return image, image.devicetree.layout
+    return None
 
 
 def static_twin(build: Build, layout: Layout, names: Iterable[str]) -> bool:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional, Tuple
 
 from ..findings import Finding, Fix, Severity
-from ..fixes import build_option, devicetree_snippet, image_kconfig
+from ..fixes import build_option, devicetree_snippet, image_kconfig, sysbuild_option
 from ..migrate import (
     DtEquivalent,
     code_partition_for,
@@ -581,9 +581,9 @@ def _switch_off(build: Build) -> Fix:
     why = "after adding the overlays from `west pmdoctor migrate`, switch Partition Manager off"
     if build.sysbuild:
         return build_option(build, "PARTITION_MANAGER", "n", why)
-    source = build.source_dir if build.source_dir is not None else build.path.parent
-    return Fix(
+    return sysbuild_option(
+        build,
+        "PARTITION_MANAGER",
+        "n",
         why + " (devicetree-era builds use sysbuild; child images are gone since NCS 2.9)",
-        source / "sysbuild.conf",
-        "SB_CONFIG_PARTITION_MANAGER=n",
     )

@@ -18,8 +18,10 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from .. import fixes
 from ..findings import Finding, Fix, Severity
-from ..model import Build, ChosenLine, DtNode, Image, Layout, LayoutKind, Partition, Region, Source
+from ..loaders.devicetree import is_nor
+from ..model import Build, ChosenLine, DtNode, Era, Image, Layout, LayoutKind, Partition, Region, Source
 from . import rule
+from ._common import app_pm_layout, erase_block, next_power_of_two
 from ._layouts import edit_path, hexrange, hx, is_region_placeholder, static_twin
 from .slots import swap_mode
 
@@ -56,19 +58,11 @@ DFU_WRITERS = (
     "CONFIG_DFU_TARGET_MCUBOOT",
 )
 _SLOT = re.compile(r"mcuboot_(primary|secondary)(?:_(\d+))?$")
+_DT_SLOT = re.compile(r"slot\d+_partition")
 _EXECUTABLE = ("mcuboot_primary", "mcuboot_primary_app", "app")
 
 
 # ------------------------------------------------------------------ helpers
-
-
-def _layout(build: Build) -> Optional[Layout]:
-    """The application-core layout: the generated one, else the static file."""
-    layout = build.layout_for_domain(None)
-    if layout is not None:
-        return layout
-    statics = [s.layout for s in build.static_files if s.domain is None and s.layout is not None]
-    return statics[0] if statics else None
 
 
 def _external(layout: Optional[Layout]) -> List[Partition]:
@@ -98,7 +92,7 @@ def _is_mcuboot(image: Image) -> bool:
 
 
 def _is_slot(part: Partition) -> bool:
-    return _SLOT.match(part.name) is not None
+    return _SLOT.match(part.name) is not None or _DT_SLOT.fullmatch(part.name) is not None
 
 
 def _complete(image: Image) -> bool:
@@ -249,7 +243,7 @@ def _label(node: Optional[DtNode]) -> str:
 def _needs(build: Build) -> Iterator[Tuple[Image, List[Partition], Optional[Region]]]:
     if not build.partition_manager:
         return
-    layout = _layout(build)
+    layout = app_pm_layout(build)
     parts = _external(layout)
     if not parts:
         return
@@ -257,6 +251,64 @@ def _needs(build: Build) -> Iterator[Tuple[Image, List[Partition], Optional[Regi
         wanted = needed(image, parts)
         if wanted:
             yield image, wanted, _region(layout)
+
+
+def _dt_needs(build: Build) -> Iterator[Tuple[Image, List[Partition], DtNode]]:
+    """Devicetree era: per image, the partitions of its own devicetree under an external NOR node.
+
+    There is no `nordic,pm-ext-flash` and no driver check there: the flash map
+    of an image lists a partition only if the NOR node holding it is okay
+    (bus included) in that image's devicetree, and needs the chip's driver.
+    """
+    if build.era is not Era.DEVICETREE:
+        return
+    for image in build.images:
+        layout = image.devicetree.layout
+        if layout is None:
+            continue
+        by_chip: Dict[str, List[Partition]] = {}
+        for part in layout.partitions.values():
+            region = layout.region_of(part)
+            node = image.devicetree.nodes.get(region.device or "") if region is not None else None
+            if node is not None and is_nor(node) and part.has_extent:
+                by_chip.setdefault(node.path, []).append(part)
+        for path, parts in by_chip.items():
+            wanted = needed(image, parts)
+            if wanted:
+                yield image, wanted, image.devicetree.nodes[path]
+
+
+def _dt_unreachable(build: Build) -> Iterator[Finding]:
+    for image, parts, node in _dt_needs(build):
+        if node.status_okay:
+            continue
+        disabled = _outermost_disabled(image, node)
+        what = "is disabled" if disabled is node else f"sits on the bus {disabled.label}, which is disabled"
+        snippet = f'{_label(node)} {{\n\tstatus = "okay";\n}};'
+        if disabled is not node:
+            snippet += f'\n\n{_label(disabled)} {{\n\tstatus = "okay";\n}};'
+        yield Finding(
+            message=(
+                f"{parts[0].name} lives on {_chip_words(node)}, but in image '{image.name}''s devicetree "
+                f"{node.label} {what}. " + _consequence(image, parts) + "."
+            ),
+            location=disabled.origin or disabled.source,
+            image=image.name,
+            evidence=_part_evidence(build, parts) + _enabled_elsewhere(build, image, node),
+            fixes=[fixes.devicetree_snippet(build, image, snippet, f"enable {node.label} for {image.name}")],
+            subject=("ext-devicetree", image.name),
+        )
+
+
+def _enabled_elsewhere(build: Build, image: Image, node: DtNode) -> List[str]:
+    lines = []
+    for other in build.images:
+        theirs = other.devicetree.nodes.get(node.path)
+        if other is not image and theirs is not None and theirs.status_okay:
+            lines.append(
+                f"image '{other.name}' has {node.label} enabled ({at(build, Source(other.devicetree.file))})"
+            )
+    return lines
 
 
 # ------------------------------------------------------------------ PMD301
@@ -296,7 +348,13 @@ def ext_flash_unreachable_devicetree(build: Build) -> Iterator[Finding]:
     Child-image builds: `child_image/mcuboot.overlay`; sysbuild:
     `sysbuild/mcuboot.overlay` or `sysbuild/mcuboot/boards/<board>.overlay`
     (which replaces MCUboot's own `app.overlay`, so keep what you need from it).
+
+    Devicetree-era builds have no `nordic,pm-ext-flash`: there the partition
+    (`slot1_partition` under a `jedec,spi-nor` or `nordic,qspi-nor` node) is
+    reachable only if the NOR node and its bus are `okay` in the image's own
+    devicetree, and the fix is the `status = "okay";` lines alone.
     """
+    yield from _dt_unreachable(build)
     for image, parts, region in _needs(build):
         if not _via_chosen(build, region):
             continue
@@ -422,7 +480,15 @@ def ext_flash_driver_missing(build: Build) -> Iterator[Finding]:
     override (`SB_CONFIG_PM_OVERRIDE_EXTERNAL_DRIVER_CHECK=y` in
     `sysbuild.conf`, or `CONFIG_PM_OVERRIDE_EXTERNAL_DRIVER_CHECK=y` in
     `prj.conf` for child-image builds).
+
+    Devicetree-era builds have no driver check: each image whose devicetree
+    holds a partition under an enabled NOR node needs that chip's driver
+    itself (MCUboot for `slot1_partition`, the application when it writes
+    updates or uses storage there).
     """
+    for image, parts, node in _dt_needs(build):
+        if has_driver(image, node) is False:
+            yield _driver_finding(build, image, parts, None, None, node)
     for image, parts, region in _needs(build):
         gate = _gate(build, region)
         node = chip(build, image)
@@ -714,7 +780,7 @@ def _overwritten(build: Build, option: str) -> Iterator[Finding]:
     for key, config in sorted(build.user_configs.items()):
         if key == "sysbuild.conf" or not config.enabled(f"CONFIG_{option}"):
             continue
-        layout = _layout(build)
+        layout = app_pm_layout(build)
         secondary = layout.get("mcuboot_secondary") if layout else None
         effect = ""
         if option == SECONDARY_OPTION and secondary is not None and secondary.region != EXT:
@@ -736,7 +802,7 @@ def _static_only_secondary(build: Build) -> Iterator[Finding]:
     sb_name = f"SB_CONFIG_{SECONDARY_OPTION}"
     if sb_name not in build.sysbuild_config or build.sysbuild_config.enabled(sb_name):
         return  # older sysbuild without the option, or set as it should be
-    layout = _layout(build)
+    layout = app_pm_layout(build)
     secondary = layout.get("mcuboot_secondary") if layout else None
     if secondary is None or secondary.region != EXT:
         return
@@ -810,7 +876,7 @@ def ext_flash_size_units(build: Build) -> Iterator[Finding]:
     if problem is None:
         return
     message, severity = problem
-    correct_bits = capacity * 8 if capacity else _next_power_of_two(extent or bits) * 8
+    correct_bits = capacity * 8 if capacity else next_power_of_two(extent or bits) * 8
     yield Finding(
         message=f"{node.label}: {message}",
         location=node.origin or node.source,
@@ -897,10 +963,6 @@ def _human(size: int) -> str:
     return f"{hx(size)} bytes"
 
 
-def _next_power_of_two(value: int) -> int:
-    return 1 << max(value - 1, 1).bit_length()
-
-
 # ------------------------------------------------------------------ PMD306
 
 
@@ -931,7 +993,7 @@ def ext_flash_page_layout(build: Build) -> Iterator[Finding]:
     """
     if not build.partition_manager:
         return
-    layout = _layout(build)
+    layout = app_pm_layout(build)
     if layout is None:
         return
     mode = swap_mode(build)
@@ -967,8 +1029,7 @@ def _page_finding(
     mode: Optional[str],
 ) -> Optional[Finding]:
     name, size = page
-    region = layout.regions.get(primary.region)
-    sector = region.erase_block if region is not None and region.erase_block else 0x1000
+    sector = erase_block(layout, primary)
     problems = []
     if size != sector and mode != "overwrite":
         problems.append(f"{name} is {size}, but {primary.name} has {sector}-byte sectors")
@@ -1098,7 +1159,7 @@ def driver_check_override_without_driver(build: Build) -> Iterator[Finding]:
     for `jedec,spi-nor`; `CONFIG_NORDIC_QSPI_NOR=y` for `nordic,qspi-nor`);
     the override never replaces it.
     """
-    layout = _layout(build)
+    layout = app_pm_layout(build)
     if not build.partition_manager or not _external(layout):
         return
     gate = _gate(build, _region(layout))

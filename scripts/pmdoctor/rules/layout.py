@@ -353,7 +353,8 @@ def _container_problems(
         return
     if not span or not part.has_extent:
         return
-    missing = [m for m in span if m not in layout.partitions]
+    absent = [m for m in span if m not in layout.partitions]
+    missing = absent
     if layout.kind is LayoutKind.STATIC:
         missing = [m for m in missing if m != "app"]  # app is placed dynamically
     if missing:
@@ -363,6 +364,8 @@ def _container_problems(
             [part],
             lesser,
         )
+    if absent:  # the members present cannot say where the container should end
+        return
     members = [m for m in layout.members(part) if m.has_extent and m.size > 0]
     if not members:
         return

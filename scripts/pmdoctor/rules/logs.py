@@ -24,13 +24,6 @@ def _seen(build: Build, ids: Sequence[str]) -> List[Symptom]:
     return [symptom for symptom in build.symptoms if symptom.id in ids]
 
 
-def _evidence(symptoms: List[Symptom]) -> List[str]:
-    """The other lines' meanings (the first one is in the message; ranking quotes every line)."""
-    first = symptoms[0].meaning
-    meanings = [meaning for meaning in dict.fromkeys(s.meaning for s in symptoms) if meaning != first]
-    return meanings[:4]
-
-
 def _where(symptom: Symptom) -> str:
     """``console.log:5``: the location of the finding gives the full path."""
     source = symptom.source
@@ -81,7 +74,7 @@ def _finding(build: Build, symptoms: List[Symptom], message: str, fixes: List[Fi
     return Finding(
         message=message,
         location=first.source,
-        evidence=_evidence(symptoms),
+        observed=tuple(symptoms),  # every line, quoted with its meaning by each reporter
         fixes=fixes,
         subject=(first.id, str(first.source)),
     )
@@ -134,7 +127,7 @@ def log_slot_unreachable(build: Build) -> Iterator[Finding]:
     else:
         place = f"the secondary slot is in {region}; if this build's layout differs from the device's,"
     message = (
-        f"{_where(first)}: {first.text!r} — {first.meaning}. {place[0].upper() + place[1:]} the image "
+        f"{_where(first)}: {first.meaning}. {place[0].upper() + place[1:]} the image "
         "that logs it lacks the flash device in its flash map: check the external-flash driver Kconfig "
         "and the `nordic,pm-ext-flash` chosen node in both the application and MCUboot"
     )
@@ -210,7 +203,7 @@ def log_device_not_ready(build: Build) -> Iterator[Finding]:
         return
     first = symptoms[0]
     message = (
-        f"{_where(first)}: {first.text!r} — {first.meaning}. The partition is in the flash map, so this "
+        f"{_where(first)}: {first.meaning}. The partition is in the flash map, so this "
         "is the flash device failing to initialise (pins, jedec-id, size, wiring), not the layout"
     )
     fixes = [
@@ -260,7 +253,7 @@ def log_sectors_incompatible(build: Build) -> Iterator[Finding]:
         return
     first = symptoms[0]
     message = (
-        f"{_where(first)}: {first.text!r} — {first.meaning}. MCUboot compares both slots sector by "
+        f"{_where(first)}: {first.meaning}. MCUboot compares both slots sector by "
         "sector; too small a sector table, different page layouts or an unreachable slot all end here"
     )
     fixes = [
@@ -306,7 +299,7 @@ def log_image_too_large(build: Build) -> Iterator[Finding]:
         return
     first = symptoms[0]
     message = (
-        f"{_where(first)}: {first.text!r} — {first.meaning}. With Partition Manager each image's "
+        f"{_where(first)}: {first.meaning}. With Partition Manager each image's "
         "FLASH region is its partition: enlarge that partition or shrink the image"
     )
     fixes = [
@@ -358,7 +351,7 @@ def log_partition_manager_failed(build: Build) -> Iterator[Finding]:
         return
     first = symptoms[0]
     only_stale = all(symptom.id == "pm-static-changed" for symptom in symptoms)
-    message = f"{_where(first)}: {first.text!r} — {first.meaning}"
+    message = f"{_where(first)}: {first.meaning}"
     if not build.static_files:
         message += "; the static layout was not attached, so the entry at fault cannot be named"
     finding = _finding(
@@ -406,7 +399,7 @@ def log_flash_protection(build: Build) -> Iterator[Finding]:
         return
     first = symptoms[0]
     message = (
-        f"{_where(first)}: {first.text!r} — {first.meaning}. The range from `mcuboot` to "
+        f"{_where(first)}: {first.meaning}. The range from `mcuboot` to "
         "`mcuboot_primary` must sit on the SoC's protection-block grid"
     )
     fixes = [
@@ -446,7 +439,7 @@ def log_tfm_alignment(build: Build) -> Iterator[Finding]:
         return
     first = symptoms[0]
     message = (
-        f"{_where(first)}: {first.text!r} — {first.meaning}; size TF-M so that the pad plus TF-M "
+        f"{_where(first)}: {first.meaning}; size TF-M so that the pad plus TF-M "
         "ends on an SPU/MPC region boundary"
     )
     yield _finding(build, symptoms, message, [])
@@ -485,7 +478,7 @@ def log_image_rejected(build: Build) -> Iterator[Finding]:
     first = symptoms[0]
     artifact = "build/<app>/zephyr/zephyr.signed.bin" if build.sysbuild else "build/zephyr/app_update.bin"
     message = (
-        f"{_where(first)}: {first.text!r} — {first.meaning}. The upload reached the slot but is not "
+        f"{_where(first)}: {first.meaning}. The upload reached the slot but is not "
         f"an MCUboot image: upload dfu_application.zip or {artifact}, not zephyr.bin or merged.hex"
     )
     yield _finding(build, symptoms, message, [])
@@ -525,7 +518,7 @@ def log_missing_definition(build: Build) -> Iterator[Finding]:
     if not symptoms:
         return
     first = symptoms[0]
-    yield _finding(build, symptoms, f"{_where(first)}: {first.text!r} — {first.meaning}", [])
+    yield _finding(build, symptoms, f"{_where(first)}: {first.meaning}", [])
 
 
 @rule("PMD810", "log-boot-stops", Severity.WARNING, rank=LOG_RANK, explains=("boot-hang",))
@@ -556,7 +549,7 @@ def log_boot_stops(build: Build) -> Iterator[Finding]:
         return
     first = symptoms[0]
     message = (
-        f"{_where(first)}: {first.text!r} — {first.meaning}: the application in the primary slot "
+        f"{_where(first)}: {first.meaning}: the application in the primary slot "
         "is missing, built for another layout, or crashes before its console starts"
     )
     yield _finding(

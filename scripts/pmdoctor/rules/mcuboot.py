@@ -21,22 +21,23 @@ from ..model import (
     secondary_slot_name,
 )
 from . import rule
-from ._layouts import hx
+from ._common import (
+    mcuboot_image,
+    mcuboot_lost_partition_manager,
+    next_power_of_two,
+    static_layout_for,
+    user_source,
+)
+from ._layouts import find_partition, hx
 from .slots import swap_mode
-from .static_config import static_layout_for, user_setting
 
 # ------------------------------------------------------------------ helpers
-
-
-def _mcuboot(build: Build) -> Optional[Image]:
-    image = build.image("mcuboot")
-    return image if image is not None and image.config else None
 
 
 def mcuboot_mode(build: Build) -> Optional[str]:
     """swap_mode() plus the modes without a swap: "direct-xip", "ram-load", "single"."""
     sb = build.sysbuild_config
-    mcuboot = _mcuboot(build)
+    mcuboot = mcuboot_image(build)
     config = mcuboot.config if mcuboot else None
     if sb.enabled("SB_CONFIG_MCUBOOT_MODE_DIRECT_XIP") or sb.enabled(
         "SB_CONFIG_MCUBOOT_MODE_DIRECT_XIP_WITH_REVERT"
@@ -79,7 +80,7 @@ def _is_external(build: Build, layout: Layout, part: Partition) -> bool:
 def slot_sector(build: Build, layout: Layout, part: Partition) -> Tuple[int, str]:
     """The sector size MCUboot sees for one slot, and where that number comes from."""
     region = layout.region_of(part)
-    mcuboot = _mcuboot(build)
+    mcuboot = mcuboot_image(build)
     if _is_external(build, layout, part) and mcuboot is not None:
         config = mcuboot.config
         if config.enabled("CONFIG_NORDIC_QSPI_NOR"):
@@ -106,18 +107,9 @@ def _user_part(build: Build, layout: Layout, name: str) -> Optional[Partition]:
     return layout.get(name)
 
 
-def _mcuboot_where(build: Build, mcuboot: Image, symbol: str) -> Source:
-    user = user_setting(build, mcuboot, symbol)
-    return user.source if user is not None else mcuboot.config.where(symbol)
-
-
 # ------------------------------------------------------------------ PMD402
 
 _NORDIC_BOARDS = ("nrf5", "nrf7", "nrf9", "thingy", "nrf54")
-
-
-def _recommended(needed: int) -> int:
-    return 1 << max(needed - 1, 1).bit_length()
 
 
 @rule("PMD402", "max-img-sectors-too-small", Severity.ERROR, rank=72, explains=("sectors-incompatible",))
@@ -149,10 +141,12 @@ def max_img_sectors_too_small(build: Build) -> Iterator[Finding]:
     the count (`sysbuild/mcuboot.conf` or `child_image/mcuboot.conf`). Each
     sector costs a few bytes of MCUboot RAM.
     """
-    mcuboot = _mcuboot(build)
+    mcuboot = mcuboot_image(build)
     layout = slot_layout(build)
     if mcuboot is None or layout is None or mcuboot_mode(build) in ("direct-xip", "ram-load", "single"):
         return
+    if mcuboot_lost_partition_manager(build) is not None:
+        return  # MCUboot does not use these slots at all; PMD404 names that cause
     config = mcuboot.config
     counts = [
         (index, part, *_sectors(build, layout, part))
@@ -169,7 +163,7 @@ def max_img_sectors_too_small(build: Build) -> Iterator[Finding]:
     limit = config.int("CONFIG_BOOT_MAX_IMG_SECTORS")
     if limit is None or needed <= limit:
         return
-    recommended = _recommended(needed)
+    recommended = next_power_of_two(needed)
     evidence = [f"{p.name}: {hx(p.size)} / {hx(s)} ({o}) = {n} sectors" for _, p, n, s, o in counts]
     board = (build.board or "").lower()
     if board and not board.startswith(_NORDIC_BOARDS):
@@ -183,7 +177,7 @@ def max_img_sectors_too_small(build: Build) -> Iterator[Finding]:
             f"`{part.name}` ({hx(part.size)} / {hx(sector)}): MCUboot cannot read the slot and never "
             "applies the update"
         ),
-        location=_mcuboot_where(build, mcuboot, "CONFIG_BOOT_MAX_IMG_SECTORS"),
+        location=user_source(build, mcuboot, "CONFIG_BOOT_MAX_IMG_SECTORS"),
         image=mcuboot.name,
         evidence=evidence,
         fixes=[
@@ -225,7 +219,10 @@ def _auto_caveat(
             fixes.image_kconfig(
                 build,
                 mcuboot,
-                ["CONFIG_BOOT_MAX_IMG_SECTORS_AUTO=n", f"CONFIG_BOOT_MAX_IMG_SECTORS={_recommended(needed)}"],
+                [
+                    "CONFIG_BOOT_MAX_IMG_SECTORS_AUTO=n",
+                    f"CONFIG_BOOT_MAX_IMG_SECTORS={next_power_of_two(needed)}",
+                ],
                 "set the count explicitly",
             )
         ],
@@ -266,7 +263,7 @@ def swap_mode_layout(build: Build) -> Iterator[Finding]:
     """
     layout = slot_layout(build)
     mode = mcuboot_mode(build)
-    if layout is None or mode is None or (_mcuboot(build) is None and build.era is not Era.DEVICETREE):
+    if layout is None or mode is None or (mcuboot_image(build) is None and build.era is not Era.DEVICETREE):
         return
     if mode == "scratch":
         yield from _scratch(build, layout)
@@ -365,7 +362,7 @@ def _mode_source(build: Build) -> Source:
     for symbol in sb.settings:
         if symbol.startswith("SB_CONFIG_MCUBOOT_MODE_") and sb.enabled(symbol):
             return sb.where(symbol)
-    mcuboot = _mcuboot(build)
+    mcuboot = mcuboot_image(build)
     if mcuboot is not None:
         for symbol in ("CONFIG_BOOT_SWAP_USING_SCRATCH", "CONFIG_BOOT_DIRECT_XIP"):
             if mcuboot.config.enabled(symbol):
@@ -381,7 +378,7 @@ def _mode_fix(build: Build) -> Fix:
         return fixes.build_option(build, option, "y", "use swap-using-move, which needs no scratch")
     return fixes.image_kconfig(
         build,
-        _mcuboot(build),
+        mcuboot_image(build),
         ["CONFIG_BOOT_SWAP_USING_MOVE=y"],
         "use swap-using-move, which needs no scratch",
     )
@@ -449,17 +446,10 @@ def mcuboot_without_partition_manager(build: Build) -> Iterator[Finding]:
     use `sysbuild/mcuboot.conf` as a fragment, or copy MCUboot's own
     `prj.conf` into `sysbuild/mcuboot/` before adding to it. Then build pristine.
     """
-    app, mcuboot = build.app, _mcuboot(build)
-    if app is None or mcuboot is None or not app.uses_partition_manager:
+    missing = mcuboot_lost_partition_manager(build)
+    if missing is None:
         return
-    if not mcuboot.uses_partition_manager:
-        missing = "CONFIG_PARTITION_MANAGER_ENABLED"
-    elif app.config.enabled("CONFIG_FLASH_MAP_CUSTOM") and not mcuboot.config.enabled(
-        "CONFIG_FLASH_MAP_CUSTOM"
-    ):
-        missing = "CONFIG_FLASH_MAP_CUSTOM"
-    else:
-        return
+    app, mcuboot = build.app, mcuboot_image(build)
     evidence = [
         f"app: {missing}=y ({app.config.where(missing)})",
         f"mcuboot: {missing} not set ({mcuboot.config.file})",
@@ -482,24 +472,21 @@ def mcuboot_without_partition_manager(build: Build) -> Iterator[Finding]:
 
 
 def _pm_fix(build: Build) -> Fix:
-    source = build.source_dir
-    if build.sysbuild:
-        if "sysbuild/mcuboot/prj.conf" in build.user_configs:
-            return Fix(
-                "sysbuild/mcuboot/ replaces MCUboot's whole configuration: copy MCUboot's own prj.conf "
-                "into it first, or move your options to the fragment sysbuild/mcuboot.conf",
-                (source / "sysbuild" / "mcuboot" / "prj.conf") if source else None,
-            )
-        return Fix(
-            "put MCUboot options in the fragment sysbuild/mcuboot.conf (not a replacement "
-            "configuration), then build pristine",
-            (source / "sysbuild" / "mcuboot.conf") if source else None,
+    mcuboot = build.image("mcuboot")
+    target = fixes.image_config_file(build, mcuboot)
+    if build.sysbuild and target.parent.name == "mcuboot":  # sysbuild/mcuboot/prj.conf
+        why = (
+            "sysbuild/mcuboot/ replaces MCUboot's whole configuration: copy MCUboot's own prj.conf "
+            "into it first, or move your options to the fragment sysbuild/mcuboot.conf"
         )
-    return Fix(
-        "pass MCUboot options with child_image/mcuboot.conf or -Dmcuboot_EXTRA_CONF_FILE=…, not "
-        "mcuboot_OVERLAY_CONFIG (it drops NCS's partition_manager_enabled.conf), then build pristine",
-        (source / "child_image" / "mcuboot.conf") if source else None,
-    )
+    elif build.sysbuild:
+        why = "put MCUboot options in the fragment sysbuild/mcuboot.conf (not a replacement configuration)"
+    else:
+        why = (
+            "pass MCUboot options with child_image/mcuboot.conf or -Dmcuboot_EXTRA_CONF_FILE=…, not "
+            "mcuboot_OVERLAY_CONFIG (it drops NCS's partition_manager_enabled.conf)"
+        )
+    return Fix(why + ", then build pristine", target)
 
 
 # ------------------------------------------------------------------ PMD405
@@ -521,7 +508,10 @@ def mcuboot_pad_mismatch(build: Build) -> Iterator[Finding]:
     Compares the `mcuboot_pad` partition with the header size that signing
     uses (`SB_CONFIG_PM_MCUBOOT_PAD` in sysbuild builds; 0x200, 0x800 on the
     nRF54L), and checks that the image after the pad starts on a vector-table
-    boundary (0x200; 0x800 on the nRF54L).
+    boundary (0x200; 0x800 on the nRF54L). Devicetree-era builds have no pad
+    partition: the header is the application's `CONFIG_ROM_START_OFFSET`
+    (imgtool's `--header-size`) at the start of `slot0_partition`, and
+    `slot0_partition` + that offset must sit on the same boundary.
 
     ## Why it matters
     The pad reserves room for the MCUboot image header, and the application's
@@ -538,9 +528,14 @@ def mcuboot_pad_mismatch(build: Build) -> Iterator[Finding]:
     Make the pad 0x200 (0x800 on the nRF54L) in the static file and use the
     same value for `SB_CONFIG_PM_MCUBOOT_PAD` (sysbuild) or
     `CONFIG_PM_PARTITION_SIZE_MCUBOOT_PAD` (MCUboot, child-image builds).
+    Devicetree era: set the app's `CONFIG_ROM_START_OFFSET` to 0x200 (0x800
+    on the nRF54L), or start `slot0_partition` on that boundary.
     """
+    if build.era is Era.DEVICETREE:
+        yield from _devicetree_header(build)
+        return
     layout = build.layout_for_domain(None)
-    if build.era is Era.DEVICETREE or layout is None:
+    if layout is None:
         return
     pad = layout.get("mcuboot_pad")
     if pad is None or not pad.has_extent:
@@ -581,6 +576,46 @@ def mcuboot_pad_mismatch(build: Build) -> Iterator[Finding]:
             ],
             subject=("pad-alignment",),
         )
+
+
+def _devicetree_header(build: Build) -> Iterator[Finding]:
+    """Devicetree era: imgtool's header is CONFIG_ROM_START_OFFSET bytes at the start of slot0."""
+    app = build.app
+    if app is None or not app.config.enabled("CONFIG_BOOTLOADER_MCUBOOT") or app.devicetree.layout is None:
+        return
+    header = app.config.int("CONFIG_ROM_START_OFFSET")
+    slot = find_partition(app.devicetree.layout, "mcuboot_primary")
+    if header is None or slot is None or slot.address is None:
+        return
+    facts = socs.facts(build.soc)
+    align = facts.mcuboot_pad if facts else 0x200
+    start = slot.address + header
+    if start % align == 0:
+        return
+    where = user_source(build, app, "CONFIG_ROM_START_OFFSET")
+    yield Finding(
+        message=(
+            f"the app's vector table starts at {hx(start)} (`{slot.name}` at {hx(slot.address)} + the "
+            f"{hx(header)}-byte image header, CONFIG_ROM_START_OFFSET), not on a {hx(align)} boundary: "
+            "MCUboot jumps to the image and it does not start"
+        ),
+        location=where,
+        image=app.name,
+        evidence=[
+            f"{slot.name}: {hx(slot.address)}+{hx(slot.size)} ({slot.source})",
+            f"CONFIG_ROM_START_OFFSET={hx(header)} ({where}); imgtool signs with --header-size of it",
+            f"vector table alignment on {build.soc or 'this SoC'}: {hx(align)}",
+        ],
+        fixes=[
+            fixes.image_kconfig(
+                build,
+                app,
+                [f"CONFIG_ROM_START_OFFSET={hx(align - slot.address % align)}"],
+                "make the header end on the vector-table boundary",
+            )
+        ],
+        subject=("rom-start-offset",),
+    )
 
 
 # ------------------------------------------------------------------ PMD406
@@ -716,7 +751,7 @@ def updateable_images_mismatch(build: Build) -> Iterator[Finding]:
     `CONFIG_UPDATEABLE_IMAGE_NUMBER` to the same value in `prj.conf` and
     `child_image/mcuboot.conf`. Add the missing slot pair to the static file.
     """
-    mcuboot = _mcuboot(build)
+    mcuboot = mcuboot_image(build)
     layout = slot_layout(build)
     if mcuboot is None:
         return
@@ -739,7 +774,7 @@ def updateable_images_mismatch(build: Build) -> Iterator[Finding]:
                 f"{where}: {symbol}={value}",
                 f"{mcuboot.config.where('CONFIG_UPDATEABLE_IMAGE_NUMBER')}: {images}",
             ],
-            fixes=[_images_fix(build, expected)],
+            fixes=_images_fix(build, expected),
             subject=("image-number",),
         )
     if layout is not None:
@@ -747,17 +782,18 @@ def updateable_images_mismatch(build: Build) -> Iterator[Finding]:
         yield from _dead_pair(build, layout, images)
 
 
-def _images_fix(build: Build, count: int) -> Fix:
+def _images_fix(build: Build, count: int) -> List[Fix]:
     if build.sysbuild:
-        return fixes.build_option(
-            build, "MCUBOOT_UPDATEABLE_IMAGES", str(count), "one number for app and MCUboot"
-        )
-    return Fix(
-        "set the same number in the app and MCUboot",
-        (build.source_dir / "prj.conf") if build.source_dir else None,
-        f"CONFIG_UPDATEABLE_IMAGE_NUMBER={count}\n# and in child_image/mcuboot.conf:\n"
-        f"CONFIG_UPDATEABLE_IMAGE_NUMBER={count}",
-    )
+        return [
+            fixes.build_option(
+                build, "MCUBOOT_UPDATEABLE_IMAGES", str(count), "one number for app and MCUboot"
+            )
+        ]
+    line = [f"CONFIG_UPDATEABLE_IMAGE_NUMBER={count}"]
+    return [
+        fixes.image_kconfig(build, build.app, line, "set the same number in the app"),
+        fixes.image_kconfig(build, build.image("mcuboot"), line, "and in MCUboot"),
+    ]
 
 
 def _missing_pairs(build: Build, layout: Layout, expected: int) -> Iterator[Finding]:
@@ -769,7 +805,8 @@ def _missing_pairs(build: Build, layout: Layout, expected: int) -> Iterator[Find
         missing = [n for n in names if layout.get(n) is None]
         if not missing:
             continue
-        mcuboot = _mcuboot(build)
+        mcuboot = mcuboot_image(build)
+        static = fixes.static_file(build, layout.domain) if layout.kind is not LayoutKind.DEVICETREE else None
         yield Finding(
             message=(
                 f"MCUboot updates {expected} images, but image {index} has no {' / '.join(missing)} "
@@ -779,7 +816,9 @@ def _missing_pairs(build: Build, layout: Layout, expected: int) -> Iterator[Find
             image=mcuboot.name,
             fixes=[
                 Fix(
-                    f"add {', '.join(missing)} to the static layout, or lower the number of updateable images"
+                    f"add {', '.join(missing)} to the static layout, or lower the number of updateable "
+                    "images",
+                    static,
                 )
             ],
             subject=("image-pair-missing", str(index)),
@@ -801,6 +840,6 @@ def _dead_pair(build: Build, layout: Layout, images: int) -> Iterator[Finding]:
         ),
         location=shown.source,
         severity=Severity.NOTE,
-        fixes=[_images_fix(build, 2)],
+        fixes=_images_fix(build, 2),
         subject=("image-pair-unused",),
     )

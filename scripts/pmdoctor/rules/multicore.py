@@ -7,8 +7,9 @@ from typing import Dict, Iterator, List, Optional, Tuple
 from .. import soc as socs
 from ..findings import Finding, Fix, Severity
 from ..fixes import build_option, image_kconfig
-from ..model import Build, Era, Image, Layout, Source
+from ..model import Build, Era, Layout, Source
 from . import rule
+from ._common import app_pm_layout, mcuboot_image
 from ._layouts import edit_path, where_to_edit
 from .protection import said
 
@@ -21,17 +22,12 @@ _STATIC_SNIPPETS = {
 }
 
 
-def _mcuboot(build: Build) -> Optional[Image]:
-    image = build.image("mcuboot")
-    return image if image is not None and image.config else None
-
-
 def netcore_update(build: Build) -> Optional[str]:
     """Why this build updates the network core through MCUboot (None: it does not)."""
     sb = build.sysbuild_config
     if sb.enabled("SB_CONFIG_NETCORE_APP_UPDATE"):
         return said(sb, "SB_CONFIG_NETCORE_APP_UPDATE", "sysbuild")
-    mcuboot = _mcuboot(build)
+    mcuboot = mcuboot_image(build)
     if mcuboot is not None and mcuboot.config.enabled("CONFIG_PCD_APP"):
         return said(mcuboot.config, "CONFIG_PCD_APP", "mcuboot")
     return None
@@ -39,7 +35,7 @@ def netcore_update(build: Build) -> Optional[str]:
 
 def simultaneous_update(build: Build) -> Optional[str]:
     """Why MCUboot handles the net core as a second image pair (None: it does not)."""
-    mcuboot = _mcuboot(build)
+    mcuboot = mcuboot_image(build)
     if mcuboot is not None:
         count = mcuboot.config.int("CONFIG_UPDATEABLE_IMAGE_NUMBER")
         if count is not None:
@@ -69,13 +65,7 @@ def _sysbuild_options(build: Build, wanted: Dict[str, str], why: str) -> List[Fi
 
 def _app_layout(build: Build) -> Optional[Layout]:
     """The layout Partition Manager produced for the app core (the static file if nothing was generated)."""
-    if build.era is Era.DEVICETREE:
-        return None
-    layout = build.layout_for_domain(None)
-    if layout is not None:
-        return layout
-    statics = [s.layout for s in build.static_files if s.domain is None and s.layout is not None]
-    return statics[0] if statics else None
+    return None if build.era is Era.DEVICETREE else app_pm_layout(build)
 
 
 def _applies(build: Build) -> Optional[Tuple[str, Layout]]:
@@ -114,7 +104,7 @@ def _partition_problems(build: Build, layout: Layout, multi: bool) -> Tuple[List
     if layout.get("mcuboot_secondary_1") is None:
         problems.append("no `mcuboot_secondary_1` (nowhere to upload the net-core image)")
         missing.append("mcuboot_secondary_1")
-    mcuboot = _mcuboot(build)
+    mcuboot = mcuboot_image(build)
     if mcuboot is not None and not mcuboot.config.enabled("CONFIG_FLASH_SIMULATOR"):
         problems.append(
             f"MCUboot has no CONFIG_FLASH_SIMULATOR ({mcuboot.config.where('CONFIG_FLASH_SIMULATOR')}), "

@@ -8,9 +8,17 @@ from typing import Iterator, List, Optional, Tuple
 from .. import soc as socs
 from ..findings import Finding, Fix, Severity
 from ..fixes import build_option, image_kconfig
-from ..model import Build, Era, Image, Kconfig, Layout, Partition
+from ..model import Build, Era, Kconfig, Layout, LayoutKind, Partition
 from . import rule
-from ._layouts import checked_layouts, edit_path, static_twin, where_to_edit
+from ._common import mcuboot_image
+from ._layouts import (
+    checked_layouts,
+    edit_path,
+    find_partition,
+    image_devicetree_layout,
+    static_twin,
+    where_to_edit,
+)
 
 KB = 1024
 # nRF54L RRAMC: 1 KB units, one region up to 31 KB, two combined up to 62 KB.
@@ -25,6 +33,8 @@ class ProtectedRange:
 
     first: Partition  # `mcuboot`, or `s0` when NSIB keeps two MCUboot copies
     primary: Partition
+    # Devicetree era: MCUboot protects `boot_partition` itself (first is primary).
+    own_extent: bool = False
 
     @property
     def start(self) -> int:
@@ -32,6 +42,8 @@ class ProtectedRange:
 
     @property
     def end(self) -> int:
+        if self.own_extent:
+            return self.first.end or 0
         return self.primary.address or 0
 
     @property
@@ -39,6 +51,8 @@ class ProtectedRange:
         return self.end - self.start
 
     def describe(self) -> str:
+        if self.own_extent:
+            return f"0x{self.start:x}-0x{self.end:x} (`{self.first.name}`, 0x{self.size:x} bytes)"
         return (
             f"0x{self.start:x}-0x{self.end:x} (`{self.first.name}` up to `{self.primary.name}`, "
             f"0x{self.size:x} bytes)"
@@ -46,7 +60,16 @@ class ProtectedRange:
 
 
 def protected_range(layout: Layout) -> Optional[ProtectedRange]:
-    """MCUboot's PROTECT_ADDR/PROTECT_SIZE for this layout (sdk-mcuboot nrf_protect.h)."""
+    """MCUboot's PROTECT_ADDR/PROTECT_SIZE for this layout (sdk-mcuboot nrf_protect.h).
+
+    Devicetree layouts have no partition between MCUboot and its slot to
+    count: the range is `boot_partition` itself.
+    """
+    if layout.kind is LayoutKind.DEVICETREE:
+        boot = find_partition(layout, "mcuboot")
+        if boot is None or not boot.has_extent or not boot.size:
+            return None
+        return ProtectedRange(boot, boot, own_extent=True)
     primary, boot = layout.get("mcuboot_primary"), layout.get("mcuboot")
     if primary is None or boot is None or primary.address is None or boot.address is None:
         return None
@@ -69,14 +92,13 @@ def said(config: Kconfig, name: str, where: str) -> str:
     return f"{name}={shown} in {where} ({config.where(name)})"
 
 
-def mcuboot_image(build: Build) -> Optional[Image]:
-    image = build.image("mcuboot")
-    return image if image is not None and image.config else None
-
-
 def protection_layouts(build: Build) -> Iterator[Tuple[Layout, ProtectedRange]]:
-    """App-core Partition Manager layouts with an MCUboot range (FPROTECT needs Partition Manager)."""
+    """App-core layouts with an MCUboot range: Partition Manager's, or MCUboot's own devicetree."""
     if build.era is Era.DEVICETREE:
+        found = image_devicetree_layout(build, "mcuboot")
+        protected = protected_range(found[1]) if found is not None else None
+        if protected is not None:
+            yield found[1], protected
         return
     for checked in checked_layouts(build):
         layout = checked.layout
@@ -141,7 +163,8 @@ def fprotect_misaligned(build: Build) -> Iterator[Finding]:
     ## What it does
     Computes the flash range MCUboot write-protects at boot (from `mcuboot`,
     or from `s0` when NSIB keeps two MCUboot copies, up to
-    `mcuboot_primary`) and checks that its start and size are multiples of
+    `mcuboot_primary`; in devicetree-era builds MCUboot's `boot_partition`)
+    and checks that its start and size are multiples of
     `CONFIG_FPROTECT_BLOCK_SIZE`: 4 KB on nRF52, 16 KB on nRF5340, 32 KB on
     nRF91. nRF54L is checked by PMD409.
 
@@ -193,18 +216,26 @@ def fprotect_misaligned(build: Build) -> Iterator[Finding]:
                 f"block 0x{block:x} from {block_source}",
                 *enabled_evidence,
             ],
-            fixes=[
-                Fix(
-                    f"start `{protected.primary.name}` at 0x{aligned_end:x} and fill "
-                    f"0x{protected.end:x}-0x{aligned_end:x} with an EMPTY_0 partition"
-                    + where_to_edit(build, layout),
-                    edit_path(build, layout),
-                    f"EMPTY_0:\n  address: 0x{protected.end:x}\n  size: 0x{aligned_end - protected.end:x}",
-                ),
-                _disable_fix(build),
-            ],
+            fixes=[_align_fix(build, layout, protected, aligned_end), _disable_fix(build)],
             subject=(layout.kind.value, protected.first.name, protected.primary.name),
         )
+
+
+def _align_fix(build: Build, layout: Layout, protected: ProtectedRange, aligned_end: int) -> Fix:
+    if protected.own_extent:
+        return Fix(
+            f"make `{protected.first.name}` end on the block boundary 0x{aligned_end:x} (and start on "
+            "one), moving the partitions after it"
+            + where_to_edit(build, layout)
+            + "; the layout of devices in the field must not move",
+            protected.first.source.file,
+        )
+    return Fix(
+        f"start `{protected.primary.name}` at 0x{aligned_end:x} and fill "
+        f"0x{protected.end:x}-0x{aligned_end:x} with an EMPTY_0 partition" + where_to_edit(build, layout),
+        edit_path(build, layout),
+        f"EMPTY_0:\n  address: 0x{protected.end:x}\n  size: 0x{aligned_end - protected.end:x}",
+    )
 
 
 # ------------------------------------------------------------------ PMD409
@@ -262,6 +293,15 @@ def _rramc_fixes(build: Build, protected: ProtectedRange, combined: bool) -> Lis
                     "let MCUboot combine two RRAMC regions (up to 62 KB from address 0)",
                 )
             )
+    elif protected.own_extent:
+        limit = RRAMC_COMBINED if protected.start == 0 else RRAMC_ONE_REGION
+        fixes.append(
+            Fix(
+                f"shrink `{protected.first.name}` to at most 0x{limit:x} bytes in the overlay that defines "
+                "it (changes the layout: not for devices already in the field)",
+                protected.first.source.file,
+            )
+        )
     elif protected.first.name == "mcuboot":
         limit = RRAMC_COMBINED if protected.start == 0 else RRAMC_ONE_REGION
         # Anything between MCUboot and its primary slot (EMPTY_ fillers) is protected too.
@@ -290,7 +330,8 @@ def nrf54l_fprotect_limit(build: Build) -> Iterator[Finding]:
     """
     ## What it does
     On nRF54L, checks the range MCUboot write-protects (from `mcuboot`, or
-    `s0` with NSIB, up to `mcuboot_primary`) against the RRAM controller's
+    `s0` with NSIB, up to `mcuboot_primary`; `boot_partition` in
+    devicetree-era builds) against the RRAM controller's
     limits: 1 KB units, at most 31 KB in one region, at most 62 KB with
     `SB_CONFIG_MCUBOOT_FPROTECT_ALLOW_COMBINED_REGIONS`, and combined
     regions only for a range that starts at address 0.

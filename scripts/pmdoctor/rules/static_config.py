@@ -7,21 +7,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple
 
+from .. import fixes
 from .. import soc as socs
 from ..build import normalised_board, static_file_names
 from ..findings import Finding, Fix, Severity
-from ..model import Build, Era, Image, Layout, Partition, Setting, Source, StaticFile
+from ..model import Build, Era, Image, Layout, Partition, Source, StaticFile
 from . import rule
+from ._common import mcuboot_image, static_layout_for, user_setting
 from ._layouts import hx
 
 # ------------------------------------------------------------------ helpers
-
-
-def static_layout_for(build: Build, domain: Optional[str]) -> Optional[Layout]:
-    for static in build.static_files:
-        if static.domain == domain and static.layout is not None:
-            return static.layout
-    return None
 
 
 def static_in_use(build: Build) -> bool:
@@ -78,7 +73,7 @@ _FLASH_ENDS = {
 
 
 def _mcuboot_images(build: Build) -> int:
-    mcuboot = build.image("mcuboot")
+    mcuboot = mcuboot_image(build)
     value = mcuboot.config.int("CONFIG_UPDATEABLE_IMAGE_NUMBER") if mcuboot else None
     return value or 1
 
@@ -290,30 +285,6 @@ _SIZE_PREFIX = "CONFIG_PM_PARTITION_SIZE_"
 _SIZE_ALIASES = {"LITTLEFS": "littlefs_storage", "B0_IMAGE": "b0", "B0N_IMAGE": "b0n"}
 
 
-def _user_files_of(build: Build, image: Image) -> List[str]:
-    """The user's conf fragments that feed one image."""
-    keys = []
-    for key in build.user_configs:
-        if image.role == "app" and ("/" not in key or key.startswith("boards/")):
-            if key != "sysbuild.conf":
-                keys.append(key)
-        elif key.startswith((f"child_image/{image.name}", f"sysbuild/{image.name}")):
-            keys.append(key)
-    return keys
-
-
-def user_setting(build: Build, image: Image, symbol: str) -> Optional[Setting]:
-    """Where the user set a symbol for one image: a conf fragment or `-D<image>_CONFIG_…`."""
-    for key in _user_files_of(build, image):
-        config = build.user_configs[key]
-        if symbol in config:
-            return config.settings[symbol]
-    for key in (f"{image.name}_{symbol}", symbol if image.role == "app" else None):
-        if key and key in build.cmake_cache:
-            return Setting(symbol, build.cmake_cache[key], Source(build.path / "CMakeCache.txt"))
-    return None
-
-
 def _ignored_sizes(build: Build) -> Iterator[Finding]:
     for image in build.images:
         layout = build.layout_for_domain(image.domain)
@@ -482,13 +453,14 @@ def no_static_layout_for_dfu(build: Build) -> Iterator[Finding]:
     if not build.partition_manager or static_in_use(build):
         return
     source = build.source_dir
-    if source is None or not Path(source).is_dir():
+    if not build.source_available:
         return  # the static file may be there; we cannot tell
     bootloaders = _bootloaders(build)
     if not bootloaders:
         return
     symbol, where = bootloaders[0]
     generated = build.layout_for_domain(None)
+    target = fixes.static_file(build)
     yield Finding(
         message=(
             f"{symbol} is set but the layout is dynamic (no pm_static*.yml in {source}): the next NCS "
@@ -500,9 +472,8 @@ def no_static_layout_for_dfu(build: Build) -> Iterator[Finding]:
         fixes=[
             Fix(
                 "freeze the current layout as the static configuration",
-                Path(source) / "pm_static.yml",
-                f"cp {generated.file if generated and generated.file else 'build/partitions.yml'} "
-                f"{Path(source) / 'pm_static.yml'}",
+                target,
+                f"cp {generated.file if generated and generated.file else 'build/partitions.yml'} {target}",
             )
         ],
         subject=("no-static",),

@@ -7,11 +7,12 @@ from typing import Iterator, List, Optional, Tuple, Union
 
 from ..findings import Finding, Fix, Severity
 from ..fixes import devicetree_snippet, image_kconfig
-from ..model import Build, Era, Image, Layout, Partition
-from . import rule
+from ..model import Build, Era, Image, Layout, LayoutKind, Partition
+from . import external_flash, rule
 from ._layouts import (
     checked_layouts,
     edit_path,
+    find_partition,
     hexrange,
     is_region_placeholder,
     nested_in_container,
@@ -66,6 +67,16 @@ def _has_ext_driver(image: Image) -> bool:
     return config.enabled("CONFIG_NORDIC_QSPI_NOR") or config.enabled("CONFIG_SPI_NOR")
 
 
+def _storage_judges_reach(image: Image, part: Partition) -> bool:
+    """Whether this rule judges an external partition's reachability for this image.
+
+    When the external-flash rules count the partition among those the image
+    must open (PMD301/PMD302), they name the exact chosen node and driver
+    lines; saying it again here would report one cause twice.
+    """
+    return part.region == "external_flash" and not external_flash.needed(image, [part])
+
+
 def _external_problem(image: Image, part: Partition) -> Optional[str]:
     """Why an external storage partition is left out of this image's flash map (knowledge A5)."""
     chip = image.devicetree.chosen_node("nordic,pm-ext-flash") if image.devicetree else None
@@ -106,7 +117,7 @@ def _pm_storage(build: Build, image: Image) -> Iterator[Finding]:
                 subject=(image.name, name),
             )
             continue
-        problem = _external_problem(image, part) if part.region == "external_flash" else None
+        problem = _external_problem(image, part) if _storage_judges_reach(image, part) else None
         if problem:
             yield Finding(
                 message=(
@@ -245,7 +256,7 @@ def _locked_blocks(build: Build, layout: Layout) -> List[Tuple[int, int, str]]:
     if boot is not None:
         locked.append(boot)
     app = build.app
-    factory = layout.get("factory_data")
+    factory = find_partition(layout, "factory_data")
     block, _ = fprotect_block(build)
     protected = app is not None and app.config.enabled("CONFIG_CHIP_FACTORY_DATA_WRITE_PROTECT")
     if protected and factory is not None and factory.has_extent and block:
@@ -256,7 +267,11 @@ def _locked_blocks(build: Build, layout: Layout) -> List[Tuple[int, int, str]]:
 
 
 def _shared_block_problem(build: Build, layout: Layout, part: Partition) -> Optional[str]:
-    if part.region != "flash_primary":
+    # Only the SoC's own flash is protected: flash_primary, or the devicetree
+    # flash node that holds MCUboot.
+    boot = find_partition(layout, "mcuboot")
+    internal = boot.region if layout.kind is LayoutKind.DEVICETREE and boot is not None else "flash_primary"
+    if part.region != internal:
         return None
     for start, end, what in _locked_blocks(build, layout):
         if part.address < end and part.end > start:
@@ -277,7 +292,9 @@ def storage_geometry(build: Build) -> Iterator[Finding]:
     nested in a container (`nonsecure_storage`) must still start and end on
     erase blocks; and no storage partition may share an FPROTECT block with
     write-protected data (MCUboot's own range, or `factory_data` with
-    `CONFIG_CHIP_FACTORY_DATA_WRITE_PROTECT`).
+    `CONFIG_CHIP_FACTORY_DATA_WRITE_PROTECT`). Devicetree-era builds are
+    checked on each image's partitions (`storage_partition`), with the erase
+    block of the flash node that holds them.
 
     ## Why it matters
     NVS and ZMS need a spare sector to garbage-collect into; with one sector

@@ -9,20 +9,29 @@ from ..findings import Finding, Fix, Severity
 from ..fixes import image_kconfig
 from ..model import Build, Era, Image, Kconfig, Layout, LayoutKind, Partition, Source
 from . import rule
-from ._layouts import Checked, checked_layouts, edit_path, hexrange, static_twin, where_to_edit
+from ._layouts import (
+    Checked,
+    app_core_layouts,
+    edit_path,
+    find_partition,
+    hexrange,
+    static_twin,
+    where_to_edit,
+)
 from .protection import said
 
 # TF-M's secure partitions; everything else in flash_primary is non-secure or unused.
-_SECURE_PREFIXES = ("tfm", "mcuboot", "b0", "s0", "s1", "provision", "spm")
+_SECURE_PREFIXES = ("tfm", "mcuboot", "b0", "s0", "s1", "provision", "spm", "boot_partition", "slot0_s_")
 
 
 def _app_layouts(build: Build) -> Iterator[Checked]:
-    """The app core's Partition Manager layouts (generated and static)."""
+    """The app core's layouts: Partition Manager's (generated and static), or the app's devicetree."""
     if build.era is Era.DEVICETREE:
+        app = build.app
+        if app is not None and app.devicetree.layout is not None:
+            yield Checked(app.devicetree.layout, (app.name,))
         return
-    for checked in checked_layouts(build):
-        if checked.layout.domain is None:
-            yield checked
+    yield from app_core_layouts(build)
 
 
 def _region_size(build: Build, config: Kconfig, kind: str) -> Tuple[Optional[int], str]:
@@ -50,10 +59,12 @@ def _is_unused(layout: Layout, part: Partition) -> bool:
     return part.name.startswith("EMPTY_") or part.name in layout.regions or part.name == "external_flash"
 
 
-def _neighbour_used(layout: Layout, address: int, before: bool, exclude: set) -> Optional[Partition]:
+def _neighbour_used(
+    layout: Layout, address: int, before: bool, exclude: set, region: str = "flash_primary"
+) -> Optional[Partition]:
     """A used, non-secure leaf partition that ends (before=True) or starts at an address."""
     for part in layout.partitions.values():
-        if not part.has_extent or part.region != "flash_primary" or part.is_container:
+        if not part.has_extent or part.region != region or part.is_container:
             continue
         if part.name in exclude or _is_unused(layout, part) or part.name.startswith(_SECURE_PREFIXES):
             continue
@@ -65,9 +76,11 @@ def _neighbour_used(layout: Layout, address: int, before: bool, exclude: set) ->
 def _flash_borders(layout: Layout) -> List[Tuple[Partition, int, str]]:
     """(partition, address, words) for every secure/non-secure border of the flash layout."""
     borders = []
-    nonsecure = layout.get("tfm_nonsecure")
+    nonsecure = find_partition(layout, "tfm_nonsecure")
     if nonsecure is not None and nonsecure.address is not None:
         borders.append((nonsecure, nonsecure.address, "the non-secure image starts"))
+    if layout.kind is LayoutKind.DEVICETREE:
+        return borders + _devicetree_storage_borders(layout)
     storage = layout.get("tfm_storage")
     if storage is not None and storage.has_extent:
         inside = layout.descendants(storage) | {storage.name}
@@ -75,6 +88,20 @@ def _flash_borders(layout: Layout) -> List[Tuple[Partition, int, str]]:
             borders.append((storage, storage.address, "TF-M's secure storage starts"))
         if _neighbour_used(layout, storage.end, False, inside) is not None:
             borders.append((storage, storage.end, "TF-M's secure storage ends"))
+    return borders
+
+
+def _devicetree_storage_borders(layout: Layout) -> List[Tuple[Partition, int, str]]:
+    """TF-M's storage partitions (tfm_ps/its/otp_partition) where a non-secure partition touches them."""
+    borders = []
+    storage = [find_partition(layout, name) for name in ("tfm_ps", "tfm_its", "tfm_otp_nv_counters")]
+    present = [part for part in storage if part is not None and part.has_extent]
+    names = {part.name for part in present}
+    for part in present:
+        if _neighbour_used(layout, part.address, True, names, part.region) is not None:
+            borders.append((part, part.address, "TF-M's secure storage starts"))
+        if _neighbour_used(layout, part.end, False, names, part.region) is not None:
+            borders.append((part, part.end, "TF-M's secure storage ends"))
     return borders
 
 
@@ -106,7 +133,10 @@ def tfm_alignment(build: Build) -> Iterator[Finding]:
     start of `sram_nonsecure`. Flash borders must sit on
     `CONFIG_NRF_TRUSTZONE_FLASH_REGION_SIZE` (32 KB nRF91, 16 KB nRF5340,
     4 KB nRF54L), RAM borders on `CONFIG_NRF_TRUSTZONE_RAM_REGION_SIZE`
-    (8 KB, 8 KB, 4 KB).
+    (8 KB, 8 KB, 4 KB). Devicetree-era builds: the start of
+    `slot0_ns_partition` and the edges of `tfm_ps_partition`,
+    `tfm_its_partition` and `tfm_otp_partition` where a non-secure partition
+    touches them.
 
     ## Why it matters
     The SPU/MPC marks whole regions secure or non-secure. A border inside a
