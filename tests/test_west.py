@@ -251,3 +251,32 @@ def test_repository_as_a_manifest_project(tmp_path):
     proc = ws.west("pmdoctor", "-d", str(BROKEN), "--format", "json")
     assert proc.returncode == 1, proc.stderr
     assert {f["rule"] for f in json.loads(proc.stdout)["builds"][0]["findings"]} == {"PMD101", "PMD401"}
+
+
+SHIM_COMMANDS = """\
+west-commands:
+  - file: scripts/pmdoctor_cmd.py
+    commands:
+      - name: pmdoctor
+        class: PmDoctor
+"""
+
+
+def test_pip_installed_package_behind_a_two_line_shim(tmp_path):
+    """The README's pip route: the user's own manifest names a shim importing the package."""
+    topdir = tmp_path / "ws"
+    manifest = topdir / "manifest"
+    (manifest / "scripts").mkdir(parents=True)
+    (manifest / "west.yml").write_text(SELF_MANIFEST)
+    (manifest / "west-commands.yml").write_text(SHIM_COMMANDS)
+    (manifest / "scripts" / "pmdoctor_cmd.py").write_text(
+        "from pmdoctor.west_command import PmDoctor  # noqa: F401\n"
+    )
+    env = isolated_env(tmp_path)
+    # Stand-in for site-packages: the package is importable, the repository is not a project.
+    env["PYTHONPATH"] = str(ROOT / "scripts")
+    ws = Workspace(topdir, env)
+    ws.west("init", "-l", "manifest", check=True)
+    broken = ws.west("pmdoctor", "-d", str(BROKEN))
+    assert broken.returncode == 1, broken.stderr
+    assert "ERROR   PMD401 slot-size-mismatch" in broken.stdout
