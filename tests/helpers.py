@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import List
+from typing import Callable, List
 
+import yaml
+
+from conftest import BUILDS
+from pmdoctor.api import analyze
 from pmdoctor.build import load_build
 from pmdoctor.findings import Finding
 from pmdoctor.rules import run_all
@@ -15,6 +19,11 @@ def copy_tree(source: Path, target: Path) -> Path:
     """A private copy of a fixture folder, so a test may edit it."""
     shutil.copytree(source, target)
     return target
+
+
+def soc_build(name: str, tmp_path: Path) -> Path:
+    """A private copy of tests/builds/soc/<name>, as tmp_path/build."""
+    return copy_tree(BUILDS / "soc" / name, tmp_path / "build")
 
 
 def edit(path: Path, old: str, new: str, count: int = 1) -> None:
@@ -27,3 +36,16 @@ def edit(path: Path, old: str, new: str, count: int = 1) -> None:
 def rule_findings(build_dir: Path, *rule_ids: str) -> List[Finding]:
     """The findings of the given rules alone (unranked, straight from the rules)."""
     return list(run_all(load_build(build_dir), list(rule_ids)))
+
+
+def edit_partitions(build_dir: Path, change: Callable[[dict], None]) -> None:
+    """Apply ``change`` to the build's partitions.yml, as parsed YAML."""
+    path = build_dir / "partitions.yml"
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data))
+
+
+def ranked_findings(build_dir: Path, rule_id: str) -> List[Finding]:
+    """The findings of one rule after the full analysis (ranked, one cause reported once)."""
+    return analyze(build_dir, [rule_id]).findings

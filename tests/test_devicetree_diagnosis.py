@@ -8,13 +8,13 @@ one visible edit; the unedited copy is the clean twin.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import List
 
 import pytest
 
 from conftest import BUILDS
+from helpers import copy_tree, edit
 from pmdoctor.api import check
 from pmdoctor.build import load_build
 from pmdoctor.findings import Finding
@@ -29,15 +29,7 @@ EXT = "nrf52840dk_ext_secondary"
 
 
 def copy(case: str, tmp_path: Path) -> Path:
-    target = tmp_path / case
-    shutil.copytree(DT / case, target)
-    return target
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new))
+    return copy_tree(DT / case, tmp_path / case)
 
 
 def append(path: Path, *lines: str) -> None:

@@ -10,6 +10,7 @@ from typing import List, Optional
 import pytest
 
 from conftest import BUILDS, corpus_or_skip
+from helpers import copy_tree, edit
 from pmdoctor.api import check
 from pmdoctor.baseline import BaselineError, load_baseline
 from pmdoctor.build import load_build
@@ -23,15 +24,7 @@ OUR_RULES = ("PMD701", "PMD702", "PMD703", "PMD704", "PMD705")
 
 
 def copy(case: str, tmp_path: Path, under: str = "") -> Path:
-    target = tmp_path / under / case if under else tmp_path / case
-    shutil.copytree(DT / case, target)
-    return target
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new))
+    return copy_tree(DT / case, tmp_path / under / case if under else tmp_path / case)
 
 
 def findings(build_dir: Path, baseline: Optional[Path] = None, rules=OUR_RULES) -> List[Finding]:
@@ -262,7 +255,7 @@ def test_partition_manager_on_ncs_3_3_gets_a_note():
 
 def test_partition_manager_before_3_3_gets_no_note(tmp_path):
     build_dir = copy("pm_sysbuild_nrf54l15", tmp_path)
-    edit(build_dir / "CMakeCache.txt", "ncs/v3.3.0/zephyr", "ncs/v3.2.0/zephyr")
+    edit(build_dir / "CMakeCache.txt", "ncs/v3.3.0/zephyr", "ncs/v3.2.0/zephyr", count=2)
     assert findings(build_dir, rules=["PMD705"]) == []
 
 

@@ -6,14 +6,13 @@ to a temporary folder, makes one visible edit, and checks what the rules say.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Dict, List
 
 import pytest
 
 from conftest import BUILDS, ROOT, corpus_or_skip
-from helpers import edit
+from helpers import copy_tree, edit
 from helpers import rule_findings as run
 from pmdoctor.api import check
 from pmdoctor.build import load_build
@@ -28,9 +27,7 @@ OURS = ("PMD301", "PMD302", "PMD303", "PMD304", "PMD305", "PMD306", "PMD307", "P
 
 def copy_app(tmp_path: Path, name: str) -> Path:
     """Copy a fixture application to tmp_path; return its build directory."""
-    target = tmp_path / name
-    shutil.copytree(EXTFLASH / name, target)
-    return target / "build"
+    return copy_tree(EXTFLASH / name, tmp_path / name) / "build"
 
 
 def ours(build_dir: Path) -> Dict[str, List[Finding]]:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 from pathlib import Path
 from typing import List, Optional
 
 import pytest
 
+from helpers import copy_tree, edit
 from pmdoctor.api import analyze
 from pmdoctor.cli import run
 from pmdoctor.findings import Finding, Severity
@@ -40,13 +40,7 @@ def build_dir(case: Path) -> Path:
 
 def copy_case(tmp_path: Path, name: str) -> Path:
     """A private copy of a fixture; returns the case folder (not always the build dir)."""
-    return Path(shutil.copytree(FOUNDATION / name, tmp_path / name))
-
-
-def edit(path: Path, old: str, new: str, count: int = 1) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert text.count(old) == count, f"{old!r} occurs {text.count(old)} times in {path}"
-    path.write_text(text.replace(old, new), encoding="utf-8")
+    return copy_tree(FOUNDATION / name, tmp_path / name)
 
 
 def set_config(path: Path, name: str, value: Optional[str]) -> None:

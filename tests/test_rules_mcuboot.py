@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from conftest import BUILDS, CORPUS, corpus_or_skip
-from helpers import edit
+from helpers import copy_tree, edit
 from helpers import rule_findings as findings
 from pmdoctor.findings import Severity
 
@@ -18,9 +17,7 @@ MINE = ("PMD402", "PMD403", "PMD404", "PMD405", "PMD406", "PMD407")
 
 @pytest.fixture
 def build(tmp_path: Path) -> Path:
-    target = tmp_path / "build"
-    shutil.copytree(BASE, target)
-    return target
+    return copy_tree(BASE, tmp_path / "build")
 
 
 def mcuboot_config(build: Path) -> Path:

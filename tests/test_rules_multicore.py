@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from helpers import edit, edit_partitions
+from helpers import ranked_findings as findings
+from helpers import soc_build as copy_build
 from pmdoctor.findings import Severity
-from test_rules_protection import copy_build, edit_partitions, findings, replace
 
 BASE = "nrf5340_netcore_sysbuild"
 
@@ -32,7 +34,7 @@ def test_static_layout_without_netcore_partitions_is_an_error(tmp_path):
 
 def test_mcuboot_without_flash_simulator_is_an_error(tmp_path):
     build = copy_build(BASE, tmp_path)
-    replace(
+    edit(
         build / "mcuboot" / "zephyr" / ".config",
         "CONFIG_FLASH_SIMULATOR=y",
         "# CONFIG_FLASH_SIMULATOR is not set",
@@ -43,20 +45,20 @@ def test_mcuboot_without_flash_simulator_is_an_error(tmp_path):
 
 def test_no_netcore_update_needs_no_netcore_partitions(tmp_path):
     build = copy_build(BASE, tmp_path)
-    replace(build / "zephyr" / ".config", "SB_CONFIG_NETCORE_APP_UPDATE=y\n", "")
-    replace(build / "mcuboot" / "zephyr" / ".config", "CONFIG_PCD_APP=y\n", "")
+    edit(build / "zephyr" / ".config", "SB_CONFIG_NETCORE_APP_UPDATE=y\n", "")
+    edit(build / "mcuboot" / "zephyr" / ".config", "CONFIG_PCD_APP=y\n", "")
     edit_partitions(build, lambda data: data.pop("pcd_sram"))
     assert findings(build, "PMD501") == []
 
 
 def single_image_mcuboot(build) -> None:
-    replace(build / "zephyr" / ".config", "SB_CONFIG_MCUBOOT_NRF53_MULTI_IMAGE_UPDATE=y\n", "")
-    replace(
+    edit(build / "zephyr" / ".config", "SB_CONFIG_MCUBOOT_NRF53_MULTI_IMAGE_UPDATE=y\n", "")
+    edit(
         build / "zephyr" / ".config",
         "SB_CONFIG_MCUBOOT_UPDATEABLE_IMAGES=2",
         "SB_CONFIG_MCUBOOT_UPDATEABLE_IMAGES=1",
     )
-    replace(
+    edit(
         build / "mcuboot" / "zephyr" / ".config",
         "CONFIG_UPDATEABLE_IMAGE_NUMBER=2",
         "CONFIG_UPDATEABLE_IMAGE_NUMBER=1",

@@ -2,38 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-from typing import Callable, List
+from typing import Callable
 
-import yaml
-
-from conftest import BUILDS
+from helpers import edit, edit_partitions
+from helpers import ranked_findings as findings
+from helpers import soc_build as copy_build
 from pmdoctor.api import analyze
-from pmdoctor.findings import Finding, Severity
-
-
-def copy_build(name: str, tmp_path: Path) -> Path:
-    target = tmp_path / "build"
-    shutil.copytree(BUILDS / "soc" / name, target)
-    return target
-
-
-def edit_partitions(build: Path, change: Callable[[dict], None]) -> None:
-    path = build / "partitions.yml"
-    data = yaml.safe_load(path.read_text())
-    change(data)
-    path.write_text(yaml.safe_dump(data))
-
-
-def replace(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new))
-
-
-def findings(build: Path, rule_id: str) -> List[Finding]:
-    return analyze(build, [rule_id]).findings
+from pmdoctor.findings import Severity
 
 
 def drop_nrf91_padding(data: dict) -> None:
@@ -65,7 +40,7 @@ def test_fprotect_range_off_the_32k_block_is_an_error(tmp_path):
 def test_fprotect_off_in_mcuboot_is_not_reported(tmp_path):
     build = copy_build("nrf9160_tfm_mcuboot", tmp_path)
     edit_partitions(build, drop_nrf91_padding)
-    replace(build / "mcuboot" / "zephyr" / ".config", "CONFIG_FPROTECT=y", "# CONFIG_FPROTECT is not set")
+    edit(build / "mcuboot" / "zephyr" / ".config", "CONFIG_FPROTECT=y", "# CONFIG_FPROTECT is not set")
     assert findings(build, "PMD408") == []
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import BUILDS, corpus_or_skip
-from helpers import edit
+from helpers import copy_tree, edit
 from helpers import rule_findings as findings
 from pmdoctor.findings import Severity
 
@@ -20,9 +20,7 @@ THINGY53_ENTRIES = BUILDS / "static" / "thingy53_entries.yml"
 @pytest.fixture
 def app(tmp_path: Path) -> Path:
     """A private copy of the application (sources + build/) to edit."""
-    target = tmp_path / "app"
-    shutil.copytree(BASE, target)
-    return target
+    return copy_tree(BASE, tmp_path / "app")
 
 
 def append(path: Path, text: str) -> None:

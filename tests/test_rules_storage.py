@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 import shutil
 
+from helpers import edit, edit_partitions
+from helpers import ranked_findings as findings
+from helpers import soc_build as copy_build
 from pmdoctor.findings import Severity
 from pmdoctor.rules.storage import is_sdk_file
-from test_rules_protection import copy_build, edit_partitions, findings, replace
 
 NET = "nrf5340_netcore_sysbuild"
 NRF91 = "nrf9160_tfm_mcuboot"
@@ -45,7 +47,7 @@ def test_external_settings_with_a_driver_is_clean(tmp_path):
 def test_external_settings_without_a_driver_is_an_error(tmp_path):
     build = copy_build(NET, tmp_path)
     edit_partitions(build, external_settings)
-    replace(
+    edit(
         build / "app" / "zephyr" / ".config",
         "CONFIG_PM_EXTERNAL_FLASH_HAS_DRIVER=y",
         "# CONFIG_PM_EXTERNAL_FLASH_HAS_DRIVER is not set",
@@ -61,7 +63,7 @@ def devicetree_era(tmp_path):
     for name in ("partitions.yml", "regions.yml"):
         (build / name).unlink()
     shutil.rmtree(build / "mcuboot")
-    replace(build / "zephyr" / ".config", "CONFIG_PARTITION_MANAGER_ENABLED=y\n", "")
+    edit(build / "zephyr" / ".config", "CONFIG_PARTITION_MANAGER_ENABLED=y\n", "")
     return build
 
 
@@ -128,7 +130,7 @@ def test_overlay_partition_that_partition_manager_moved_is_a_warning(tmp_path):
 def test_board_partitions_that_differ_under_partition_manager_are_not_reported(tmp_path):
     build = copy_build(NRF52, tmp_path)
     edit_partitions(build, lambda data: data["log"].update(address=0xE6000))
-    replace(
+    edit(
         build / "zephyr" / "zephyr.dts",
         "defined in logger/boards/nrf52840dk_nrf52840.overlay:7",
         "defined in zephyr/boards/nordic/nrf52840dk/nrf52840dk_nrf52840.dts:150",

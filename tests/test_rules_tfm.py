@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from helpers import edit, edit_partitions
+from helpers import ranked_findings as findings
+from helpers import soc_build as copy_build
 from pmdoctor.findings import Severity
-from test_rules_protection import copy_build, edit_partitions, findings, replace
 
 BASE = "nrf9160_tfm_mcuboot"
 
@@ -38,8 +40,8 @@ def test_nonsecure_start_is_a_note_on_releases_without_the_check(tmp_path):
     build = copy_build(BASE, tmp_path)
     edit_partitions(build, unaligned_tfm)
     config = build / "zephyr" / ".config"
-    replace(config, "CONFIG_NRF_SPU_FLASH_REGION_ALIGNMENT=0x8000\n", "")
-    replace(config, "CONFIG_NRF_TRUSTZONE_FLASH_REGION_SIZE=0x8000\n", "")
+    edit(config, "CONFIG_NRF_SPU_FLASH_REGION_ALIGNMENT=0x8000\n", "")
+    edit(config, "CONFIG_NRF_TRUSTZONE_FLASH_REGION_SIZE=0x8000\n", "")
     [finding] = findings(build, "PMD503")
     assert finding.effective_severity is Severity.NOTE
 
@@ -115,5 +117,5 @@ def test_spm_era_static_ram_leaves_gaps(tmp_path):
 def test_modem_checks_skip_non_nrf91(tmp_path):
     build, _ = with_static(tmp_path, STATIC_RAM.split("nrf_modem_lib_sram:")[0])
     for config in (build / "zephyr" / ".config", build / "mcuboot" / "zephyr" / ".config"):
-        replace(config, 'CONFIG_SOC="nRF9160_SICA"', 'CONFIG_SOC="nRF5340_CPUAPP_QKAA"')
+        edit(config, 'CONFIG_SOC="nRF9160_SICA"', 'CONFIG_SOC="nRF5340_CPUAPP_QKAA"')
     assert findings(build, "PMD504") == []

@@ -171,12 +171,6 @@ class Layout:
             grouped.setdefault(part.region, []).append(part)
         return grouped
 
-    def parent_container(self, name: str) -> Optional[Partition]:
-        for part in self.partitions.values():
-            if name in part.span:
-                return part
-        return None
-
     def slot_pairs(self) -> Iterator[Tuple[int, Partition, Partition]]:
         """(image index, primary, secondary) for every MCUboot slot pair present."""
         for index in range(0, 6):

@@ -32,7 +32,7 @@ from .loaders.cmake import parse_cmake_cache
 from .loaders.devicetree import load_devicetree
 from .loaders.dts_source import looks_like_source_dts, parse_sources
 from .loaders.kconfig import parse_kconfig
-from .loaders.logs import LogFile, Versions, parse_log, version_tuple
+from .loaders.logs import LogFile, Versions, load_log, parse_log, version_tuple
 from .loaders.overlay import scan_chosen
 from .loaders.partitions import layout_from_yaml, regions_from_yaml
 from .loaders.schema import validate
@@ -855,7 +855,7 @@ def load_logs(build: Build, logs: Iterable[str], cwd: Path) -> None:
     for name in logs:
         path = Path(name) if Path(name).is_absolute() else cwd / name
         try:
-            log = parse_log(read_text(path), path, versions)
+            log = load_log(path, versions)
         except LoadError as error:
             build.problems.append(LoadProblem("unreadable", error.source, error.message))
             build.inputs.append(InputFile(path, "", error.message))

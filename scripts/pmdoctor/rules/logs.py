@@ -7,7 +7,8 @@ thread with nothing but a log still gets a useful answer.
 
 from __future__ import annotations
 
-from typing import Iterator, List, Optional, Sequence
+import functools
+from typing import Callable, Iterator, List, Optional, Tuple
 
 from ..findings import Finding, Fix, Severity
 from ..fixes import image_config_file
@@ -19,9 +20,8 @@ from . import rule
 LOG_RANK = 5
 _INTERNAL_FLASH = ("flash0", "flash-controller", "flash_controller", "rram")
 
-
-def _seen(build: Build, ids: Sequence[str]) -> List[Symptom]:
-    return [symptom for symptom in build.symptoms if symptom.id in ids]
+# A log rule's body: the build and the symptoms it explains, seen in the logs -> its finding.
+Answer = Callable[[Build, List[Symptom]], Finding]
 
 
 def _where(symptom: Symptom) -> str:
@@ -61,6 +61,8 @@ def _chip_compatible(build: Build) -> Optional[str]:
 
 def _has_flash_driver(image: Optional[Image]) -> bool:
     """True only when the image's own .config is known and enables an external-flash driver."""
+    # Any driver symbol will do: this only decides whether to suggest adding one (storage.py and
+    # external_flash.py ask the narrower questions of Partition Manager's gate and the chip's driver).
     if image is None or not image.config:
         return False
     return any(
@@ -69,7 +71,7 @@ def _has_flash_driver(image: Optional[Image]) -> bool:
     )
 
 
-def _finding(build: Build, symptoms: List[Symptom], message: str, fixes: List[Fix]) -> Finding:
+def _finding(symptoms: List[Symptom], message: str, fixes: List[Fix]) -> Finding:
     first = symptoms[0]
     return Finding(
         message=message,
@@ -80,8 +82,30 @@ def _finding(build: Build, symptoms: List[Symptom], message: str, fixes: List[Fi
     )
 
 
-@rule("PMD801", "log-slot-unreachable", Severity.ERROR, rank=LOG_RANK, explains=("slot-unreachable",))
-def log_slot_unreachable(build: Build) -> Iterator[Finding]:
+def log_rule(
+    rule_id: str, name: str, severity: Severity, explains: Tuple[str, ...]
+) -> Callable[[Answer], Callable[[Build], Iterator[Finding]]]:
+    """Register a log rule at :data:`LOG_RANK`.
+
+    Its body runs only when the logs show one of the ``explains`` symptoms;
+    it gets those symptoms in log order and answers with one finding. The
+    body's docstring is the rule's documentation.
+    """
+
+    def register(answer: Answer) -> Callable[[Build], Iterator[Finding]]:
+        @functools.wraps(answer)
+        def check(build: Build) -> Iterator[Finding]:
+            symptoms = [symptom for symptom in build.symptoms if symptom.id in explains]
+            if symptoms:
+                yield answer(build, symptoms)
+
+        return rule(rule_id, name, severity, rank=LOG_RANK, explains=explains)(check)
+
+    return register
+
+
+@log_rule("PMD801", "log-slot-unreachable", Severity.ERROR, explains=("slot-unreachable",))
+def log_slot_unreachable(build: Build, symptoms: List[Symptom]) -> Finding:
     """
     ## What it does
     Reads the attached logs for a slot that an image cannot open: MCUboot's
@@ -115,9 +139,6 @@ def log_slot_unreachable(build: Build) -> Iterator[Finding]:
     node as the application. To confirm, attach `build/partitions.yml`, the
     application's and MCUboot's `zephyr/.config` and `zephyr/zephyr.dts`.
     """
-    symptoms = _seen(build, ("slot-unreachable",))
-    if not symptoms:
-        return
     first = symptoms[0]
     region = _secondary_region(build)
     if region == "external_flash":
@@ -171,11 +192,11 @@ def log_slot_unreachable(build: Build) -> Iterator[Finding]:
                 )
             )
     fixes.append(Fix("then build pristine (west build -p) and flash both images"))
-    yield _finding(build, symptoms, message, fixes)
+    return _finding(symptoms, message, fixes)
 
 
-@rule("PMD802", "log-device-not-ready", Severity.ERROR, rank=LOG_RANK, explains=("device-not-ready",))
-def log_device_not_ready(build: Build) -> Iterator[Finding]:
+@log_rule("PMD802", "log-device-not-ready", Severity.ERROR, explains=("device-not-ready",))
+def log_device_not_ready(build: Build, symptoms: List[Symptom]) -> Finding:
     """
     ## What it does
     Reads the attached logs for a flash area that exists but whose device
@@ -198,9 +219,6 @@ def log_device_not_ready(build: Build) -> Iterator[Finding]:
     `CONFIG_FLASH_LOG_LEVEL_DBG=y` to see the driver's probe. Attach that
     image's `zephyr/zephyr.dts` and `.config`.
     """
-    symptoms = _seen(build, ("device-not-ready",))
-    if not symptoms:
-        return
     first = symptoms[0]
     message = (
         f"{_where(first)}: {first.meaning}. The partition is in the flash map, so this "
@@ -213,17 +231,16 @@ def log_device_not_ready(build: Build) -> Iterator[Finding]:
             "CONFIG_LOG=y\nCONFIG_FLASH_LOG_LEVEL_DBG=y",
         )
     ]
-    yield _finding(build, symptoms, message, fixes)
+    return _finding(symptoms, message, fixes)
 
 
-@rule(
+@log_rule(
     "PMD803",
     "log-sectors-incompatible",
     Severity.ERROR,
-    rank=LOG_RANK,
     explains=("sectors-incompatible", "scratch-too-small"),
 )
-def log_sectors_incompatible(build: Build) -> Iterator[Finding]:
+def log_sectors_incompatible(build: Build, symptoms: List[Symptom]) -> Finding:
     """
     ## What it does
     Reads the attached logs for MCUboot refusing an update because of the
@@ -248,9 +265,6 @@ def log_sectors_incompatible(build: Build) -> Iterator[Finding]:
     images with SPI NOR. If the value is already large enough, the slot is
     unreachable: see PMD801.
     """
-    symptoms = _seen(build, ("sectors-incompatible", "scratch-too-small"))
-    if not symptoms:
-        return
     first = symptoms[0]
     message = (
         f"{_where(first)}: {first.meaning}. MCUboot compares both slots sector by "
@@ -268,11 +282,11 @@ def log_sectors_incompatible(build: Build) -> Iterator[Finding]:
             "CONFIG_SPI_NOR_FLASH_LAYOUT_PAGE_SIZE=4096",
         ),
     ]
-    yield _finding(build, symptoms, message, fixes)
+    return _finding(symptoms, message, fixes)
 
 
-@rule("PMD804", "log-image-too-large", Severity.ERROR, rank=LOG_RANK, explains=("image-too-large",))
-def log_image_too_large(build: Build) -> Iterator[Finding]:
+@log_rule("PMD804", "log-image-too-large", Severity.ERROR, explains=("image-too-large",))
+def log_image_too_large(build: Build, symptoms: List[Symptom]) -> Finding:
     """
     ## What it does
     Reads the attached build logs for an image that does not fit its
@@ -294,9 +308,6 @@ def log_image_too_large(build: Build) -> Iterator[Finding]:
     static file when static — this moves the slots) or make the image smaller
     (`CONFIG_SIZE_OPTIMIZATIONS=y`, less logging).
     """
-    symptoms = _seen(build, ("image-too-large",))
-    if not symptoms:
-        return
     first = symptoms[0]
     message = (
         f"{_where(first)}: {first.meaning}. With Partition Manager each image's "
@@ -309,17 +320,16 @@ def log_image_too_large(build: Build) -> Iterator[Finding]:
             "CONFIG_SIZE_OPTIMIZATIONS=y",
         )
     ]
-    yield _finding(build, symptoms, message, fixes)
+    return _finding(symptoms, message, fixes)
 
 
-@rule(
+@log_rule(
     "PMD805",
     "log-partition-manager-failed",
     Severity.ERROR,
-    rank=LOG_RANK,
     explains=("pm-gaps", "pm-not-packed", "pm-invalid-address", "pm-failed", "pm-static-changed"),
 )
-def log_partition_manager_failed(build: Build) -> Iterator[Finding]:
+def log_partition_manager_failed(build: Build, symptoms: List[Symptom]) -> Finding:
     """
     ## What it does
     Reads the attached build logs for Partition Manager errors: `Incorrect
@@ -344,32 +354,26 @@ def log_partition_manager_failed(build: Build) -> Iterator[Finding]:
     or copy a generated `build/partitions.yml`. After editing the static
     file, build pristine (`west build -p`).
     """
-    symptoms = _seen(
-        build, ("pm-gaps", "pm-not-packed", "pm-invalid-address", "pm-failed", "pm-static-changed")
-    )
-    if not symptoms:
-        return
     first = symptoms[0]
     only_stale = all(symptom.id == "pm-static-changed" for symptom in symptoms)
     message = f"{_where(first)}: {first.meaning}"
     if not build.static_files:
         message += "; the static layout was not attached, so the entry at fault cannot be named"
     finding = _finding(
-        build, symptoms, message, [Fix("build pristine after changing the static file: west build -p")]
+        symptoms, message, [Fix("build pristine after changing the static file: west build -p")]
     )
     if only_stale:
         finding.severity = Severity.WARNING
-    yield finding
+    return finding
 
 
-@rule(
+@log_rule(
     "PMD806",
     "log-flash-protection",
     Severity.ERROR,
-    rank=LOG_RANK,
     explains=("fprotect-failed", "rramc-protected"),
 )
-def log_flash_protection(build: Build) -> Iterator[Finding]:
+def log_flash_protection(build: Build, symptoms: List[Symptom]) -> Finding:
     """
     ## What it does
     Reads the attached logs for MCUboot's `Protect mcuboot flash failed,
@@ -394,9 +398,6 @@ def log_flash_protection(build: Build) -> Iterator[Finding]:
     only, `CONFIG_FPROTECT=n` in MCUboot. Recover a locked nRF54L with
     `nrfutil device recover`.
     """
-    symptoms = _seen(build, ("fprotect-failed", "rramc-protected"))
-    if not symptoms:
-        return
     first = symptoms[0]
     message = (
         f"{_where(first)}: {first.meaning}. The range from `mcuboot` to "
@@ -409,11 +410,11 @@ def log_flash_protection(build: Build) -> Iterator[Finding]:
             "CONFIG_FPROTECT=n",
         )
     ]
-    yield _finding(build, symptoms, message, fixes)
+    return _finding(symptoms, message, fixes)
 
 
-@rule("PMD807", "log-tfm-alignment", Severity.ERROR, rank=LOG_RANK, explains=("tfm-alignment",))
-def log_tfm_alignment(build: Build) -> Iterator[Finding]:
+@log_rule("PMD807", "log-tfm-alignment", Severity.ERROR, explains=("tfm-alignment",))
+def log_tfm_alignment(build: Build, symptoms: List[Symptom]) -> Finding:
     """
     ## What it does
     Reads the attached build logs for TF-M's `!!!Partition alignment
@@ -434,25 +435,21 @@ def log_tfm_alignment(build: Build) -> Iterator[Finding]:
     minus the pad (nRF91 with a 0x200 pad: 0x17E00 or 0x3FE00), or move
     `tfm_nonsecure` in the static file to a region boundary.
     """
-    symptoms = _seen(build, ("tfm-alignment",))
-    if not symptoms:
-        return
     first = symptoms[0]
     message = (
         f"{_where(first)}: {first.meaning}; size TF-M so that the pad plus TF-M "
         "ends on an SPU/MPC region boundary"
     )
-    yield _finding(build, symptoms, message, [])
+    return _finding(symptoms, message, [])
 
 
-@rule(
+@log_rule(
     "PMD808",
     "log-image-rejected",
     Severity.WARNING,
-    rank=LOG_RANK,
     explains=("bad-image-magic", "hash-not-found"),
 )
-def log_image_rejected(build: Build) -> Iterator[Finding]:
+def log_image_rejected(build: Build, symptoms: List[Symptom]) -> Finding:
     """
     ## What it does
     Reads the attached logs for an upload that reached the slot but was
@@ -472,26 +469,22 @@ def log_image_rejected(build: Build) -> Iterator[Finding]:
     Upload `dfu_application.zip` or the signed binary (`zephyr.signed.bin`
     in sysbuild builds, `app_update.bin` in child-image builds).
     """
-    symptoms = _seen(build, ("bad-image-magic", "hash-not-found"))
-    if not symptoms:
-        return
     first = symptoms[0]
     artifact = "build/<app>/zephyr/zephyr.signed.bin" if build.sysbuild else "build/zephyr/app_update.bin"
     message = (
         f"{_where(first)}: {first.meaning}. The upload reached the slot but is not "
         f"an MCUboot image: upload dfu_application.zip or {artifact}, not zephyr.bin or merged.hex"
     )
-    yield _finding(build, symptoms, message, [])
+    return _finding(symptoms, message, [])
 
 
-@rule(
+@log_rule(
     "PMD809",
     "log-missing-definition",
     Severity.ERROR,
-    rank=LOG_RANK,
     explains=("link-device-ord", "netcore-partition-undeclared"),
 )
-def log_missing_definition(build: Build) -> Iterator[Finding]:
+def log_missing_definition(build: Build, symptoms: List[Symptom]) -> Finding:
     """
     ## What it does
     Reads the attached build logs for two link/compile errors of multi-image
@@ -514,15 +507,12 @@ def log_missing_definition(build: Build) -> Iterator[Finding]:
     network-core slots (`mcuboot_primary_1` in `ram_flash`,
     `mcuboot_secondary_1`, `pcd_sram`) or regenerate the static file.
     """
-    symptoms = _seen(build, ("link-device-ord", "netcore-partition-undeclared"))
-    if not symptoms:
-        return
     first = symptoms[0]
-    yield _finding(build, symptoms, f"{_where(first)}: {first.meaning}", [])
+    return _finding(symptoms, f"{_where(first)}: {first.meaning}", [])
 
 
-@rule("PMD810", "log-boot-stops", Severity.WARNING, rank=LOG_RANK, explains=("boot-hang",))
-def log_boot_stops(build: Build) -> Iterator[Finding]:
+@log_rule("PMD810", "log-boot-stops", Severity.WARNING, explains=("boot-hang",))
+def log_boot_stops(build: Build, symptoms: List[Symptom]) -> Finding:
     """
     ## What it does
     Reads the attached console log for a boot that ends in MCUboot: `Unable to
@@ -544,14 +534,9 @@ def log_boot_stops(build: Build) -> Iterator[Finding]:
     application match, and make sure both images were built from the same
     layout (one static file, a pristine build).
     """
-    symptoms = _seen(build, ("boot-hang",))
-    if not symptoms:
-        return
     first = symptoms[0]
     message = (
         f"{_where(first)}: {first.meaning}: the application in the primary slot "
         "is missing, built for another layout, or crashes before its console starts"
     )
-    yield _finding(
-        build, symptoms, message, [Fix("flash the merged image of one pristine build: west flash")]
-    )
+    return _finding(symptoms, message, [Fix("flash the merged image of one pristine build: west flash")])

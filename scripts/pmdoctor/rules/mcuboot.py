@@ -557,8 +557,7 @@ def mcuboot_pad_mismatch(build: Build) -> Iterator[Finding]:
             ],
             subject=("pad-mismatch",),
         )
-    facts = socs.facts(build.soc)
-    align = facts.mcuboot_pad if facts else 0x200
+    align = _vector_alignment(build)
     start = pad.end
     if start % align:
         yield Finding(
@@ -578,6 +577,12 @@ def mcuboot_pad_mismatch(build: Build) -> Iterator[Finding]:
         )
 
 
+def _vector_alignment(build: Build) -> int:
+    """Where the app's vector table must start: the SoC's MCUboot pad, else the usual 0x200."""
+    facts = socs.facts(build.soc)
+    return facts.mcuboot_pad if facts else 0x200
+
+
 def _devicetree_header(build: Build) -> Iterator[Finding]:
     """Devicetree era: imgtool's header is CONFIG_ROM_START_OFFSET bytes at the start of slot0."""
     app = build.app
@@ -587,8 +592,7 @@ def _devicetree_header(build: Build) -> Iterator[Finding]:
     slot = find_partition(app.devicetree.layout, "mcuboot_primary")
     if header is None or slot is None or slot.address is None:
         return
-    facts = socs.facts(build.soc)
-    align = facts.mcuboot_pad if facts else 0x200
+    align = _vector_alignment(build)
     start = slot.address + header
     if start % align == 0:
         return

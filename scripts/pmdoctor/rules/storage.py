@@ -61,6 +61,7 @@ def _needs(image: Image) -> List[Tuple[str, str, Severity]]:
 
 
 def _has_ext_driver(image: Image) -> bool:
+    # Partition Manager's own gate decides when .config has it (logs.py takes any driver symbol).
     config = image.config
     if "CONFIG_PM_EXTERNAL_FLASH_HAS_DRIVER" in config:
         return config.enabled("CONFIG_PM_EXTERNAL_FLASH_HAS_DRIVER")
