@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, TextIO
 
 from . import __version__, migrate, triage
-from .api import Analysis, analyze, check
+from .api import Analysis, check
 from .baseline import BaselineError, load_baseline
 from .build import NoBuildDirectory, find_build_dir, load_build
 from .explain import explain, list_rules, rules_markdown
@@ -233,10 +233,7 @@ def check_command(args: argparse.Namespace, ctx: Context) -> int:
     except (ValueError, NoBuildDirectory, BaselineError) as error:
         ctx.stderr.write(f"pmdoctor: {error}\n")
         return EXIT_USAGE
-    if not baselines and not args.log:
-        analyses: List[Analysis] = [analyze(directory, selected) for directory in directories]
-        return emit(analyses, args, ctx)
-    analyses = []
+    analyses: List[Analysis] = []
     for directory in directories:
         build = load_build(directory)
         build.baselines = baselines
