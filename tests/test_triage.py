@@ -326,3 +326,17 @@ def test_random_truncations_and_bytes_never_crash(tmp_path: Path) -> None:
         assert len(analysis.build.inputs) >= 2
     code, _, err = run_cli("triage", str(tmp_path), "-f", "markdown")
     assert code in (0, 1) and "internal error" not in err
+
+
+def test_unknown_chip_gets_one_driver_alternative_per_bus() -> None:
+    """The overlay's &mx25r64 is not attached, so the chip's compatible is unknown: the fix
+    offers QSPI and SPI as alternatives instead of one block that enables both."""
+    driver = next(f for f in triage(PINNACLE).findings if f.rule == "PMD302")
+    assert [fix.description.split(" — ")[0] for fix in driver.fixes] == [
+        "if the chip is nordic,qspi-nor (on the QSPI bus)",
+        "if the chip is jedec,spi-nor (on the SPI bus)",
+    ]
+    qspi, spi = (fix.snippet.splitlines() for fix in driver.fixes)
+    assert "CONFIG_NORDIC_QSPI_NOR=y" in qspi and "CONFIG_SPI_NOR=y" not in qspi
+    assert "CONFIG_SPI_NOR=y" in spi and "CONFIG_NORDIC_QSPI_NOR=y" not in spi
+    assert all(fix.file.name == "prj.conf" for fix in driver.fixes)

@@ -519,16 +519,18 @@ def _driver_finding(
                 f"{at(build, Source(image.config.file))}"
             )
         location = image.config.where(missing[0])
-        fix = _driver_fix(build, image, compatible)
+        driver_fixes = _driver_fixes(build, image, compatible)
     else:
         what = (
             f"does not pass Partition Manager's driver check: {_setting(build, image, gate or HAS_DRIVER)}, "
             "although the driver itself is enabled"
         )
         location = image.config.where(gate or HAS_DRIVER)
-        fix = fixes.build_option(
-            build, OVERRIDE, "y", "let Partition Manager accept this driver (keep the driver enabled too)"
-        )
+        driver_fixes = [
+            fixes.build_option(
+                build, OVERRIDE, "y", "let Partition Manager accept this driver (keep the driver enabled too)"
+            )
+        ]
     evidence = (
         _part_evidence(build, parts)
         + _region_evidence(build, region)
@@ -539,27 +541,29 @@ def _driver_finding(
         location=location,
         image=image.name,
         evidence=evidence,
-        fixes=[fix],
+        fixes=driver_fixes,
         subject=("ext-driver", image.name),
     )
 
 
-def _driver_fix(build: Build, image: Image, compatible: Optional[str]) -> Fix:
+def _driver_fixes(build: Build, image: Image, compatible: Optional[str]) -> List[Fix]:
+    """The driver lines for the chip; one alternative per driver when the chip is unknown."""
     if compatible is None:
-        return fixes.image_kconfig(
-            build,
-            image,
-            [
-                "CONFIG_NORDIC_QSPI_NOR=y  # nordic,qspi-nor",
-                "CONFIG_SPI=y",
-                "CONFIG_SPI_NOR=y  # jedec,spi-nor",
-            ],
-            "enable the driver of your external flash chip",
-        )
+        return [
+            fixes.image_kconfig(
+                build, image, _driver_lines(image, known), f"if the chip is {known} (on the {bus} bus)"
+            )
+            for known, bus in (("nordic,qspi-nor", "QSPI"), ("jedec,spi-nor", "SPI"))
+        ]
+    lines = _driver_lines(image, compatible)
+    return [fixes.image_kconfig(build, image, lines, f"enable the {compatible} driver")]
+
+
+def _driver_lines(image: Image, compatible: str) -> List[str]:
     lines = list(DRIVER_LINES[compatible])
     if _is_mcuboot(image) and image.config.get("CONFIG_MULTITHREADING") is False:
         lines.append("CONFIG_MULTITHREADING=y")  # the NOR drivers need it in MCUboot
-    return fixes.image_kconfig(build, image, lines, f"enable the {compatible} driver")
+    return lines
 
 
 def _driver_elsewhere(build: Build, image: Image, gate: Optional[str], node: Optional[DtNode]) -> List[str]:
@@ -1183,7 +1187,7 @@ def driver_check_override_without_driver(build: Build) -> Iterator[Finding]:
             location=image.config.where(missing[0]),
             image=image.name,
             evidence=[_setting(build, image, f"CONFIG_{OVERRIDE}"), _setting(build, image, HAS_DRIVER)],
-            fixes=[_driver_fix(build, image, compatible)],
+            fixes=_driver_fixes(build, image, compatible),
             subject=("override-no-driver", image.name),
         )
 
