@@ -30,6 +30,15 @@ def test_every_pm_fixture_round_trips_without_drift(case):
     assert trip.findings == []
 
 
+@pytest.mark.parametrize("case", PM_FIXTURES)
+def test_overlays_name_their_source_relative_to_the_build(case):
+    """The overlays go into the user's repository: no absolute path of this machine in them."""
+    _, overlays = overlays_of(case)
+    for overlay in overlays:
+        assert str(DT) not in overlay.text
+        assert f"from {case}/partitions" in overlay.text
+
+
 def test_child_image_overlays_for_app_and_mcuboot():
     _, overlays = overlays_of("pm_child_image_nrf52840_ext")
     by_image = {o.image: o for o in overlays}

@@ -411,7 +411,9 @@ def _overlay(build, layout: Layout, image: Optional[Image], code, blocks) -> Ove
     keep = keep_referenced_labels(image.devicetree if image else Devicetree(), blocks)
     title = [
         f"Devicetree partitions for image '{name}'{domain}, written by `west pmdoctor migrate`",
-        f"from {layout.file}.",
+        # Relative to the build directory: the overlay goes into the user's
+        # repository, where this machine's absolute paths mean nothing.
+        f"from {_build_relative(build, layout.file)}.",
         "They reproduce the Partition Manager layout address for address, so devices",
         "updated by DFU keep MCUboot, their slots and their settings where they are.",
         "Use the same partitions in every image of this domain.",
@@ -850,3 +852,13 @@ __all__ = [
     "source_layouts",
     "verify",
 ]
+
+
+def _build_relative(build: Build, path: Optional[Path]) -> str:
+    """``build/partitions.yml``: the file as seen from the application directory."""
+    if path is None:
+        return "the Partition Manager layout"
+    try:
+        return (Path(build.path.name) / Path(path).relative_to(build.path)).as_posix()
+    except ValueError:
+        return Path(path).name
