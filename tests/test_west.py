@@ -280,3 +280,15 @@ def test_pip_installed_package_behind_a_two_line_shim(tmp_path):
     broken = ws.west("pmdoctor", "-d", str(BROKEN))
     assert broken.returncode == 1, broken.stderr
     assert "ERROR   PMD401 slot-size-mismatch" in broken.stdout
+
+
+def test_west_pmdoctor_triage_and_migrate_subcommands(workspace):
+    thread = ROOT / "tests" / "triage" / "pinnacle100"
+    triage = workspace.west("pmdoctor", "triage", str(thread), "--format", "markdown")
+    assert triage.returncode == 1, triage.stderr
+    assert "### Flash layout diagnosis" in triage.stdout and "PMD302" in triage.stdout
+    migrate = workspace.west(
+        "pmdoctor", "migrate", "-d", str(BUILDS / "dt" / "pm_sysbuild_nrf54l15"), "--format", "json"
+    )
+    assert migrate.returncode == 0, migrate.stderr
+    assert json.loads(migrate.stdout)
