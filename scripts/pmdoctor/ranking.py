@@ -21,32 +21,28 @@ from .findings import Finding
 from .rules import load_all
 from .symptoms import Symptom
 
-SYMPTOM_BOOST = 1000
 LOG_FAMILY = "logs"  # rules/logs.py: log-only hypotheses, subject = (symptom id, ...)
 
 
 def _with_symptoms(finding: Finding, symptoms: List[Symptom]) -> Finding:
+    """Attach the observed log lines that the finding's rule explains."""
     rule = load_all().get(finding.rule)
-    if rule is None or not rule.explains:
-        return finding
-    seen = [s for s in symptoms if s.id in rule.explains]
+    seen = [s for s in symptoms if rule is not None and s.id in rule.explains]
     if not seen:
         return finding
-    observed = tuple(dict.fromkeys((*finding.observed, *seen)))
-    return replace(finding, rank=finding.rank + SYMPTOM_BOOST, observed=observed)
+    return replace(finding, observed=tuple(dict.fromkeys((*finding.observed, *seen))))
 
 
-def _explanations(findings: List[Finding], symptoms: List[Symptom]) -> Dict[str, set]:
+def _explanations(findings: List[Finding]) -> Dict[str, set]:
     """Symptom ID -> files the configuration (non-log) findings explaining it already fix."""
-    observed = {s.id for s in symptoms}
     rules = load_all()
     covered: Dict[str, set] = {}
     for finding in findings:
         rule = rules.get(finding.rule)
         if rule is None or rule.family == LOG_FAMILY:
             continue
-        for symptom in set(rule.explains) & observed:
-            covered.setdefault(symptom, set()).update(f.file for f in finding.fixes if f.file)
+        for symptom in finding.observed:
+            covered.setdefault(symptom.id, set()).update(f.file for f in finding.fixes if f.file)
     return covered
 
 
@@ -61,9 +57,8 @@ def _is_folded(finding: Finding, covered: Dict[str, set]) -> bool:
 
 def _key(finding: Finding) -> tuple:
     location = finding.location
-    explains_symptom = finding.rank >= SYMPTOM_BOOST
     return (
-        not explains_symptom,
+        not finding.observed,  # explains what the user saw
         -finding.effective_severity.weight,
         -finding.rank,
         str(location.file or ""),
@@ -75,11 +70,11 @@ def _key(finding: Finding) -> tuple:
 
 def rank(findings: Iterable[Finding], symptoms: Optional[List[Symptom]] = None) -> List[Finding]:
     symptoms = symptoms or []
-    boosted = [_with_symptoms(f, symptoms) for f in findings]
-    covered = _explanations(boosted, symptoms)
-    boosted = [f for f in boosted if not _is_folded(f, covered)]
+    attached = [_with_symptoms(f, symptoms) for f in findings]
+    covered = _explanations(attached)
+    kept = [f for f in attached if not _is_folded(f, covered)]
     unique, seen = [], set()
-    for finding in sorted(boosted, key=_key):
+    for finding in sorted(kept, key=_key):
         identity = (finding.rule, finding.message, str(finding.location))
         if identity not in seen:
             seen.add(identity)
