@@ -9,11 +9,11 @@ from pathlib import Path
 
 import yaml
 
-from conftest import BUILDS
+from conftest import BUILDS, ROOT
 from helpers import copy_tree, edit, rule_findings
 
 SPINOR = BUILDS / "extflash" / "sysbuild_spinor"
-PINNACLE = BUILDS / "extflash" / "pinnacle100"
+PINNACLE = ROOT / "examples" / "pinnacle100-qspi-secondary"  # the motivating case
 MCUBOOT_EXT = BUILDS / "mcuboot" / "nrf52840_sysbuild_ext"
 
 
