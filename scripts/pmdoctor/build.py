@@ -20,6 +20,7 @@ from .loaders import LoadError
 from .loaders.cmake import is_build_dir, load_cmake_cache
 from .loaders.devicetree import is_nor, load_devicetree
 from .loaders.kconfig import load_kconfig
+from .loaders.logs import Versions, load_log, version_tuple
 from .loaders.overlay import load_overlay_chosen
 from .loaders.partitions import layout_from_yaml, regions_from_yaml
 from .loaders.schema import validate
@@ -31,6 +32,7 @@ from .model import (
     Devicetree,
     Era,
     Image,
+    InputFile,
     Kconfig,
     LayoutKind,
     LoadProblem,
@@ -619,3 +621,21 @@ def display_path(path: Optional[PurePath], cwd: Optional[Path] = None) -> str:
         return str(Path(path).relative_to(cwd or Path.cwd()))
     except ValueError:
         return str(path)
+
+
+def attach_logs(build: Build, logs: Iterable[Path]) -> None:
+    """``--log FILE`` in build-directory mode: recognise the lines into ``build.symptoms``.
+
+    A log is one more input of the build, so it is loaded here like the rest;
+    an unreadable one becomes a load problem (PMD001).
+    """
+    versions = Versions(version_tuple(build.ncs_version), version_tuple(build.zephyr_version))
+    for path in logs:
+        try:
+            log = load_log(path, versions)
+        except LoadError as error:
+            build.problems.append(LoadProblem("unreadable", error.source, error.message))
+            build.inputs.append(InputFile(path, "", error.message))
+            continue
+        build.symptoms.extend(log.symptoms)
+        build.inputs.append(InputFile(path, "log", f"{len(log.symptoms)} recognised line(s)"))

@@ -18,7 +18,7 @@ from typing import Callable, Dict, List, Optional, Sequence, TextIO
 from . import __version__, migrate, triage
 from .api import Analysis, check
 from .baseline import BaselineError, load_baseline
-from .build import NoBuildDirectory, find_build_dir, load_build
+from .build import NoBuildDirectory, attach_logs, find_build_dir, load_build
 from .explain import explain, list_rules, rules_markdown
 from .findings import Severity
 from .report import RenderOptions, renderers
@@ -227,7 +227,8 @@ def check_command(args: argparse.Namespace, ctx: Context) -> int:
         selected = _selected_rules(args.rules)
         directories = _build_dirs(args, ctx.config_get, ctx.cwd)
         baselines = load_baseline(ctx.cwd / args.baseline) if getattr(args, "baseline", None) else []
-        missing = triage.missing_files(args.log or [], ctx.cwd)
+        logs = [ctx.cwd / name for name in args.log or []]  # an absolute name stays absolute
+        missing = [str(path) for path in logs if not path.is_file()]
         if missing:
             raise ValueError(f"no such log file: {', '.join(missing)}")
     except (ValueError, NoBuildDirectory, BaselineError) as error:
@@ -237,7 +238,7 @@ def check_command(args: argparse.Namespace, ctx: Context) -> int:
     for directory in directories:
         build = load_build(directory)
         build.baselines = baselines
-        triage.load_logs(build, args.log or [], ctx.cwd)
+        attach_logs(build, logs)
         analyses.append(check(build, selected))
     return emit(analyses, args, ctx)
 

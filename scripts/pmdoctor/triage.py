@@ -32,7 +32,7 @@ from .loaders.cmake import parse_cmake_cache
 from .loaders.devicetree import load_devicetree
 from .loaders.dts_source import looks_like_source_dts, parse_sources
 from .loaders.kconfig import parse_kconfig
-from .loaders.logs import LogFile, Versions, load_log, parse_log, version_tuple
+from .loaders.logs import LogFile, Versions, parse_log, version_tuple
 from .loaders.overlay import scan_chosen
 from .loaders.partitions import layout_from_yaml, regions_from_yaml
 from .loaders.schema import validate
@@ -842,23 +842,3 @@ def triage_command(args: argparse.Namespace, ctx) -> int:
         return EXIT_USAGE
     build = triage_build(paths, getattr(args, "soc", None), getattr(args, "board", None), logs)
     return emit([check(build, selected)], args, ctx)
-
-
-def missing_files(names: Iterable[str], cwd: Path) -> List[str]:
-    """The ``--log`` files that do not exist (a usage error, exit code 2)."""
-    return [name for name in names if not (Path(name) if Path(name).is_absolute() else cwd / name).is_file()]
-
-
-def load_logs(build: Build, logs: Iterable[str], cwd: Path) -> None:
-    """`--log FILE` in build-directory mode: recognise the lines into ``build.symptoms``."""
-    versions = Versions(version_tuple(build.ncs_version), version_tuple(build.zephyr_version))
-    for name in logs:
-        path = Path(name) if Path(name).is_absolute() else cwd / name
-        try:
-            log = load_log(path, versions)
-        except LoadError as error:
-            build.problems.append(LoadProblem("unreadable", error.source, error.message))
-            build.inputs.append(InputFile(path, "", error.message))
-            continue
-        build.symptoms.extend(log.symptoms)
-        build.inputs.append(InputFile(path, _KIND_NAMES["log"], f"{len(log.symptoms)} recognised line(s)"))
