@@ -327,6 +327,11 @@ class _Assembler:
         )
         if build.partition_manager:
             build.era = Era.SYSBUILD if build.sysbuild else Era.CHILD_IMAGE
+            if not build.layouts:
+                build.notes.append(
+                    "Partition Manager is enabled but wrote no partitions.yml: its step probably "
+                    "failed; the static file and each image's files are analysed instead"
+                )
         build.board = (
             cache.get("BOARD")
             or cache.get("CACHED_BOARD")

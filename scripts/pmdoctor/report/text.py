@@ -50,7 +50,7 @@ def _header(build: Build, options: RenderOptions) -> List[str]:
     elif build.inputs:  # triage: loose files, no build directory
         details += [_input_line(item, options) for item in build.inputs]
     elif build.partition_manager:
-        details.append("Partition Manager enabled but no partitions.yml (did its step fail?)")
+        details.append("Partition Manager enabled; no partitions.yml in the build")
     else:
         details.append("no Partition Manager: layout from devicetree partitions")
     for static in build.static_files:
