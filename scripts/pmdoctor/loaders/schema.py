@@ -47,11 +47,32 @@ def load_schema(name: str) -> Any:
         return yaml.safe_load(handle)
 
 
-def validate(doc: YamlDoc, schema: str) -> List[SchemaViolation]:
-    from pykwalify.core import Core
+# A quoted value longer than this is cut: a message names the value, it does not reproduce a file.
+MAX_QUOTED = 48
 
+
+def not_a_layout(data: Any) -> Optional[str]:
+    """Why ``data`` is no Partition Manager file at all, or None when it has entries to check.
+
+    Such a file is reported in one line that says what it holds, never
+    quoting its text: it may be any file a stranger's cache pointed at.
+    """
+    if isinstance(data, dict) and any(isinstance(value, dict) for value in data.values()):
+        return None
+    if isinstance(data, dict):
+        return f"not a Partition Manager file: none of its {len(data)} top-level keys holds a mapping"
+    kinds = {str: "text", list: "a list", int: "a number", float: "a number", bool: "a boolean"}
+    return f"not a Partition Manager file: it holds {kinds.get(type(data), 'a single value')}, not a mapping"
+
+
+def validate(doc: YamlDoc, schema: str) -> List[SchemaViolation]:
     if doc.data is None:
         return []
+    why_not = not_a_layout(doc.data)
+    if why_not is not None:
+        return [SchemaViolation(1, why_not, False)]
+    from pykwalify.core import Core
+
     core = Core(source_data=doc.data, schema_data=load_schema(schema))
     core.validate(raise_exception=False)
     wrappers = _wrappers(doc.data) if schema != "regions" else []
@@ -73,12 +94,18 @@ def validate(doc: YamlDoc, schema: str) -> List[SchemaViolation]:
             continue  # one message for the misplaced block, not one per partition in it
         message = re.sub(r"\.? *(Value )?[Pp]ath: '[^']*'\.?", "", str(entry))
         message = re.sub(r"'b'([^']*)''", r"'\1'", message).strip().rstrip(".")
+        message = re.sub(r"Value '(.*)' is", lambda m: f"Value {_quoted(m.group(1))} is", message, count=1)
         where = "/".join(str(k) for k in keys) or "top level"
         minor = "was not defined" in message or (
             "is not a list" in message and keys[-1:] in (["before"], ["after"])
         )
         violations.append(SchemaViolation(doc.line(*keys), f"{where}: {message}", minor))
     return violations
+
+
+def _quoted(value: str) -> str:
+    value = " ".join(value.split())
+    return repr(value if len(value) <= MAX_QUOTED else value[: MAX_QUOTED - 1] + "…")
 
 
 def _wrappers(data: Any) -> List[Any]:
