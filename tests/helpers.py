@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
-from typing import Callable, List
+from typing import Callable, Dict, List, Optional
 
 import yaml
 
-from conftest import BUILDS
+from conftest import BUILDS, ROOT
 from pmdoctor.api import analyze
 from pmdoctor.build import load_build
 from pmdoctor.findings import Finding
@@ -49,3 +52,26 @@ def edit_partitions(build_dir: Path, change: Callable[[dict], None]) -> None:
 def ranked_findings(build_dir: Path, rule_id: str) -> List[Finding]:
     """The findings of one rule after the full analysis (ranked, one cause reported once)."""
     return analyze(build_dir, [rule_id]).findings
+
+
+def run_pmdoctor(*args: str, cwd: Path, env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
+    """``python -m pmdoctor ARGS`` from this checkout, in a subprocess, without colour.
+
+    ``env`` adds to (or, with a value of "", removes from) the environment;
+    ``ZEPHYR_BASE`` is removed unless given, so no Zephyr tree of this machine is used.
+    """
+    environ = dict(os.environ, PYTHONPATH=str(ROOT / "scripts"), NO_COLOR="1")
+    environ.pop("ZEPHYR_BASE", None)
+    for key, value in (env or {}).items():
+        if value:
+            environ[key] = value
+        else:
+            environ.pop(key, None)
+    return subprocess.run(
+        [sys.executable, "-m", "pmdoctor", *args],
+        cwd=cwd,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

@@ -402,7 +402,7 @@ def test_devicetree_fixture_without_origin_comments() -> None:
     assert tree.chosen_node("nordic,pm-ext-flash").props["size"] == 0x4000000
 
 
-# ------------------------------------------------- dtlib from $ZEPHYR_BASE
+# ------------------------------------------------- dtlib from $ZEPHYR_BASE only
 
 _WHICH_DTLIB = """
 import sys
@@ -410,13 +410,14 @@ sys.path.insert(0, sys.argv[1])
 from pmdoctor.build import load_build
 from pmdoctor.loaders import devicetree
 build = load_build(sys.argv[2])
-print(devicetree.dtlib_module().__file__)
+used = [m for m in devicetree._DTLIBS.values() if m is not None]
+print(";".join(sorted(m.__file__ for m in used)))
 print(len(build.problems), sorted(n for i in build.images for n in i.devicetree.chosen)[:1])
 """
 
 
-def _build_with_zephyr_base(tmp_path: Path, dtlib_text=None) -> Path:
-    """The healthy CLI build whose CMakeCache.txt names a Zephyr tree holding a copy of dtlib."""
+def _zephyr_with_dtlib(tmp_path: Path, dtlib_text=None) -> Path:
+    """A Zephyr tree holding a copy of dtlib (optionally replaced by ``dtlib_text``); returns its src."""
     import shutil
 
     import devicetree
@@ -425,39 +426,70 @@ def _build_with_zephyr_base(tmp_path: Path, dtlib_text=None) -> Path:
     shutil.copytree(Path(devicetree.__file__).parent, src / "devicetree")
     if dtlib_text is not None:
         (src / "devicetree" / "dtlib.py").write_text(dtlib_text)
-    build = tmp_path / "build"
-    shutil.copytree(FOUNDATION.parent / "cli" / "healthy" / "build", build)
-    cache = build / "CMakeCache.txt"
-    text = cache.read_text().replace("/home/dev/ncs/v2.7.0/zephyr", str(tmp_path / "zephyr"))
-    cache.write_text(text)
     return src
 
 
-def _which_dtlib(tmp_path: Path) -> List[str]:
+def _healthy_build(tmp_path: Path, zephyr_base: str) -> Path:
+    """The healthy CLI build whose CMakeCache.txt records ``zephyr_base``."""
+    import shutil
+
+    build = tmp_path / "build"
+    shutil.copytree(FOUNDATION.parent / "cli" / "healthy" / "build", build)
+    cache = build / "CMakeCache.txt"
+    cache.write_text(cache.read_text().replace("/home/dev/ncs/v2.7.0/zephyr", zephyr_base))
+    return build
+
+
+def _which_dtlib(tmp_path: Path, zephyr_base_env=None) -> List[str]:
+    import os
     import subprocess
     import sys
 
     scripts = Path(__file__).resolve().parents[1] / "scripts"
+    env = dict(os.environ)
+    env.pop("ZEPHYR_BASE", None)
+    if zephyr_base_env is not None:
+        env["ZEPHYR_BASE"] = str(zephyr_base_env)
     proc = subprocess.run(
         [sys.executable, "-c", _WHICH_DTLIB, str(scripts), str(tmp_path / "build")],
         capture_output=True,
         text=True,
         timeout=120,
+        env=env,
+        cwd=tmp_path,
     )
     assert proc.returncode == 0 and not proc.stderr, proc.stderr
     return proc.stdout.splitlines()
 
 
-def test_dtlib_comes_from_the_builds_zephyr_base(tmp_path: Path) -> None:
-    src = _build_with_zephyr_base(tmp_path)
-    module, loaded = _which_dtlib(tmp_path)
-    assert Path(module) == src / "devicetree" / "dtlib.py"
+def test_dtlib_comes_from_the_environments_zephyr_base(tmp_path: Path) -> None:
+    src = _zephyr_with_dtlib(tmp_path)
+    _healthy_build(tmp_path, str(tmp_path / "zephyr"))
+    used, loaded = _which_dtlib(tmp_path, zephyr_base_env=tmp_path / "zephyr")
+    assert used.split(";") == [str(src / "devicetree" / "dtlib.py")]
     assert loaded == "0 ['zephyr,code-partition']"
 
 
+def test_zephyr_base_named_by_the_cache_never_runs(tmp_path: Path) -> None:
+    """An input names a Zephyr tree whose dtlib.py would run code: it is never imported."""
+    import shutil
+
+    marker = tmp_path / "ran"
+    _zephyr_with_dtlib(tmp_path, dtlib_text=f"open({str(marker)!r}, 'w').write('x')\n")
+    for recorded in ("zephyr", str(tmp_path / "zephyr")):  # relative, as in the report, and absolute
+        shutil.rmtree(tmp_path / "build", ignore_errors=True)
+        _healthy_build(tmp_path, recorded)
+        used, loaded = _which_dtlib(tmp_path)
+        assert not marker.exists()
+        assert used and not any(Path(m).is_relative_to(tmp_path) for m in used.split(";"))
+        assert loaded == "0 ['zephyr,code-partition']"
+
+
 def test_broken_dtlib_in_zephyr_base_falls_back_to_pypi(tmp_path: Path) -> None:
-    src = _build_with_zephyr_base(tmp_path, dtlib_text="this is not python (\n")
-    module, loaded = _which_dtlib(tmp_path)
+    src = _zephyr_with_dtlib(tmp_path, dtlib_text="this is not python (\n")
+    _healthy_build(tmp_path, str(tmp_path / "zephyr"))
+    used, loaded = _which_dtlib(tmp_path, zephyr_base_env=tmp_path / "zephyr")
+    (module,) = used.split(";")
     assert not Path(module).is_relative_to(src)
     assert Path(module).name == "dtlib.py"
     assert loaded == "0 ['zephyr,code-partition']"

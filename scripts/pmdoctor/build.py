@@ -16,9 +16,10 @@ from pathlib import Path, PurePath, PureWindowsPath
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from . import soc as socs
+from .inputs.scope import Environment, ReadScope, real
 from .loaders import LoadError
 from .loaders.cmake import is_build_dir, load_cmake_cache
-from .loaders.devicetree import is_nor, load_devicetree
+from .loaders.devicetree import dtlib_origin, is_nor, load_devicetree
 from .loaders.kconfig import load_kconfig
 from .loaders.logs import Versions, load_log, version_tuple
 from .loaders.overlay import load_overlay_chosen
@@ -133,18 +134,36 @@ _KNOWN_ROLES = {"mcuboot": "mcuboot", "b0": "b0", "b0n": "b0n", "spm": "spm"}
 
 
 class _Assembler:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, environment: Environment, scope: ReadScope):
         self.top = path
         self.build = Build(path=path, era=Era.DEVICETREE)
         self.recorded_source: Optional[Path] = None
-        self.zephyr_base: Optional[Path] = None
+        # dtlib comes only from the Zephyr tree the user's environment names.
+        self.zephyr_base: Optional[Path] = environment.zephyr_base
+        self.scope = scope
+        self.refused: set = set()
 
     # -- file loading, recording problems ---------------------------------
+
+    def may_read(self, path: Path, named_by: str = "") -> bool:
+        """Whether ``path`` lies inside what this run may read; says so once when it does not."""
+        if self.scope.allows(path):
+            return True
+        if path not in self.refused:
+            self.refused.add(path)
+            by = f" (named by {named_by})" if named_by else ""
+            self.build.notes.append(
+                f"{path}{by} lies outside the build, the application source and the Zephyr "
+                "workspace (or is a link out of them): not read"
+            )
+        return False
 
     def problem(self, error: LoadError, image: Optional[str] = None, domain: Optional[str] = None):
         self.build.problems.append(LoadProblem("unreadable", error.source, error.message, image, domain))
 
     def yaml(self, path: Path, schema: Optional[str], domain: Optional[str]) -> Optional[YamlDoc]:
+        if not self.may_read(path):
+            return None
         try:
             doc = load_yaml(path)
         except LoadError as error:
@@ -163,7 +182,7 @@ class _Assembler:
         return doc
 
     def kconfig(self, path: Path, image: Optional[str] = None) -> Kconfig:
-        if not path.is_file():
+        if not path.is_file() or not self.may_read(path):
             return Kconfig()
         try:
             return load_kconfig(path)
@@ -172,7 +191,7 @@ class _Assembler:
             return Kconfig()
 
     def devicetree(self, path: Path, image: str) -> Devicetree:
-        if not path.is_file():
+        if not path.is_file() or not self.may_read(path):
             return Devicetree()
         try:
             return load_devicetree(path, image, self.zephyr_base)
@@ -185,12 +204,10 @@ class _Assembler:
     def run(self) -> Build:
         build = self.build
         try:
-            build.cmake_cache = load_cmake_cache(self.top / "CMakeCache.txt")
+            if self.may_read(self.top / "CMakeCache.txt"):
+                build.cmake_cache = load_cmake_cache(self.top / "CMakeCache.txt")
         except LoadError as error:
             self.problem(error)
-        base = build.cmake_cache.get("ZEPHYR_BASE")
-        if base and Path(base).is_dir():
-            self.zephyr_base = Path(base)
         build.sysbuild_config = Kconfig()
         top_config = self.kconfig(self.top / "zephyr" / ".config")
         build.sysbuild = (self.top / "domains.yaml").is_file() or any(
@@ -204,9 +221,9 @@ class _Assembler:
         self.build_info()
         self.generated_layouts()
         self.identify()
-        self.relocate_source_dir()
-        source = self.build.source_dir
-        self.build.source_available = source is not None and Path(source).is_dir()
+        self.build.source_available = self.relocate_source_dir()
+        if self.build.source_available:
+            self.scope = self.scope.with_root(self.build.source_dir)
         self.user_configs()
         self.user_overlays()
         self.static_files()
@@ -218,12 +235,15 @@ class _Assembler:
         domains_file = self.top / "domains.yaml"
         images: Dict[str, Path] = {}
         default = None
-        if domains_file.is_file():
+        if domains_file.is_file() and self.may_read(domains_file):
             try:
                 domains = load_domains(domains_file)
                 images, default = domains.images, domains.default
             except LoadError as error:
                 self.problem(error)
+        for name, directory in list(images.items()):
+            if not self.may_read(directory, "domains.yaml"):
+                images[name] = self.top / name  # where sysbuild puts it, in this copy
         if not images:  # domains.yaml missing or broken: every sub-build is an image
             images = {d.name: d for d in self._subbuilds(self.top)}
         default = default or self.build.cmake_cache.get("DEFAULT_IMAGE") or next(iter(images), None)
@@ -239,33 +259,34 @@ class _Assembler:
             for nested in self._subbuilds(directory):
                 self.add_image(nested.name, nested, _KNOWN_ROLES.get(nested.name, "other"))
 
-    @staticmethod
-    def _subbuilds(directory: Path) -> List[Path]:
+    def _subbuilds(self, directory: Path) -> List[Path]:
         found = []
         try:
             children = sorted(directory.iterdir())
         except OSError:
             return found
-        here = directory.resolve()
+        here = real(directory)
         for child in children:
             if child.name in _NOT_IMAGES or not child.is_dir():
                 continue
-            target = child.resolve()
+            target = real(child)
             if target == here or target in here.parents:  # a link back up the tree, not an image
+                continue
+            if not self.scope.allows(target):  # a link out of the build: not an image of it
                 continue
             if (child / "zephyr" / ".config").is_file() or (child / "zephyr" / "zephyr.dts").is_file():
                 found.append(child)
         return found
 
     def add_image(self, name: str, directory: Path, role: str, config: Optional[Kconfig] = None):
-        resolved = directory.resolve()
-        if any(image.name == name or image.build_dir.resolve() == resolved for image in self.build.images):
+        resolved = real(directory)
+        if any(image.name == name or real(image.build_dir) == resolved for image in self.build.images):
             return  # a second name (symlink) for an image already loaded
         config = config if config is not None else self.kconfig(directory / "zephyr" / ".config", name)
         image = Image(name=name, build_dir=directory, role=role, config=config)
         image.devicetree = self.devicetree(directory / "zephyr" / "zephyr.dts", name)
         signed = directory / "zephyr" / "zephyr.signed.bin"
-        if signed.is_file():
+        if signed.is_file() and self.scope.allows(signed):
             image.signed_image, image.signed_image_size = signed, signed.stat().st_size
         if _is_netcore(image):
             image.domain = "CPUNET"
@@ -277,7 +298,7 @@ class _Assembler:
         """build_info.yml (Zephyr >= 4.0) names the user's source dir and versions."""
         for directory in [self.top] + [image.build_dir for image in self.build.images]:
             path = directory / "build_info.yml"
-            if not path.is_file():
+            if not path.is_file() or not self.may_read(path):
                 continue
             try:
                 info = load_build_info(path)
@@ -354,29 +375,37 @@ class _Assembler:
             if source:
                 build.source_dir = Path(source)
 
-    def relocate_source_dir(self) -> None:
+    def relocate_source_dir(self) -> bool:
         """Build directories get moved and shared; find the app sources next to this one.
 
         When the recorded source directory does not exist here, the usual
         layout (``<app>/build``) puts it one level up; accept that when it
-        looks like an application (a CMakeLists.txt or prj.conf).
+        looks like an application (a CMakeLists.txt or prj.conf). A folder
+        is only used when this run may read it. Returns whether the sources
+        are here to read.
         """
         recorded = self.build.source_dir
         self.recorded_source = recorded
-        if recorded is not None and Path(recorded).is_dir():
-            return
+        if recorded is not None and _is_application(Path(recorded)) and self.scope.may_take(Path(recorded)):
+            return True
         candidate = self.top.parent
-        if (candidate / "CMakeLists.txt").is_file() or (candidate / "prj.conf").is_file():
+        looks_like_app = _is_application(candidate) or (candidate / "prj.conf").is_file()
+        if looks_like_app and self.scope.may_take(candidate):
             if recorded is not None:
                 self.build.notes.append(
                     f"application source {recorded} is not on this machine; using {candidate}"
                 )
             self.build.source_dir = candidate
+            return True
+        if recorded is not None and Path(recorded).is_dir():
+            why = "holds no CMakeLists.txt" if self.scope.grows else "was not given"
+            self.build.notes.append(f"application source {recorded} {why}: not read")
+        return False
 
     def user_configs(self) -> None:
         """The Kconfig fragments the user wrote, so fixes can name the line to change."""
         source = self.build.source_dir
-        if source is None or not Path(source).is_dir():
+        if source is None or not self.build.source_available:
             return
         patterns = (
             "*.conf",
@@ -396,7 +425,7 @@ class _Assembler:
     def user_overlays(self) -> None:
         """Chosen properties of the user's overlays, so fixes can name the line to change."""
         source = self.build.source_dir
-        if source is None or not Path(source).is_dir():
+        if source is None or not self.build.source_available:
             return
         patterns = (
             "*.overlay",
@@ -414,6 +443,8 @@ class _Assembler:
                 if path in seen or not path.is_file():
                     continue
                 seen.add(path)
+                if not self.may_read(path):
+                    continue
                 self.build.user_overlays.append(path.relative_to(source).as_posix())
                 try:
                     self.build.user_chosen.extend(load_overlay_chosen(path))
@@ -444,6 +475,9 @@ class _Assembler:
             path = self._local_static_path(value)
             if path is not None and path.is_file() and path not in seen:
                 seen.add(path)
+                if not self.may_read(path, f"{key} in CMakeCache.txt"):
+                    named_elsewhere = True
+                    continue
                 domain = "CPUNET" if match.group(1) and "net" in match.group(1).lower() else None
                 yield path, domain, f"{key} in CMakeCache.txt"
             elif path is None or not path.is_file():
@@ -456,7 +490,7 @@ class _Assembler:
         if seen or named_elsewhere:
             return
         source = self.build.source_dir
-        if source is None or not source.is_dir():
+        if source is None or not self.build.source_available:
             return
         for name in static_file_names(self.build.board, cache):
             path = source / name
@@ -488,14 +522,14 @@ class _Assembler:
     def static_candidates(self) -> None:
         """List every pm_static* file of the source tree; rules decide which one counts."""
         source = self.build.source_dir
-        if source is None or not Path(source).is_dir():
+        if source is None or not self.build.source_available:
             return
         folders = ("", "sysbuild/", "sysbuild/*/", "child_image/", "child_image/*/", "boards/")
         folders += ("boards/*/", "boards/*/*/", "configuration/*/")
         found = set()
         for folder in folders:
             for path in Path(source).glob(folder + "pm_static*"):
-                if path.is_file() and path.suffix in (".yml", ".yaml"):
+                if path.is_file() and path.suffix in (".yml", ".yaml") and self.scope.allows(path):
                     found.add(path)
         self.build.static_candidates = sorted(found)
 
@@ -510,6 +544,14 @@ class _Assembler:
                 )
                 _complete_region(region, main, self.build.soc, layout.domain)
                 layout.regions[name] = region
+
+
+def _is_application(folder: Path) -> bool:
+    """A Zephyr application folder: every one has a CMakeLists.txt."""
+    try:
+        return (folder / "CMakeLists.txt").is_file()
+    except OSError:
+        return False
 
 
 def _mtime(path: Path) -> Optional[float]:
@@ -604,14 +646,48 @@ def static_file_names(board: Optional[str], cache: Dict[str, str]) -> List[str]:
     return names
 
 
-def load_build(path: Path) -> Build:
-    """Load everything pmdoctor reads from one build directory."""
+def load_build(
+    path: Path,
+    environment: Optional[Environment] = None,
+    scope: Optional[ReadScope] = None,
+) -> Build:
+    """Load everything pmdoctor reads from one build directory.
+
+    ``environment`` names the trusted Zephyr tree (default: from
+    ``$ZEPHYR_BASE``); ``scope`` is what may be read (default: the build, its
+    application source and the environment's workspace; triage passes the
+    attachments only).
+    """
     top = Path(path)
     # `-d build/app` inside a sysbuild tree: analyse the whole sysbuild build.
     parent = top.parent
     if not (top / "domains.yaml").is_file() and (parent / "domains.yaml").is_file():
         top = parent
-    return _Assembler(top).run()
+    environment = environment if environment is not None else Environment.detect()
+    if scope is None:
+        scope = ReadScope.of([top, *environment.trusted_roots()])
+    assembler = _Assembler(top, environment, scope)
+    build = assembler.run()
+    _say_which_parser(build, environment)
+    return build
+
+
+def _say_which_parser(build: Build, environment: Environment) -> None:
+    """When the build's own Zephyr is on this machine but did not parse it, say which parser did.
+
+    (A build made elsewhere names a Zephyr that is not here: nothing to say.)
+    """
+    recorded = build.cmake_cache.get("ZEPHYR_BASE")
+    if not recorded or not any(image.devicetree.file for image in build.images):
+        return
+    if not (Path(recorded) / "scripts" / "dts").is_dir():
+        return
+    if environment.zephyr_base is not None and real(Path(recorded)) == environment.zephyr_base:
+        return
+    build.notes.append(
+        f"devicetree read with {dtlib_origin(environment.zephyr_base)}, not with the build's Zephyr "
+        f"({recorded}): pmdoctor runs code only from the Zephyr tree $ZEPHYR_BASE names"
+    )
 
 
 def display_path(path: Optional[PurePath], cwd: Optional[Path] = None) -> str:

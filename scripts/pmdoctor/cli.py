@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, TextIO
 
@@ -21,6 +21,7 @@ from .baseline import BaselineError, load_baseline
 from .build import NoBuildDirectory, attach_logs, find_build_dir, load_build
 from .explain import explain, list_rules, rules_markdown
 from .findings import Severity
+from .inputs.scope import Environment
 from .report import RenderOptions, renderers
 from .rules import find
 
@@ -153,11 +154,13 @@ def run(
     cwd: Optional[Path] = None,
     args: Optional[argparse.Namespace] = None,
     command: Optional[str] = None,
+    environment: Optional[Environment] = None,
 ) -> int:
     """Run pmdoctor; return the exit code.
 
     ``command`` is how the user invoked it (``west pmdoctor``, ``pmdoctor``,
     ``python -m pmdoctor``), so that hints in the report name a command that works.
+    ``environment`` names the trusted Zephyr tree (default: ``$ZEPHYR_BASE``).
     """
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     command = command or invoked_as()
@@ -168,8 +171,9 @@ def run(
             return EXIT_USAGE if exit_.code else EXIT_OK
     cwd = Path(cwd or os.getcwd())
     config_get = config_get or _standalone_config(cwd)
+    environment = environment or Environment.detect(cwd)
     try:
-        return _run(args, Context(config_get, stdout, stderr, cwd, command))
+        return _run(args, Context(config_get, stdout, stderr, cwd, command, environment))
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # the promise: no traceback, ever, unless asked
@@ -216,6 +220,7 @@ class Context:
     stderr: TextIO
     cwd: Path
     command: str = "pmdoctor"
+    environment: Environment = field(default_factory=Environment)
 
 
 def check_command(args: argparse.Namespace, ctx: Context) -> int:
@@ -236,7 +241,7 @@ def check_command(args: argparse.Namespace, ctx: Context) -> int:
         return EXIT_USAGE
     analyses: List[Analysis] = []
     for directory in directories:
-        build = load_build(directory)
+        build = load_build(directory, ctx.environment)
         build.baselines = baselines
         attach_logs(build, logs)
         analyses.append(check(build, selected))

@@ -746,7 +746,7 @@ def migrate_command(args: argparse.Namespace, ctx: Context) -> int:
         return EXIT_USAGE
     reports, drift = [], False
     for directory in directories:
-        build = load_build(directory)
+        build = load_build(directory, ctx.environment)
         try:
             overlays = plan(build)
         except MigrateError as error:

@@ -27,6 +27,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 
 from . import soc as socs
 from .build import _complete_region, load_build
+from .inputs.scope import Environment, ReadScope, real
 from .loaders import LoadError, read_text
 from .loaders.cmake import parse_cmake_cache
 from .loaders.devicetree import load_devicetree
@@ -131,24 +132,37 @@ _KIND_NAMES = {
 
 
 def collect(paths: Iterable[Path]) -> Tuple[List[Path], List[Path], List[Attachment]]:
-    """Split inputs into build directories and files; list what cannot be walked."""
+    """Split inputs into build directories and files; list what cannot be walked.
+
+    Only what the user gave is read: a symbolic link inside a given folder
+    that points out of everything given is listed as not used.
+    """
+    paths = list(paths)
+    scope = ReadScope.of(paths)
     build_dirs: List[Path] = []
     files: List[Path] = []
     skipped: List[Attachment] = []
     seen: set = set()
     for given in paths:
         if given.is_dir():
-            _walk(given, build_dirs, files, skipped, seen)
+            _walk(given, build_dirs, files, skipped, seen, scope)
         elif given.exists():
-            if given.resolve() not in seen:
-                seen.add(given.resolve())
+            if real(given) not in seen:
+                seen.add(real(given))
                 files.append(given)
         else:
             skipped.append(Attachment(given, str(given), detail="does not exist"))
     return build_dirs, files, skipped
 
 
-def _walk(top: Path, build_dirs: List[Path], files: List[Path], skipped: List[Attachment], seen: set) -> None:
+def _walk(
+    top: Path,
+    build_dirs: List[Path],
+    files: List[Path],
+    skipped: List[Attachment],
+    seen: set,
+    scope: ReadScope,
+) -> None:
     if (top / "CMakeCache.txt").is_file():
         build_dirs.append(top)
         return
@@ -156,14 +170,19 @@ def _walk(top: Path, build_dirs: List[Path], files: List[Path], skipped: List[At
         here = Path(root)
         dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
         for directory in list(dirs):
-            if (here / directory / "CMakeCache.txt").is_file():
+            if (here / directory / "CMakeCache.txt").is_file() and scope.allows(here / directory):
                 build_dirs.append(here / directory)
                 dirs.remove(directory)
         for name in sorted(names):
             path = here / name
-            if path.resolve() in seen or not path.is_file():
+            if real(path) in seen or not path.is_file():
                 continue
-            seen.add(path.resolve())
+            if not scope.allows(path):
+                skipped.append(
+                    Attachment(path, str(path), detail="a link to a file outside what was given: not read")
+                )
+                continue
+            seen.add(real(path))
             if len(files) >= MAX_FILES:
                 skipped.append(Attachment(path, str(path), detail=f"more than {MAX_FILES} files: not read"))
                 continue
@@ -395,7 +414,9 @@ class Triage:
 
     def _base(self, build_dirs: List[Path], root: Path) -> Build:
         if build_dirs:
-            build = load_build(build_dirs[0])
+            # Only the attachments are read, and no Zephyr tree runs code: not even $ZEPHYR_BASE's.
+            scope = ReadScope.of(self.paths + self.logs, grows=False)
+            build = load_build(build_dirs[0], Environment(), scope)
             for extra in build_dirs[1:]:
                 build.notes.append(f"{extra}: a second build directory; triage analyses one at a time")
             return build
@@ -629,7 +650,7 @@ class Triage:
 
 
 def _common_root(paths: List[Path]) -> Path:
-    folders = [p.resolve() if p.is_dir() else p.resolve().parent for p in paths if p.exists()]
+    folders = [real(p) if p.is_dir() else real(p).parent for p in paths if p.exists()]
     if not folders:
         return Path.cwd()
     try:
@@ -640,7 +661,7 @@ def _common_root(paths: List[Path]) -> Path:
 
 def _shown(path: Path, root: Path) -> str:
     try:
-        return path.resolve().relative_to(root).as_posix()
+        return real(path).relative_to(root).as_posix()
     except ValueError:
         return str(path)
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+from typing import Optional
 
 from west.commands import WestCommand
 
 from .cli import DESCRIPTION, add_arguments, run
+from .inputs.scope import Environment
 
 
 class PmDoctor(WestCommand):
@@ -29,6 +32,18 @@ class PmDoctor(WestCommand):
         def config_get(option):
             return self.config.get(option) if self.has_config else None
 
-        code = run(args=args, config_get=config_get, command="west pmdoctor")
+        code = run(
+            args=args,
+            config_get=config_get,
+            command="west pmdoctor",
+            environment=Environment.detect(west_zephyr=self._zephyr_project()),
+        )
         if code:
             sys.exit(code)
+
+    def _zephyr_project(self) -> Optional[Path]:
+        """The workspace's zephyr project (west also exports it as ZEPHYR_BASE, which wins)."""
+        if not self.topdir:
+            return None
+        configured = self.config.get("zephyr.base") if self.has_config else None
+        return Path(self.topdir) / (configured or "zephyr")

@@ -1,8 +1,9 @@
 """Read an image's flattened ``zephyr/zephyr.dts`` with Zephyr's dtlib.
 
-The build's own copy of dtlib (``$ZEPHYR_BASE/scripts/dts/python-devicetree``)
-is preferred, since it matches the DTS syntax of that Zephyr; the PyPI
-``devicetree`` package is the fallback. dtlib does not give line numbers in
+The dtlib of the Zephyr tree the user's environment names
+(``$ZEPHYR_BASE/scripts/dts/python-devicetree``) is preferred; the PyPI
+``devicetree`` package is the fallback. The ``ZEPHYR_BASE`` a build's cache
+records is never used: importing runs code, and the cache is an input. dtlib does not give line numbers in
 every version, so a small scanner over the text (which dtlib itself wrote,
 one node or property per line) maps node paths and properties to lines and
 to the ``/* in file:line */`` origin comments that Zephyr >= 4.2 adds.
@@ -27,37 +28,68 @@ NOR_COMPATIBLES = ("nordic,qspi-nor", "jedec,spi-nor", "jedec,mspi-nor")
 NOR_ERASE_BLOCK = 4096
 _KEPT_PROPS = ("size", "erase-block-size", "write-block-size", "label", "jedec-id", "ranges")
 
-_dtlib: Optional[ModuleType] = None
+# One dtlib per Zephyr tree (None: the installed `devicetree` package).
+_DTLIBS: Dict[Optional[Path], Optional[ModuleType]] = {}
+
+NO_PARSER = (
+    "no devicetree parser: set ZEPHYR_BASE to your Zephyr tree, or install the "
+    "`devicetree` package (pip install devicetree)"
+)
 
 
-def dtlib_module(zephyr_base: Optional[Path] = None) -> ModuleType:
-    """Import dtlib once, preferring the build's Zephyr copy."""
-    global _dtlib
-    if _dtlib is None and zephyr_base is not None:
-        _dtlib = _zephyr_dtlib(zephyr_base / "scripts" / "dts" / "python-devicetree" / "src")
-    if _dtlib is None:
-        _dtlib = importlib.import_module("devicetree.dtlib")
-    return _dtlib
+def dtlib_module(zephyr_base: Optional[Path] = None) -> Optional[ModuleType]:
+    """dtlib from ``zephyr_base`` when it has a working copy, else the installed package.
+
+    ``zephyr_base`` must come from the user's environment (see
+    :mod:`pmdoctor.inputs.scope`), never from a file being analysed: importing
+    a module runs its code. None when no dtlib can be imported at all.
+    """
+    if zephyr_base is not None:
+        if zephyr_base not in _DTLIBS:
+            _DTLIBS[zephyr_base] = _zephyr_dtlib(
+                zephyr_base / "scripts" / "dts" / "python-devicetree" / "src"
+            )
+        if _DTLIBS[zephyr_base] is not None:
+            return _DTLIBS[zephyr_base]
+    if None not in _DTLIBS:
+        try:
+            _DTLIBS[None] = importlib.import_module("devicetree.dtlib")
+        except ImportError:
+            _DTLIBS[None] = None
+    return _DTLIBS[None]
+
+
+def dtlib_origin(zephyr_base: Optional[Path] = None) -> str:
+    """Which parser :func:`dtlib_module` gives, in words for a note."""
+    module = dtlib_module(zephyr_base)
+    if module is None:
+        return "none"
+    if zephyr_base is not None and _DTLIBS.get(zephyr_base) is module:
+        return f"dtlib of {zephyr_base}"
+    return "the installed devicetree package"
 
 
 def _zephyr_dtlib(src: Path) -> Optional[ModuleType]:
-    """dtlib from a Zephyr tree, or None when it is absent or does not import."""
+    """dtlib from a Zephyr tree, or None when it is absent or does not import.
+
+    The tree's package is imported under its usual name and then taken out of
+    ``sys.modules`` again, so the installed package stays what
+    ``import devicetree`` gives everyone else.
+    """
     if not (src / "devicetree" / "dtlib.py").is_file():
         return None
-    # A `devicetree` imported earlier (PyPI) would shadow the tree's copy.
     saved = _forget_devicetree()
     sys.path.insert(0, str(src))
     try:
         module = importlib.import_module("devicetree.dtlib")
-        if Path(module.__file__ or "").resolve().is_relative_to(src.resolve()):
-            return module
-    except Exception:  # a broken tree must not stop the analysis: use PyPI's
-        pass
+        found = Path(module.__file__ or "").resolve()
+        return module if src.resolve() in found.parents else None
+    except Exception:  # a broken tree must not stop the analysis: use the package
+        return None
     finally:
         sys.path.remove(str(src))
-    _forget_devicetree()
-    sys.modules.update(saved)
-    return None
+        _forget_devicetree()
+        sys.modules.update(saved)
 
 
 def _forget_devicetree() -> Dict[str, ModuleType]:
@@ -116,8 +148,11 @@ class LineMap:
 
 
 def load_devicetree(path: Path, image: str, zephyr_base: Optional[Path] = None) -> Devicetree:
+    """Parse one flattened ``zephyr.dts``; ``zephyr_base`` must be a trusted tree (or None)."""
     text = read_text(path)
     dtlib = dtlib_module(zephyr_base)
+    if dtlib is None:
+        raise LoadError(path, NO_PARSER)
     try:
         tree = dtlib.DT(str(path))
     except Exception as exc:  # dtlib raises DTError, but also others on odd input
