@@ -12,8 +12,7 @@ from typing import Callable, Dict, List, Optional
 import yaml
 
 from conftest import BUILDS, ROOT
-from pmdoctor.api import analyze
-from pmdoctor.build import load_build
+from pmdoctor.api import analyze, load_build
 from pmdoctor.findings import Finding
 from pmdoctor.rules import run_all
 

@@ -8,8 +8,10 @@ from typing import Dict, Tuple
 
 import pytest
 
-from pmdoctor.build import NoBuildDirectory, find_build_dir, load_build, normalised_board, static_file_names
+from pmdoctor.api import load_build
+from pmdoctor.inputs.locate import NoBuildDirectory, find_build_dir
 from pmdoctor.model import Era, LayoutKind
+from pmdoctor.model.pm import normalised_board, static_file_names
 
 FOUNDATION = Path(__file__).resolve().parent / "builds" / "foundation"
 

@@ -15,8 +15,7 @@ import pytest
 
 from conftest import BUILDS
 from helpers import copy_tree, edit
-from pmdoctor.api import check
-from pmdoctor.build import load_build
+from pmdoctor.api import check, load_build
 from pmdoctor.findings import Finding
 from pmdoctor.model import Era
 from pmdoctor.names import devicetree_names, pm_name

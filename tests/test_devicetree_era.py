@@ -11,9 +11,8 @@ import pytest
 
 from conftest import BUILDS, corpus_or_skip
 from helpers import copy_tree, edit
-from pmdoctor.api import check
+from pmdoctor.api import check, load_build
 from pmdoctor.baseline import BaselineError, load_baseline
-from pmdoctor.build import load_build
 from pmdoctor.cli import run
 from pmdoctor.findings import Finding
 from pmdoctor.model import Era

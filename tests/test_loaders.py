@@ -407,7 +407,7 @@ def test_devicetree_fixture_without_origin_comments() -> None:
 _WHICH_DTLIB = """
 import sys
 sys.path.insert(0, sys.argv[1])
-from pmdoctor.build import load_build
+from pmdoctor.api import load_build
 from pmdoctor.loaders import devicetree
 build = load_build(sys.argv[2])
 used = [m for m in devicetree._DTLIBS.values() if m is not None]

@@ -7,12 +7,10 @@ import shutil
 from pathlib import Path
 
 from conftest import BUILDS, ROOT
-from pmdoctor.api import check
-from pmdoctor.build import load_build
+from pmdoctor.api import check, load_build, triage_build
 from pmdoctor.cli import run
 from pmdoctor.loaders.logs import parse_log
 from pmdoctor.report import RenderOptions, renderers
-from pmdoctor.triage import triage_build
 
 THREADS = ROOT / "tests" / "triage"
 OPTIONS = RenderOptions(cwd=ROOT)

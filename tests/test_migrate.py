@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from conftest import BUILDS, corpus_or_skip
-from pmdoctor.build import load_build
+from pmdoctor.api import load_build
 from pmdoctor.cli import run
 from pmdoctor.migrate import MigrateError, devicetree_equivalents, plan, verify
 

@@ -14,8 +14,7 @@ import pytest
 from conftest import BUILDS, ROOT, corpus_or_skip
 from helpers import copy_tree, edit
 from helpers import rule_findings as run
-from pmdoctor.api import check
-from pmdoctor.build import load_build
+from pmdoctor.api import check, load_build
 from pmdoctor.findings import Finding, Severity
 from pmdoctor.loaders.overlay import scan_chosen
 from pmdoctor.rules import load_all, run_all

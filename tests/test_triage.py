@@ -16,11 +16,11 @@ from typing import List
 import pytest
 
 from conftest import ROOT, corpus_or_skip
-from pmdoctor.api import Analysis, check
+from pmdoctor.api import Analysis, check, triage_build
 from pmdoctor.cli import run
+from pmdoctor.inputs.sniff import sniff
 from pmdoctor.loaders.dts_source import parse_sources
 from pmdoctor.model import Era
-from pmdoctor.triage import sniff, triage_build
 
 THREADS = ROOT / "tests" / "triage"
 PINNACLE = THREADS / "pinnacle100"

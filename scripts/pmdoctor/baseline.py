@@ -2,23 +2,22 @@
 
 PATH is a ``partitions*.yml`` Partition Manager wrote, a ``pm_static*.yml``,
 a folder holding ``partitions*.yml`` files, or a whole PM-era build directory.
-The result is one :class:`~pmdoctor.model.Layout` per domain (``CPUNET`` for
-``partitions_CPUNET.yml`` / ``pm_static_*_CPUNET.yml``), read by the existing
-loaders. This module only loads; rule PMD704 compares.
+Each becomes recognised inputs and goes through the one assembler; the
+result is one :class:`~pmdoctor.model.Layout` per domain (``CPUNET`` for
+``partitions_CPUNET.yml`` / ``pm_static_*_CPUNET.yml``). This module only
+loads; rule PMD704 compares.
 """
 
 from __future__ import annotations
 
-import contextlib
-import re
 from pathlib import Path
-from typing import List, Optional
+from typing import List
 
-from .loaders import LoadError
+from .assemble import assemble, load_build
+from .inputs.kinds import Input, InputKind, InputSet, domain_of
+from .inputs.sniff import ATTACHED
 from .loaders.cmake import is_build_dir
-from .loaders.partitions import layout_from_yaml, regions_from_yaml
-from .loaders.yamlfile import load_yaml
-from .model import Layout, LayoutKind, domain_of_partitions_file
+from .model import Layout
 
 
 class BaselineError(Exception):
@@ -27,53 +26,43 @@ class BaselineError(Exception):
 
 def load_baseline(path: Path) -> List[Layout]:
     path = Path(path)
+    if path.is_dir() and is_build_dir(path):
+        return _from_build(path)
     if path.is_dir():
-        layouts = _from_build(path) if is_build_dir(path) else _from_folder(path)
+        files = sorted(
+            p for p in path.glob("partitions*.yml") if domain_of(p.name) or p.name == "partitions.yml"
+        )
+        if not files:
+            raise BaselineError(f"baseline folder {path} has no partitions.yml")
     elif path.is_file():
-        layouts = [_from_file(path)]
+        files = [path]
     else:
         raise BaselineError(f"baseline {path} does not exist")
-    layouts = [layout for layout in layouts if layout.partitions]
-    if not layouts:
-        raise BaselineError(f"baseline {path} holds no Partition Manager partitions")
-    return layouts
+    return _from_files(path if path.is_dir() else path.parent, files)
 
 
-def _domain(name: str) -> Optional[str]:
-    domain = domain_of_partitions_file(name)
-    if domain is None and name.startswith("pm_static"):
-        match = re.search(r"_(CPU[A-Z]+)\.ya?ml$", name)
-        domain = match.group(1) if match else None
-    return domain
+def _from_files(root: Path, files: List[Path]) -> List[Layout]:
+    inputs = InputSet(root=root)
+    for file in files:
+        kind = InputKind.STATIC if file.name.startswith("pm_static") else InputKind.PARTITIONS
+        inputs.inputs.append(Input(file, kind, provenance=ATTACHED, shown=file.name))
+        regions = file.with_name(file.name.replace("partitions", "regions", 1))
+        if kind is InputKind.PARTITIONS and regions != file and regions.is_file():
+            inputs.inputs.append(Input(regions, InputKind.REGIONS, provenance=ATTACHED, shown=regions.name))
+    build = assemble(inputs)
+    unreadable = [p for p in build.problems if p.kind == "unreadable" and p.source.file in files]
+    if unreadable:
+        raise BaselineError(f"baseline {unreadable[0].source}: {unreadable[0].message}")
+    if any(not isinstance(_data_of(item), dict) for item in inputs.inputs if item.path in files):
+        raise BaselineError(f"baseline {files[0]} is not a partitions mapping")
+    return _with_partitions([*build.layouts, *(s.layout for s in build.static_files if s.layout)], files[0])
 
 
-def _from_file(path: Path) -> Layout:
-    try:
-        doc = load_yaml(path)
-    except LoadError as error:
-        raise BaselineError(f"baseline {error}") from None
-    if not isinstance(doc.data, dict):
-        raise BaselineError(f"baseline {path} is not a partitions mapping")
-    kind = LayoutKind.STATIC if path.name.startswith("pm_static") else LayoutKind.GENERATED
-    layout = layout_from_yaml(doc, kind, _domain(path.name))
-    regions = path.with_name(path.name.replace("partitions", "regions", 1))
-    if kind is LayoutKind.GENERATED and regions != path and regions.is_file():
-        # Region bounds are a nicety for the comparison, not needed.
-        with contextlib.suppress(LoadError):
-            layout.regions = regions_from_yaml(load_yaml(regions))
-    return layout
-
-
-def _from_folder(path: Path) -> List[Layout]:
-    files = sorted(p for p in path.glob("partitions*.yml") if _domain(p.name) or p.name == "partitions.yml")
-    if not files:
-        raise BaselineError(f"baseline folder {path} has no partitions.yml")
-    return [_from_file(p) for p in files]
+def _data_of(item: Input) -> object:
+    return getattr(item.parsed, "data", None) if item.parsed is not None else None
 
 
 def _from_build(path: Path) -> List[Layout]:
-    from .build import load_build  # the build assembler is heavier; only for build dirs
-
     build = load_build(path)
     layouts = list(build.layouts) or [s.layout for s in build.static_files if s.layout is not None]
     if not layouts:
@@ -81,4 +70,11 @@ def _from_build(path: Path) -> List[Layout]:
             f"baseline {path} is not a Partition Manager build (no partitions.yml): "
             "give the partitions.yml or pm_static.yml of the deployed firmware"
         )
+    return _with_partitions(layouts, path)
+
+
+def _with_partitions(layouts: List[Layout], path: Path) -> List[Layout]:
+    layouts = [layout for layout in layouts if layout.partitions]
+    if not layouts:
+        raise BaselineError(f"baseline {path} holds no Partition Manager partitions")
     return layouts

@@ -11,23 +11,26 @@ import argparse
 import os
 import sys
 import traceback
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, TextIO
+from typing import Optional, Sequence, TextIO
 
-from . import __version__, migrate, triage
-from .api import Analysis, check
-from .baseline import BaselineError, load_baseline
-from .build import NoBuildDirectory, attach_logs, find_build_dir, load_build
-from .explain import explain, list_rules, rules_markdown
+from . import __version__
+from .commands.common import (
+    EXIT_FINDINGS,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    EXIT_USAGE,
+    ConfigGet,
+    Context,
+    OutputOptions,
+)
 from .findings import Severity
 from .inputs.scope import Environment
-from .report import RenderOptions, renderers
-from .rules import find
+from .report import FORMATS
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+__all__ = ["EXIT_FINDINGS", "EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "main", "run"]
 
-ConfigGet = Callable[[str], Optional[str]]
+COMMANDS = ("check", "migrate", "triage")
 
 DESCRIPTION = """\
 Check the flash layout of a Zephyr / nRF Connect SDK build: Partition Manager
@@ -58,7 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument(
         "-f",
         "--format",
-        choices=sorted(renderers()),
+        choices=FORMATS,
         default=None,
         help="output format (default: text, or west config pmdoctor.format)",
     )
@@ -121,18 +124,6 @@ def build_parser(prog: str = "pmdoctor") -> argparse.ArgumentParser:
     return add_arguments(parser)
 
 
-def _selected_rules(spec: Optional[str]) -> Optional[List[str]]:
-    if not spec:
-        return None
-    selected = []
-    for item in spec.split(","):
-        rule = find(item)
-        if rule is None:
-            raise ValueError(f"unknown rule {item.strip()!r} (see --list-rules)")
-        selected.append(rule.id)
-    return selected
-
-
 def _standalone_config(cwd: Path) -> ConfigGet:
     """West configuration of the workspace around ``cwd``, when there is one."""
     try:
@@ -193,123 +184,79 @@ def invoked_as(argv0: Optional[str] = None) -> str:
     return "python -m pmdoctor" if module else "pmdoctor"
 
 
-def _run(args, ctx: Context) -> int:
+def _run(args: argparse.Namespace, ctx: Context) -> int:
     stdout, stderr = ctx.stdout, ctx.stderr
-    if args.list_rules:
-        stdout.write(list_rules())
+    if args.list_rules or args.rules_doc or args.explain:
+        from .explain import explain, list_rules, rules_markdown
+        from .rules import find
+
+        if args.list_rules:
+            stdout.write(list_rules())
+        elif args.rules_doc:
+            stdout.write(rules_markdown())
+        else:
+            rule = find(args.explain)
+            if rule is None:
+                stderr.write(f"pmdoctor: unknown rule {args.explain!r} (see --list-rules)\n")
+                return EXIT_USAGE
+            stdout.write(explain(rule))
         return EXIT_OK
-    if args.rules_doc:
-        stdout.write(rules_markdown())
-        return EXIT_OK
-    if args.explain:
-        rule = find(args.explain)
-        if rule is None:
-            stderr.write(f"pmdoctor: unknown rule {args.explain!r} (see --list-rules)\n")
-            return EXIT_USAGE
-        stdout.write(explain(rule))
-        return EXIT_OK
-    return COMMANDS[args.command](args, ctx)
+    return _DISPATCH[args.command](args, ctx)
 
 
-@dataclass(frozen=True)
-class Context:
-    """What a command needs besides its arguments."""
-
-    config_get: ConfigGet
-    stdout: TextIO
-    stderr: TextIO
-    cwd: Path
-    command: str = "pmdoctor"
-    environment: Environment = field(default_factory=Environment)
+# Each subcommand's module is imported only when it runs.
 
 
-def check_command(args: argparse.Namespace, ctx: Context) -> int:
-    """The default command: analyse build directories and report."""
+def _check(args: argparse.Namespace, ctx: Context) -> int:
+    from .commands.check import CheckOptions, run_check
+
     if args.paths:
         ctx.stderr.write("pmdoctor: check takes build directories with -d, not positional paths\n")
         return EXIT_USAGE
-    try:
-        selected = _selected_rules(args.rules)
-        directories = _build_dirs(args, ctx.config_get, ctx.cwd)
-        baselines = load_baseline(ctx.cwd / args.baseline) if getattr(args, "baseline", None) else []
-        logs = [ctx.cwd / name for name in args.log or []]  # an absolute name stays absolute
-        missing = [str(path) for path in logs if not path.is_file()]
-        if missing:
-            raise ValueError(f"no such log file: {', '.join(missing)}")
-    except (ValueError, NoBuildDirectory, BaselineError) as error:
-        ctx.stderr.write(f"pmdoctor: {error}\n")
-        return EXIT_USAGE
-    analyses: List[Analysis] = []
-    for directory in directories:
-        build = load_build(directory, ctx.environment)
-        build.baselines = baselines
-        attach_logs(build, logs)
-        analyses.append(check(build, selected))
-    return emit(analyses, args, ctx)
-
-
-def emit(analyses: List[Analysis], args: argparse.Namespace, ctx: Context) -> int:
-    """Render analyses in the chosen format, write them, and compute the exit code."""
-    config_get, stdout, stderr, cwd = ctx.config_get, ctx.stdout, ctx.stderr, ctx.cwd
-    fmt = args.format or config_get("pmdoctor.format") or "text"
-    if fmt not in renderers():
-        stderr.write(f"pmdoctor: unknown format {fmt!r} in west config pmdoctor.format\n")
-        return EXIT_USAGE
-    stream_is_tty = args.output is None and hasattr(stdout, "isatty") and stdout.isatty()
-    color = args.color == "always" or (
-        args.color == "auto" and stream_is_tty and config_get("color.ui") not in ("false", "0", "no")
+    options = CheckOptions(
+        build_dirs=args.build_dir or (),
+        rules=args.rules,
+        baseline=args.baseline,
+        logs=args.log or (),
+        output=output_options(args),
     )
-    options = RenderOptions(
-        color=color,
-        cwd=cwd,
+    return run_check(options, ctx)
+
+
+def _triage(args: argparse.Namespace, ctx: Context) -> int:
+    from .commands.triage import TriageOptions, run_triage
+
+    options = TriageOptions(
+        paths=args.paths,
+        logs=args.log or (),
+        soc=args.soc,
+        board=args.board,
+        rules=args.rules,
+        output=output_options(args),
+    )
+    return run_triage(options, ctx)
+
+
+def _migrate(args: argparse.Namespace, ctx: Context) -> int:
+    from .migrate import migrate_command
+
+    return migrate_command(args, ctx)
+
+
+_DISPATCH = {"check": _check, "migrate": _migrate, "triage": _triage}
+
+
+def output_options(args: argparse.Namespace) -> OutputOptions:
+    """The report options every command shares, from the parsed command line."""
+    return OutputOptions(
+        format=args.format,
+        output=args.output,
+        fail_on=args.fail_on,
+        exit_zero=args.exit_zero,
+        color=args.color,
         verbose=args.verbose,
-        command=ctx.command,
-        sarif_root=_sarif_root(args, cwd) if fmt == "sarif" else None,
+        sarif_root=args.sarif_root,
     )
-    text = renderers()[fmt](analyses, options)
-    if args.output:
-        try:
-            Path(args.output).write_text(text, encoding="utf-8")
-        except OSError as error:
-            stderr.write(f"pmdoctor: cannot write {args.output}: {error.strerror or error}\n")
-            return EXIT_USAGE
-    else:
-        stdout.write(text)
-    return _exit_code(analyses, Severity(args.fail_on), args.exit_zero)
-
-
-# Subcommands: name -> handler(args, ctx) -> exit code.
-COMMANDS: Dict[str, Callable[[argparse.Namespace, Context], int]] = {
-    "check": check_command,
-    "migrate": migrate.migrate_command,
-    "triage": triage.triage_command,
-}
-
-
-def _sarif_root(args: argparse.Namespace, cwd: Path) -> Path:
-    """``--sarif-root``, else the git work tree around the cwd (code scanning wants
-    repository-relative URIs), else the cwd."""
-    given = getattr(args, "sarif_root", None)
-    if given:
-        return (cwd / given).resolve()
-    for directory in (cwd, *cwd.parents):
-        if (directory / ".git").exists():  # a file in worktrees and submodules
-            return directory
-    return cwd
-
-
-def _build_dirs(args, config_get: ConfigGet, cwd: Path) -> List[Path]:
-    if args.build_dir:
-        return [find_build_dir(explicit=d, cwd=cwd) for d in args.build_dir]
-    board = config_get("build.board") or os.environ.get("BOARD")
-    return [find_build_dir(dir_fmt=config_get("build.dir-fmt"), cwd=cwd, board=board)]
-
-
-def _exit_code(analyses: List[Analysis], fail_on: Severity, exit_zero: bool) -> int:
-    if exit_zero:
-        return EXIT_OK
-    failing = any(f.effective_severity.at_least(fail_on) for a in analyses for f in a.findings)
-    return EXIT_FINDINGS if failing else EXIT_OK
 
 
 def main() -> None:

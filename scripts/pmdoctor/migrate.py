@@ -107,7 +107,7 @@ from .names import PM_SLOT, devicetree_names, pm_name
 if TYPE_CHECKING:  # pragma: no cover
     import argparse
 
-    from .cli import Context
+    from .commands.common import Context
 
 INTERNAL, EXTERNAL = "flash_primary", "external_flash"
 
@@ -650,7 +650,7 @@ class RoundTrip:
 
 def verify(build: Build, overlays: List[Overlay]) -> RoundTrip:
     """Load every overlay back through the devicetree loader and run PMD704 against the source."""
-    from .api import check  # the rules import this module's mapping
+    from .analysis import check  # the rules import this module's mapping
 
     result = RoundTrip()
     images: List[Image] = []
@@ -732,15 +732,16 @@ def plan(build: Build) -> List[Overlay]:
 
 def migrate_command(args: argparse.Namespace, ctx: Context) -> int:
     """Print (or write with --output DIR) the overlays, then verify them (exit 1 on drift)."""
-    from .build import NoBuildDirectory, load_build
-    from .cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, _build_dirs
+    from .assemble import load_build
+    from .commands.common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, build_dirs
+    from .inputs.locate import NoBuildDirectory
 
     fmt = args.format or "text"
     if fmt not in ("text", "json"):
         ctx.stderr.write(f"pmdoctor: migrate prints text or json, not {fmt}\n")
         return EXIT_USAGE
     try:
-        directories = _build_dirs(args, ctx.config_get, ctx.cwd)
+        directories = build_dirs(args.build_dir, ctx)
     except NoBuildDirectory as error:
         ctx.stderr.write(f"pmdoctor: {error}\n")
         return EXIT_USAGE

@@ -101,6 +101,46 @@ for _name in ("nrf9160", "nrf9161", "nrf9151", "nrf9131"):
     )
 
 
+# Nordic SoC names as they appear inside longer strings: Kconfig values (nRF52840_QIAA),
+# compatibles (nordic,nrf52840-qiaa; nordic,thingy53-nrf5340-cpuapp), board names.
+_SOC_NAME = re.compile(r"nrf(?:5\d{3,4}|54[a-z]{1,2}\d{2}|91\d{2}|71\d{2})(?:[a-z](?![a-z]))?")
+# Nordic chips that are not SoCs a build runs on: front-end modules and Wi-Fi companions.
+NOT_SOCS = {"nrf21540", "nrf2220", "nrf2240", "nrf7000", "nrf7001", "nrf7002"}
+
+
+def soc_name(text: Optional[str]) -> Optional[str]:
+    """The Nordic SoC a string names anywhere (``nRF5340_CPUNET_QKAA`` → ``nrf5340_cpunet``), or None."""
+    if not text:
+        return None
+    lowered = text.strip().lower()
+    match = _SOC_NAME.search(lowered)
+    if match is None or match.group(0) in NOT_SOCS:
+        return None
+    if match.group(0).startswith("nrf5340") and "cpunet" in lowered[match.start() :]:
+        return "nrf5340_cpunet"
+    name = match.group(0)
+    for known in _FACTS:
+        if name.startswith(known) and "cpunet" not in known:
+            return known
+    return name
+
+
+# Kconfig and devicetree name some SoCs by their family: an nRF9151 is also SOC_NRF9120.
+FAMILIES = {"nrf9120": ("nrf9131", "nrf9151", "nrf9161")}
+
+
+def same_chip(a: Optional[str], b: Optional[str]) -> bool:
+    """Whether two names can mean one chip: equal, one core of the other (nRF5340), or its family."""
+    left, right = normalise_soc(a) or "", normalise_soc(b) or ""
+    left, right = left.replace("_cpunet", ""), right.replace("_cpunet", "")
+    if left == right:
+        return True
+    return any(
+        {left, right} <= {family, *members} and family in (left, right)
+        for family, members in FAMILIES.items()
+    )
+
+
 def normalise_soc(raw: Optional[str]) -> Optional[str]:
     """``nRF52840_QIAA`` / ``nrf52840`` / ``nordic,nrf52840-qiaa`` -> ``nrf52840``.
 
@@ -109,18 +149,7 @@ def normalise_soc(raw: Optional[str]) -> Optional[str]:
     """
     if not raw:
         return None
-    text = raw.strip().lower()
-    text = text.split(",")[-1]
-    if re.search(r"nrf5340.*cpunet", text):
-        return "nrf5340_cpunet"
-    match = re.match(r"(nrf\d{4,5}[a-z]?\d*)", text)
-    if match:
-        name = match.group(1)
-        for known in _FACTS:
-            if name.startswith(known):
-                return known
-        return name
-    return text or None
+    return soc_name(raw) or raw.strip().lower().split(",")[-1] or None
 
 
 def facts(soc: Optional[str]) -> Optional[SocFacts]:

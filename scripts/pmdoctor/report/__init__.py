@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional
 
-from ..api import Analysis
+if TYPE_CHECKING:  # pragma: no cover - a reporter is imported only when its format is chosen
+    from ..analysis import Analysis
+
+# Every format, without importing a reporter (the CLI lists them in --help).
+FORMATS = ("github", "json", "junit", "markdown", "sarif", "text")
 
 
 @dataclass(frozen=True)
@@ -20,7 +24,7 @@ class RenderOptions:
     sarif_root: Optional[Path] = None
 
 
-Renderer = Callable[[List[Analysis], RenderOptions], str]
+Renderer = Callable[[List["Analysis"], RenderOptions], str]
 
 
 def renderers() -> Dict[str, Renderer]:

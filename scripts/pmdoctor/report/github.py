@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import List
 
-from ..api import Analysis
-from ..build import display_path
+from ..analysis import Analysis
 from ..findings import Finding
 from . import RenderOptions
+from .paths import display_path
 
 _LEVELS = {"error": "error", "warning": "warning", "note": "notice"}
 

@@ -16,10 +16,10 @@ import json
 from typing import Any, Dict, List
 
 from .. import __version__
-from ..api import Analysis
-from ..build import display_path
+from ..analysis import Analysis
 from ..findings import Finding, where_seen
 from . import RenderOptions
+from .paths import display_path
 
 
 def finding_dict(finding: Finding, options: RenderOptions) -> Dict[str, Any]:

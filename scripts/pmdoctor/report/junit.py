@@ -10,11 +10,11 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import List
 
-from ..api import Analysis
-from ..build import display_path
+from ..analysis import Analysis
 from ..findings import Finding
 from ..rules import load_all
 from . import RenderOptions
+from .paths import display_path
 
 
 def _case_name(finding: Finding) -> str:

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import List, Optional
 
 from .. import __version__
-from ..api import Analysis
-from ..build import display_path
+from ..analysis import Analysis
 from ..findings import Finding, Fix
 from ..model import Build
 from . import RenderOptions
+from .paths import display_path
 from .text import summary_line
 
 _LANGUAGES = {

@@ -8,7 +8,7 @@ from pathlib import Path, PurePath, PureWindowsPath
 from typing import Any, Dict, List, Optional
 
 from .. import __version__
-from ..api import Analysis
+from ..analysis import Analysis
 from ..findings import Finding, where_seen
 from ..rules import Rule, load_all
 from . import RenderOptions

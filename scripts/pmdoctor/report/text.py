@@ -5,11 +5,11 @@ from __future__ import annotations
 import textwrap
 from typing import Dict, List, Optional
 
-from ..api import Analysis
-from ..build import display_path
+from ..analysis import Analysis
 from ..findings import Finding, Severity, where_seen
 from ..model import Build, InputFile
 from . import RenderOptions
+from .paths import display_path
 
 try:
     from colorama import Fore, Style

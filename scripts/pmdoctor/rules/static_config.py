@@ -9,9 +9,9 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 from .. import fixes
 from .. import soc as socs
-from ..build import normalised_board, static_file_names
 from ..findings import Finding, Fix, Severity
 from ..model import Build, Era, Image, Layout, Partition, Source, StaticFile
+from ..model.pm import normalised_board, static_file_names
 from . import rule
 from ._common import mcuboot_image, static_layout_for, user_setting
 from ._layouts import hx

@@ -6,14 +6,13 @@ carries a :class:`Source` so that messages can say ``file:line``.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Tuple
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .symptoms import Symptom
+    from ..symptoms import Symptom
 
 
 @dataclass(frozen=True)
@@ -452,9 +451,3 @@ class Build:
             if layout.domain == domain:
                 return layout
         return None
-
-
-def domain_of_partitions_file(name: str) -> Optional[str]:
-    """``partitions_CPUNET.yml`` -> ``CPUNET``; ``partitions.yml`` -> None."""
-    match = re.fullmatch(r"(?:partitions|regions)(?:_(.+))?\.ya?ml", name)
-    return match.group(1) if match else None

@@ -1,0 +1,451 @@
+"""Find the build directory, and list the files of it that pmdoctor reads.
+
+Finding follows ``west build``: ``-d``, then ``build.dir-fmt``, then the
+current directory, then ``./build``. Listing turns one build directory into
+an :class:`~pmdoctor.inputs.kinds.InputSet`: the CMake cache, sysbuild's
+``domains.yaml``, every image's ``.config`` and ``zephyr.dts``, Partition
+Manager's outputs, the static files the cache names or the application
+source holds, and the user's Kconfig fragments and overlays. To know where
+those are, a few index files are read here (the cache, ``domains.yaml``, the
+application's ``build_info.yml``); everything else is only listed, and
+:mod:`pmdoctor.assemble` loads it.
+
+Build directories get moved, zipped and attached to forum posts, so paths
+they record are mapped into this copy where they no longer exist, and no
+path they record is read unless :class:`~pmdoctor.inputs.scope.ReadScope`
+allows it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from ..loaders import LoadError, read_text
+from ..loaders.cmake import is_build_dir, parse_cmake_cache
+from ..loaders.sysbuild import dig, load_build_info, load_domains, pure_path
+from .kinds import ImageDir, Input, InputKind, InputSet, domain_of
+from .scope import ReadScope, real
+
+
+class NoBuildDirectory(Exception):
+    """No build directory could be found; the message says where we looked."""
+
+
+# ------------------------------------------------------------------ finding
+
+
+def find_build_dir(
+    explicit: Optional[str] = None,
+    dir_fmt: Optional[str] = None,
+    cwd: Optional[Path] = None,
+    board: Optional[str] = None,
+) -> Path:
+    """Pick the build directory the way ``west build`` does."""
+    cwd = Path(cwd or os.getcwd())
+    if explicit:
+        path = (cwd / explicit).resolve() if not Path(explicit).is_absolute() else Path(explicit)
+        if not path.is_dir():
+            raise NoBuildDirectory(f"{explicit}: no such directory")
+        if not is_build_dir(path):
+            raise NoBuildDirectory(f"{explicit}: not a build directory (no CMakeCache.txt)")
+        return path
+    looked: List[str] = []
+    if dir_fmt:
+        resolved = resolve_dir_fmt(dir_fmt, cwd, board)
+        if resolved is not None:
+            looked.append(str(resolved))
+            if is_build_dir(resolved):
+                return resolved
+        else:
+            looked.append(f"build.dir-fmt {dir_fmt!r} (could not resolve)")
+    if is_build_dir(cwd):
+        return cwd
+    looked.append(f"{cwd} (current directory)")
+    default = cwd / "build"
+    if is_build_dir(default):
+        return default
+    looked.append(str(default))
+    raise NoBuildDirectory(
+        "no build directory found (looked in: " + "; ".join(looked) + "); pass one with -d"
+    )
+
+
+def resolve_dir_fmt(dir_fmt: str, cwd: Path, board: Optional[str]) -> Optional[Path]:
+    """Fill ``{board}``, ``{app}``, ``{source_dir}``; guess what stays unknown.
+
+    pmdoctor has no ``-s``: the application is the cwd, as for a bare
+    ``west build``, so ``{source_dir}`` is ``.`` and ``{app}`` is the cwd's
+    name. As in west, the path is resolved one component at a time; at the
+    first component with an unknown field, single-child directories are
+    followed down until a build directory turns up.
+    """
+    values = {"source_dir": ".", "app": cwd.name}
+    if board:
+        values["board"] = board
+    try:
+        return (cwd / os.path.normpath(dir_fmt.format(**values))).resolve()
+    except (KeyError, IndexError, ValueError):
+        pass
+    known = Path()
+    for part in Path(dir_fmt).parts:
+        try:
+            known = known / part.format(**values)
+        except (KeyError, IndexError, ValueError):
+            return _single_child_build(cwd / known)
+    return (cwd / known).resolve()
+
+
+def _single_child_build(directory: Path, limit: int = 8) -> Optional[Path]:
+    """Follow directories with exactly one subdirectory down to a build directory."""
+    for _ in range(limit):
+        try:
+            children = [c for c in directory.iterdir() if c.is_dir()]
+        except OSError:
+            return None
+        if len(children) != 1:
+            return None
+        directory = children[0]
+        if is_build_dir(directory):
+            return directory.resolve()
+    return None
+
+
+def build_top(path: Path) -> Path:
+    """``-d build/app`` inside a sysbuild tree means the whole sysbuild build."""
+    top = Path(path)
+    if not (top / "domains.yaml").is_file() and (top.parent / "domains.yaml").is_file():
+        return top.parent
+    return top
+
+
+# ------------------------------------------------------------------ listing
+
+# Folders of a build directory that are never an image's build.
+_NOT_IMAGES = {"zephyr", "modules", "CMakeFiles", "Kconfig", "_sysbuild", "tfm", "bootloader"}
+
+# Where the user's Kconfig fragments and overlays live in an application (NCS conventions).
+_CONF_PATTERNS = (
+    "*.conf",
+    "sysbuild/*.conf",
+    "sysbuild/*/*.conf",
+    "sysbuild/*/boards/*.conf",
+    "child_image/*.conf",
+    "child_image/*/*.conf",
+    "boards/*.conf",
+)
+_OVERLAY_PATTERNS = (
+    "*.overlay",
+    "boards/*.overlay",
+    "sysbuild/*.overlay",
+    "sysbuild/*/*.overlay",
+    "sysbuild/*/boards/*.overlay",
+    "child_image/*.overlay",
+    "child_image/*/*.overlay",
+    "child_image/*/boards/*.overlay",
+)
+_STATIC_FOLDERS = (
+    "",
+    "sysbuild/",
+    "sysbuild/*/",
+    "child_image/",
+    "child_image/*/",
+    "boards/",
+    "boards/*/",
+    "boards/*/*/",
+    "configuration/*/",
+)
+_STATIC_KEY = re.compile(r"(?:(\w+)_)?PM_STATIC_YML_FILE")
+# Provenance of the pm_static* files found in the application source, used or not.
+SOURCE_CANDIDATE = "pm_static file in the application source"
+
+
+def locate_build(path: Path, scope: Optional[ReadScope] = None) -> InputSet:
+    """Every file pmdoctor reads from one build directory, as recognised inputs."""
+    top = build_top(path)
+    return _Locator(top, scope or ReadScope.of([top])).run()
+
+
+class _Locator:
+    def __init__(self, top: Path, scope: ReadScope):
+        self.top = top
+        self.scope = scope
+        self.found = InputSet(root=top, complete=True)
+        self.cache: Dict[str, str] = {}
+        self.refused: set = set()
+
+    def may_read(self, path: Path, named_by: str = "") -> bool:
+        """Whether ``path`` lies inside what this run may read; says so once when it does not."""
+        if self.scope.allows(path):
+            return True
+        if path not in self.refused:
+            self.refused.add(path)
+            by = f" (named by {named_by})" if named_by else ""
+            self.found.notes.append(
+                f"{path}{by} lies outside the build, the application source and the Zephyr "
+                "workspace (or is a link out of them): not read"
+            )
+        return False
+
+    def add(self, path: Path, kind: InputKind, **details) -> Optional[Input]:
+        """List ``path`` when something is there and this run may read it."""
+        if not _present(path) or not self.may_read(path, details.pop("named_by", "")):
+            return None
+        item = Input(path, kind, provenance=details.pop("provenance", "build directory"), **details)
+        self.found.inputs.append(item)
+        return item
+
+    def text(self, item: Optional[Input]) -> str:
+        """The content of an index file, kept on the input so it is read once."""
+        if item is None:
+            return ""
+        if item.text is None:
+            try:
+                item.text = read_text(item.path)
+            except LoadError:
+                return ""  # the assembler reads it again and reports why it cannot
+        return item.text
+
+    def run(self) -> InputSet:
+        cache = self.add(self.top / "CMakeCache.txt", InputKind.CMAKE_CACHE)
+        self.cache = parse_cmake_cache(self.text(cache))
+        top_config = self.top / "zephyr" / ".config"
+        sysbuild = (self.top / "domains.yaml").is_file() or "SB_CONFIG_" in self._peek(top_config)
+        if sysbuild:
+            self.add(top_config, InputKind.SYSBUILD_CONFIG)
+            self.sysbuild_images()
+        else:
+            self.child_images()
+        for image in self.found.images:
+            self.image_files(image)
+        self.generated_layouts(sysbuild)
+        self.source_dir()
+        self.static_files()
+        self.user_files()
+        return self.found
+
+    def _peek(self, path: Path) -> str:
+        if not path.is_file() or not self.scope.allows(path):
+            return ""
+        try:
+            return read_text(path)
+        except LoadError:
+            return ""
+
+    # -- images -------------------------------------------------------------
+
+    def sysbuild_images(self) -> None:
+        domains_file = self.add(self.top / "domains.yaml", InputKind.DOMAINS)
+        images: Dict[str, Path] = {}
+        default = None
+        if domains_file is not None:
+            try:
+                domains = load_domains(domains_file.path)
+                images, default = domains.images, domains.default
+            except LoadError:
+                pass  # the assembler loads it again and reports the problem
+        for name, directory in list(images.items()):
+            if not self.may_read(directory, "domains.yaml"):
+                images[name] = self.top / name  # where sysbuild puts it, in this copy
+        if not images:  # domains.yaml missing or broken: every sub-build is an image
+            images = {d.name: d for d in self._subbuilds(self.top)}
+        default = default or self.cache.get("DEFAULT_IMAGE") or next(iter(images), None)
+        for name, directory in images.items():
+            self.image(name, directory, name == default)
+
+    def child_images(self) -> None:
+        self.image("app", self.top, True)
+        for directory in self._subbuilds(self.top):
+            self.image(directory.name, directory)
+            # An nRF5340 net-core child carries its own children (b0n ...).
+            for nested in self._subbuilds(directory):
+                self.image(nested.name, nested)
+
+    def image(self, name: str, directory: Path, default: bool = False) -> None:
+        resolved = real(directory)
+        if any(i.name == name or real(i.path) == resolved for i in self.found.images):
+            return  # a second name (symlink) for an image already listed
+        self.found.images.append(ImageDir(name, directory, default))
+
+    def _subbuilds(self, directory: Path) -> List[Path]:
+        found: List[Path] = []
+        try:
+            children = sorted(directory.iterdir())
+        except OSError:
+            return found
+        here = real(directory)
+        for child in children:
+            if child.name in _NOT_IMAGES or not child.is_dir():
+                continue
+            target = real(child)
+            if target == here or target in here.parents:  # a link back up the tree, not an image
+                continue
+            if not self.scope.allows(target):  # a link out of the build: not an image of it
+                continue
+            if (child / "zephyr" / ".config").is_file() or (child / "zephyr" / "zephyr.dts").is_file():
+                found.append(child)
+        return found
+
+    def image_files(self, image: ImageDir) -> None:
+        zephyr = image.path / "zephyr"
+        self.add(zephyr / ".config", InputKind.CONFIG, image=image.name)
+        self.add(zephyr / "zephyr.dts", InputKind.ZEPHYR_DTS, image=image.name)
+        signed = zephyr / "zephyr.signed.bin"
+        if signed.is_file():
+            self.add(signed, InputKind.SIGNED_IMAGE, image=image.name)
+
+    # -- Partition Manager's outputs ----------------------------------------
+
+    def generated_layouts(self, sysbuild: bool) -> None:
+        directories = [self.top]
+        if not sysbuild:  # child-image net core keeps its files in its own folder
+            directories += [image.path for image in self.found.images if image.path != self.top]
+        for directory in directories:
+            for path in sorted(directory.glob("partitions*.yml")):
+                domain = domain_of(path.name)
+                if path.name != "partitions.yml" and domain is None:
+                    continue
+                if self.add(path, InputKind.PARTITIONS, domain=domain) is None:
+                    continue
+                regions = directory / path.name.replace("partitions", "regions", 1)
+                if regions.is_file():
+                    self.add(regions, InputKind.REGIONS, domain=domain)
+
+    # -- the application's sources --------------------------------------------
+
+    def source_dir(self) -> None:
+        """The application source: build_info.yml, else the cache; relocated next to a moved build."""
+        recorded = self._build_info_source()
+        if recorded is None:
+            sysbuild = self.found.first(InputKind.SYSBUILD_CONFIG) is not None or self.found.first(
+                InputKind.DOMAINS
+            )
+            source = self.cache.get("APP_DIR") if sysbuild else self.cache.get("APPLICATION_SOURCE_DIR")
+            recorded = Path(source) if source else None
+        self.found.recorded_source = recorded
+        if recorded is not None and _is_application(recorded) and self.scope.may_take(recorded):
+            self.found.source_dir = recorded
+        else:
+            self.found.source_dir = self._relocated(recorded)
+        if self.found.source_dir is not None:
+            self.scope = self.scope.with_root(self.found.source_dir)
+
+    def _build_info_source(self) -> Optional[Path]:
+        """build_info.yml (Zephyr >= 4.0) in the application's build folder names its sources."""
+        app = next((image for image in self.found.images if image.default), None)
+        directories = [self.top] + [image.path for image in self.found.images]
+        source = None
+        for directory in dict.fromkeys(directories):
+            item = self.add(directory / "build_info.yml", InputKind.BUILD_INFO)
+            if item is None or app is None or directory != app.path:
+                continue
+            try:
+                value = dig(load_build_info(item.path), "cmake", "application", "source-dir")
+            except LoadError:
+                continue
+            source = Path(str(value)) if value else source
+        return source
+
+    def _relocated(self, recorded: Optional[Path]) -> Optional[Path]:
+        """When the recorded sources are not here, the usual ``<app>/build`` layout puts them one up."""
+        candidate = self.top.parent
+        looks_like_app = _is_application(candidate) or (candidate / "prj.conf").is_file()
+        if looks_like_app and self.scope.may_take(candidate):
+            if recorded is not None:
+                self.found.notes.append(
+                    f"application source {recorded} is not on this machine; using {candidate}"
+                )
+            return candidate
+        if recorded is not None and recorded.is_dir():
+            why = "holds no CMakeLists.txt" if self.scope.grows else "was not given"
+            self.found.notes.append(f"application source {recorded} {why}: not read")
+        return None
+
+    def static_files(self) -> None:
+        """Static files the cache names, then every pm_static* of the sources (the assembler picks)."""
+        for key, value in sorted(self.cache.items()):
+            match = _STATIC_KEY.fullmatch(key)
+            if not match or not value:
+                continue
+            path = self._local_static_path(value)
+            domain = "CPUNET" if match.group(1) and "net" in match.group(1).lower() else None
+            if path is None or not path.is_file():
+                self.found.notes.append(
+                    f"the static layout {value} named by {key} in CMakeCache.txt is not on this machine"
+                )
+                continue
+            if any(item.path == path for item in self.found.of(InputKind.STATIC)):
+                continue
+            self.add(
+                path,
+                InputKind.STATIC,
+                domain=domain,
+                provenance=f"{key} in CMakeCache.txt",
+                named_by=f"{key} in CMakeCache.txt",
+            )
+        source = self.found.source_dir
+        if source is None:
+            return
+        found = set()
+        for folder in _STATIC_FOLDERS:
+            for path in source.glob(folder + "pm_static*"):
+                if path.is_file() and path.suffix in (".yml", ".yaml") and self.scope.allows(path):
+                    found.add(path)
+        for path in sorted(found):
+            # Candidates: the assembler decides which one Partition Manager reads, if any.
+            self.found.inputs.append(Input(path, InputKind.STATIC, provenance=SOURCE_CANDIDATE))
+
+    def _local_static_path(self, value: str) -> Optional[Path]:
+        """Where a static file recorded in the cache is on this machine, if anywhere.
+
+        Relative paths are relative to the application directory; absolute
+        ones recorded below the original application directory are looked
+        up below the relocated one.
+        """
+        source = self.found.source_dir
+        recorded = self.found.recorded_source
+        if not pure_path(value).is_absolute():
+            base = source if source is not None else recorded
+            return Path(base) / value if base is not None else None
+        if Path(value).is_file():
+            return Path(value)
+        if recorded is None or source is None or Path(source) == Path(recorded):
+            return None
+        try:
+            relative = pure_path(value).relative_to(pure_path(str(recorded)))
+        except ValueError:
+            return None
+        return Path(source).joinpath(*relative.parts)
+
+    def user_files(self) -> None:
+        """The Kconfig fragments and overlays the user wrote, so fixes can name the line to change."""
+        source = self.found.source_dir
+        if source is None:
+            return
+        seen: set = set()
+        for kind, patterns in ((InputKind.CONF, _CONF_PATTERNS), (InputKind.OVERLAY, _OVERLAY_PATTERNS)):
+            for pattern in patterns:
+                for path in sorted(source.glob(pattern)):
+                    if path in seen or not path.is_file():
+                        continue
+                    seen.add(path)
+                    key = path.relative_to(source).as_posix()
+                    self.add(path, kind, shown=key, provenance="application source directory")
+
+
+def _present(path: Path) -> bool:
+    """Something is at ``path`` (a file, or something that should have been one)."""
+    try:
+        return path.exists() or path.is_symlink()
+    except OSError:
+        return False
+
+
+def _is_application(folder: Path) -> bool:
+    """A Zephyr application folder: every one has a CMakeLists.txt."""
+    try:
+        return (folder / "CMakeLists.txt").is_file()
+    except OSError:
+        return False
