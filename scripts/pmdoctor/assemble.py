@@ -42,8 +42,10 @@ from .loaders.yamlfile import YamlDoc, parse_yaml
 from .model import (
     DEFAULT_PLACEMENT,
     Build,
+    Confidence,
     Devicetree,
     Era,
+    Fact,
     Image,
     InputFile,
     Kconfig,
@@ -54,7 +56,7 @@ from .model import (
     StaticFile,
     infer,
 )
-from .model.infer import Confidence, Inference
+from .model.infer import Inference
 from .model.pm import static_file_names
 
 _KNOWN_ROLES = {"mcuboot": "mcuboot", "b0": "b0", "b0n": "b0n", "spm": "spm"}
@@ -346,10 +348,12 @@ class _Assembler:
     def identify(self) -> None:
         board, soc = self.board_and_soc()
         build = self.build
-        build.board, build.soc = (
-            (board.best.value if board.best else None),
-            socs.normalise_soc(soc.best.value if soc.best else None),
-        )
+        build.board = board.best.value if board.best else None
+        build.soc = socs.normalise_soc(soc.best.value if soc.best else None)
+        if board.best is not None:
+            build.inferred["board"] = board.best
+        if soc.best is not None:
+            build.inferred["soc"] = Fact(build.soc or soc.best.value, soc.best.evidence, soc.best.confidence)
         self.versions()
         self.era()
         self.inference_notes(board, soc)

@@ -15,7 +15,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from ..model.infer import Confidence
+from ..model import Confidence
 
 
 class InputKind(str, Enum):

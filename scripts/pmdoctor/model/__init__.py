@@ -44,6 +44,24 @@ class Era(str, Enum):
     DEVICETREE = "devicetree"
 
 
+class Confidence(str, Enum):
+    """How sure an inference is: given by the user, read from the build, or guessed."""
+
+    GIVEN = "given"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One inferred value (board, SoC …), the signal it came from, and how sure that signal is."""
+
+    value: str
+    evidence: str
+    confidence: Confidence
+
+
 class LayoutKind(str, Enum):
     GENERATED = "partitions"  # partitions*.yml written by Partition Manager
     STATIC = "pm_static"  # a pm_static*.yml the user wrote or copied
@@ -401,6 +419,8 @@ class Build:
     static_candidates: List[Path] = field(default_factory=list)
     problems: List[LoadProblem] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
+    # What was inferred rather than read, and from which signal: "board", "soc".
+    inferred: Dict[str, Fact] = field(default_factory=dict)
     # Kconfig fragments the user wrote (prj.conf, sysbuild.conf,
     # sysbuild/mcuboot.conf, child_image/mcuboot.conf ...), keyed by their
     # path relative to the application source directory.

@@ -16,33 +16,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Dict, Iterable, List, Optional
 
 from ..soc import same_chip, soc_name
-from . import Devicetree, Kconfig, Layout
+from . import Confidence, Devicetree, Fact, Kconfig, Layout
 from .boards import soc_of_board
 
-
-class Confidence(str, Enum):
-    """How sure an inference is: given by the user, read from the build, or guessed."""
-
-    GIVEN = "given"
-    HIGH = "high"
-    MEDIUM = "medium"
-    LOW = "low"
-
-
 _RANK = {Confidence.GIVEN: 3, Confidence.HIGH: 2, Confidence.MEDIUM: 1, Confidence.LOW: 0}
-
-
-@dataclass(frozen=True)
-class Fact:
-    """One inferred value, the signal it came from, and how sure that signal is."""
-
-    value: str
-    evidence: str
-    confidence: Confidence
 
 
 @dataclass

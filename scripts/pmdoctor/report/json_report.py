@@ -5,7 +5,8 @@
                  "findings": [{"rule", "name", "severity", "message", "image", "domain",
                                "location": {"file", "line"}, "evidence",
                                "fixes": [{"description", "file", "snippet"}]}],
-                 "summary": {"error", "warning", "note"}}]}
+                 "summary": {"error", "warning", "note"},
+                 "inferred": {"board"|"soc": {"value", "evidence", "confidence"}}, …}]}
 
 Keys are only ever added, never renamed or removed.
 """
@@ -84,6 +85,11 @@ def build_dict(analysis: Analysis, options: RenderOptions) -> Dict[str, Any]:
             for item in build.inputs
         ],
         "notes": list(build.notes),
+        # Facts pmdoctor inferred, each with the signal it came from.
+        "inferred": {
+            name: {"value": fact.value, "evidence": fact.evidence, "confidence": fact.confidence.value}
+            for name, fact in build.inferred.items()
+        },
         "wanted": list(build.wanted),
     }
 
