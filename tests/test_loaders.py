@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import List
 
@@ -493,3 +494,20 @@ def test_broken_dtlib_in_zephyr_base_falls_back_to_pypi(tmp_path: Path) -> None:
     assert not Path(module).is_relative_to(src)
     assert Path(module).name == "dtlib.py"
     assert loaded == "0 ['zephyr,code-partition']"
+
+
+def test_without_any_devicetree_parser_each_zephyr_dts_is_one_finding(tmp_path: Path) -> None:
+    """West's own environment may lack the `devicetree` package: say what to install, no traceback."""
+    from helpers import run_pmdoctor
+
+    blocker = tmp_path / "blocker" / "devicetree"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text("raise ImportError('blocked for this test')\n")
+    scripts = Path(__file__).resolve().parents[1] / "scripts"
+    env = {"PYTHONPATH": f"{blocker.parent}{os.pathsep}{scripts}"}
+    result = run_pmdoctor("-d", str(FOUNDATION.parent / "cli" / "healthy" / "build"), cwd=tmp_path, env=env)
+    assert "Traceback" not in result.stderr and result.returncode == 1, result.stderr
+    assert "PMD001" in result.stdout
+    assert "no devicetree parser: set ZEPHYR_BASE to your Zephyr tree, or install the" in " ".join(
+        result.stdout.split()
+    )
