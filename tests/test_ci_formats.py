@@ -36,9 +36,9 @@ def test_github_annotations_one_per_finding_in_ranked_order() -> None:
 
 
 def test_github_escapes_property_separators() -> None:
-    from pmdoctor.report.github import _escape_property
+    from pmdoctor.report._neutral import workflow_property
 
-    assert _escape_property("a,b:c%\n") == "a%2Cb%3Ac%25%0A"
+    assert workflow_property("a,b:c%\n") == "a%2Cb%3Ac%25%0A"
 
 
 def test_junit_lists_passing_rules_and_one_failure_per_finding() -> None:

@@ -11,7 +11,15 @@ import pytest
 from conftest import BUILDS, corpus_or_skip
 from pmdoctor.api import load_build
 from pmdoctor.cli import run
-from pmdoctor.migrate import MigrateError, devicetree_equivalents, plan, verify
+from pmdoctor.migrate import (
+    MigrateError,
+    WriteRefused,
+    _replace_atomically,
+    devicetree_equivalents,
+    plan,
+    verify,
+    write_files,
+)
 
 DT = BUILDS / "dt"
 PM_FIXTURES = ["pm_child_image_nrf52840_ext", "pm_sysbuild_nrf54l15", "pm_sysbuild_nrf5340"]
@@ -140,6 +148,83 @@ def test_cli_prints_and_writes_overlays(tmp_path, capsys):
         "sysbuild/mcuboot/boards/nrf5340dk_nrf5340_cpuapp.overlay",
     ]
     assert "slot0_ns_partition" in (tmp_path / "out/boards/nrf5340dk_nrf5340_cpuapp_ns.overlay").read_text()
+
+
+NRF5340 = str(DT / "pm_sysbuild_nrf5340")
+APP_OVERLAY = "boards/nrf5340dk_nrf5340_cpuapp_ns.overlay"
+MCUBOOT_OVERLAY = "sysbuild/mcuboot/boards/nrf5340dk_nrf5340_cpuapp.overlay"
+
+
+def written(folder) -> list:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if not p.is_dir())
+
+
+def refusal(capsys) -> str:
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("pmdoctor: refusing to write "), err
+    return err
+
+
+def test_output_never_overwrites_hand_edits_without_force(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert run(["migrate", "-d", NRF5340, "-o", str(out)]) == 0
+    (out / APP_OVERLAY).write_text("/* my hand edits */\n")
+    (out / MCUBOOT_OVERLAY).unlink()
+    capsys.readouterr()
+    assert run(["migrate", "-d", NRF5340, "-o", str(out)]) == 2
+    err = refusal(capsys)
+    assert str(out / APP_OVERLAY) in err and "already exists" in err and "--force" in err
+    assert (out / APP_OVERLAY).read_text() == "/* my hand edits */\n"
+    assert not (out / MCUBOOT_OVERLAY).exists()  # every destination is checked before any is written
+    assert run(["migrate", "-d", NRF5340, "-o", str(out), "--force"]) == 0
+    assert "slot0_ns_partition" in (out / APP_OVERLAY).read_text()
+    assert (out / MCUBOOT_OVERLAY).is_file()
+    assert len(written(out)) == 4  # no temporary file left behind
+
+
+def test_output_never_writes_through_a_symlinked_file(tmp_path, capsys):
+    out, outside = tmp_path / "out", tmp_path / "outside.txt"
+    outside.write_text("not yours\n")
+    (out / "boards").mkdir(parents=True)
+    (out / APP_OVERLAY).symlink_to(outside)
+    assert run(["migrate", "-d", NRF5340, "-o", str(out), "--force"]) == 2
+    err = refusal(capsys)
+    assert str(out / APP_OVERLAY) in err and "symbolic link" in err
+    assert outside.read_text() == "not yours\n"
+    assert written(out) == [APP_OVERLAY]
+
+
+def test_output_never_writes_through_a_symlinked_folder(tmp_path, capsys):
+    out, outside = tmp_path / "out", tmp_path / "elsewhere"
+    outside.mkdir()
+    (out / "sysbuild").mkdir(parents=True)
+    (out / "sysbuild" / "mcuboot").symlink_to(outside, target_is_directory=True)
+    assert run(["migrate", "-d", NRF5340, "-o", str(out), "--force"]) == 2
+    err = refusal(capsys)
+    assert str(out / "sysbuild" / "mcuboot") + ":" in err and "symbolic link" in err
+    assert list(outside.iterdir()) == []
+    assert not (out / "boards").exists()
+
+
+def test_write_files_refuses_paths_that_leave_the_folder_or_repeat(tmp_path):
+    out = tmp_path / "out"
+    for files in (
+        [("../escaped.overlay", "x")],
+        [("/etc/x.overlay", "x")],
+        [("a.overlay", "1"), ("a.overlay", "2")],
+    ):
+        with pytest.raises(WriteRefused):
+            write_files(out, files)
+    assert not out.exists() and written(tmp_path) == []
+
+
+def test_a_failed_write_leaves_no_temporary_file(tmp_path):
+    target = tmp_path / "x.overlay"
+    target.mkdir()  # os.replace cannot put a file over a folder
+    (target / "keep").write_text("")
+    with pytest.raises(OSError):
+        _replace_atomically(target, "text")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.overlay"]
 
 
 def test_cli_json(capsys):

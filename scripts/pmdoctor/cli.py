@@ -80,6 +80,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     )
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     parser.add_argument(
+        "--force",
+        action="store_true",
+        help="migrate: overwrite .overlay files already in the --output directory",
+    )
+    parser.add_argument(
         "--rules", metavar="IDS", help="comma-separated rule IDs or names to run (default: all)"
     )
     parser.add_argument(

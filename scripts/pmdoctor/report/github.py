@@ -11,38 +11,35 @@ from typing import List
 from ..analysis import Analysis
 from ..findings import Finding
 from . import RenderOptions
+from ._neutral import one_line, workflow_data, workflow_property
 from .paths import display_path
 
 _LEVELS = {"error": "error", "warning": "warning", "note": "notice"}
 
 
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
 def _command(finding: Finding, options: RenderOptions) -> str:
+    # User values are made one-line first, so the only line breaks in the
+    # data are the reporter's own (before "Fix:"), and those are escaped too.
     properties = []
     if finding.location.file is not None:
-        properties.append(f"file={_escape_property(display_path(finding.location.file, options.cwd))}")
+        where = one_line(display_path(finding.location.file, options.cwd))
+        properties.append(f"file={workflow_property(where)}")
         if finding.location.line:
             properties.append(f"line={finding.location.line}")
-    properties.append(f"title={_escape_property(f'pmdoctor {finding.rule} {finding.name}')}")
-    body = finding.message
+    title = one_line(f"pmdoctor {finding.rule} {finding.name}")
+    properties.append(f"title={workflow_property(title)}")
+    body = one_line(finding.message)
     if finding.fixes:
-        body += "\nFix: " + "; ".join(fix.description for fix in finding.fixes)
+        body += "\nFix: " + "; ".join(one_line(fix.description) for fix in finding.fixes)
     level = _LEVELS[finding.effective_severity.value]
-    return f"::{level} {','.join(properties)}::{_escape_data(body)}"
+    return f"::{level} {','.join(properties)}::{workflow_data(body)}"
 
 
 def render(analyses: List[Analysis], options: RenderOptions) -> str:
     lines: List[str] = []
     for analysis in analyses:
-        where = display_path(analysis.build.path, options.cwd) or "."
-        lines.append(f"::group::pmdoctor {where}")
+        where = one_line(display_path(analysis.build.path, options.cwd) or ".")
+        lines.append(f"::group::{workflow_data(f'pmdoctor {where}')}")
         lines += [_command(finding, options) for finding in analysis.findings]
         lines.append("::endgroup::")
     return "\n".join(lines) + "\n"

@@ -2,7 +2,9 @@
 
 One test suite per build; one test case per rule that found nothing (so
 passing checks show too) and one failing case per error or warning finding.
-Notes pass, with their text as output.
+Notes pass, with their text as output. Every attribute and text holding
+user data goes through ``one_line``, which shows control characters escaped
+and so also removes every character XML 1.0 forbids.
 """
 
 from __future__ import annotations
@@ -14,16 +16,17 @@ from ..analysis import Analysis
 from ..findings import Finding
 from ..rules import load_all
 from . import RenderOptions
+from ._neutral import one_line
 from .paths import display_path
 
 
 def _case_name(finding: Finding) -> str:
     subject = " ".join(part for part in finding.subject if part) or finding.message[:60]
-    return f"{finding.rule} {finding.name}: {subject}"
+    return one_line(f"{finding.rule} {finding.name}: {subject}")
 
 
 def _suite(analysis: Analysis, options: RenderOptions) -> ET.Element:
-    where = display_path(analysis.build.path, options.cwd) or "."
+    where = one_line(display_path(analysis.build.path, options.cwd) or ".")
     suite = ET.Element("testsuite", name=f"pmdoctor {where}")
     failures = 0
     fired = {finding.rule for finding in analysis.findings}
@@ -33,18 +36,24 @@ def _suite(analysis: Analysis, options: RenderOptions) -> ET.Element:
     for finding in analysis.findings:
         case = ET.SubElement(suite, "testcase", classname=where, name=_case_name(finding))
         if finding.location.file is not None:
-            case.set("file", display_path(finding.location.file, options.cwd))
+            case.set("file", one_line(display_path(finding.location.file, options.cwd)))
             if finding.location.line:
                 case.set("line", str(finding.location.line))
         details = "\n".join(
-            [str(finding.location), *finding.evidence, *(f"fix: {f.description}" for f in finding.fixes)]
+            one_line(line)
+            for line in [
+                str(finding.location),
+                *finding.evidence,
+                *(f"fix: {f.description}" for f in finding.fixes),
+            ]
         )
+        message = one_line(finding.message)
         severity = finding.effective_severity.value
         if severity == "note":
-            ET.SubElement(case, "system-out").text = f"{finding.message}\n{details}"
+            ET.SubElement(case, "system-out").text = f"{message}\n{details}"
             continue
         failures += 1
-        failure = ET.SubElement(case, "failure", message=finding.message, type=severity)
+        failure = ET.SubElement(case, "failure", message=message, type=severity)
         failure.text = details
     suite.set("tests", str(len(suite)))
     suite.set("failures", str(failures))

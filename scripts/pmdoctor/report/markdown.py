@@ -16,6 +16,7 @@ from ..analysis import Analysis
 from ..findings import Finding, Fix
 from ..model import Build
 from . import RenderOptions
+from ._neutral import block_lines, md_code, md_fence, md_text
 from .paths import display_path
 from .text import summary_line
 
@@ -34,10 +35,6 @@ class _Options:
     cwd: Optional[Path]
     anchor: Optional[Path]  # the folder holding the build directory or the attachments
     source: Optional[Path] = None  # the application's source folder, when the build names it
-
-
-def _code(text: str) -> str:
-    return "`" + text.replace("`", "'") + "`"
 
 
 def _name(path: Optional[Path], options: _Options) -> str:
@@ -74,37 +71,43 @@ def _looked_at(build: Build, options: _Options) -> List[str]:
     else:
         version = "NCS version unknown"
     images = ", ".join(image.name for image in build.images) or "none"
-    out = [f"**What I looked at** — {target} · {build.era.value} era · {version} · images: {images}", ""]
+    looked = f"{target} · {build.era.value} era · {version} · images: {images}"
+    out = [f"**What I looked at** — {md_text(looked)}", ""]
     if build.inputs:
         out += ["| file | taken as | |", "|---|---|---|"]
         for item in build.inputs:
             taken = item.taken_as + (f" ({item.image})" if item.image and item.taken_as else "")
-            detail = _scrub(item.detail, options).replace("|", "\\|")
-            out.append(f"| {_code(_name(item.path, options))} | {taken or '**not used**'} | {detail} |")
+            taken = md_text(taken, table=True) if taken else "**not used**"
+            detail = md_text(_scrub(item.detail, options), table=True)
+            out.append(f"| {md_code(_name(item.path, options), table=True)} | {taken} | {detail} |")
         out.append("")
     else:
         files = [layout.file for layout in build.layouts] + [s.path for s in build.static_files]
         files += [image.config.file for image in build.images if image.config.file]
-        shown = ", ".join(_code(_name(f, options)) for f in files if f is not None)
+        shown = ", ".join(md_code(_name(f, options)) for f in files if f is not None)
         out += [
-            f"Build directory {_code(_name(build.path, options) or '.')}: {shown or 'no layout files'}",
+            f"Build directory {md_code(_name(build.path, options) or '.')}: {shown or 'no layout files'}",
             "",
         ]
     notes = list(build.notes)
     if notes:
-        out += [f"- {_scrub(note, options)}" for note in notes] + [""]
+        out += [f"- {md_text(_scrub(note, options))}" for note in notes] + [""]
     return out
 
 
 def _evidence(finding: Finding, options: _Options) -> List[str]:
     lines: List[str] = []
     quotes: List[str] = []
-    lines += [f"   - {item}" for item in finding.evidence]
+    lines += [f"   - {md_text(item)}" for item in finding.evidence]
     for symptom in finding.observed:
         where = _name(symptom.source.file, options) if symptom.source.file else "log"
         if symptom.source.line:
             where += f":{symptom.source.line}"
-        quotes += ["", f"   > {_code(symptom.text.strip())}  ", f"   > — {where}: {symptom.meaning}"]
+        quotes += [
+            "",
+            f"   > {md_code(symptom.text.strip())}  ",
+            f"   > — {md_text(where)}: {md_text(symptom.meaning)}",
+        ]
     return lines + quotes
 
 
@@ -118,23 +121,25 @@ def _language(fix: Fix) -> str:
 
 
 def _fix(fix: Fix, options: _Options) -> List[str]:
-    target = f" in {_code(_name(fix.file, options))}" if fix.file is not None else ""
-    lines = [f"   **Fix:** {fix.description}{target}"]
+    target = f" in {md_code(_name(fix.file, options))}" if fix.file is not None else ""
+    lines = [f"   **Fix:** {md_text(fix.description)}{target}"]
     if fix.snippet:
-        body = [f"   {line}" for line in fix.snippet.splitlines()]
-        lines += ["", f"   ```{_language(fix)}", *body, "   ```"]
+        body = block_lines(fix.snippet)
+        fence = md_fence(body)
+        lines += ["", f"   {fence}{_language(fix)}", *(f"   {line}" for line in body), f"   {fence}"]
     return lines
 
 
 def _finding(number: int, finding: Finding, options: _Options) -> List[str]:
     severity = finding.effective_severity.value.upper()
-    scope = f" [{finding.image}]" if finding.image else ""
-    head = f"{number}. **{severity} {finding.rule}** `{finding.name}`{scope} — {finding.message}"
+    scope = f" [{md_text(finding.image)}]" if finding.image else ""
+    rule = md_text(finding.rule)
+    head = f"{number}. **{severity} {rule}** {md_code(finding.name)}{scope} — {md_text(finding.message)}"
     lines = [head]
     if finding.location.file is not None:
         where = _name(finding.location.file, options)
         lines.append(
-            f"   (at {_code(where + (f':{finding.location.line}' if finding.location.line else ''))})"
+            f"   (at {md_code(where + (f':{finding.location.line}' if finding.location.line else ''))})"
         )
     lines += _evidence(finding, options)
     for fix in finding.fixes:
@@ -153,8 +158,16 @@ def _analysis(analysis: Analysis, options: _Options) -> List[str]:
         out += ["**What I found:** nothing wrong in what was attached.", ""]
     if build.wanted:
         out += ["**Please attach next**", ""]
-        out += [f"- {item}" for item in build.wanted] + [""]
+        out += [f"- {md_text(item)}" for item in build.wanted] + [""]
     return out
+
+
+def _parent(path: Optional[Path]) -> Optional[Path]:
+    """The folder holding the build directory (None when the path cannot be resolved)."""
+    try:
+        return path.resolve().parent if path else None
+    except (OSError, ValueError):  # a path no file system holds (NUL in a name)
+        return None
 
 
 def render(analyses: List[Analysis], options: RenderOptions) -> str:
@@ -162,7 +175,7 @@ def render(analyses: List[Analysis], options: RenderOptions) -> str:
     for index, analysis in enumerate(analyses):
         if index:
             out += ["---", ""]
-        anchor = analysis.build.path.resolve().parent if analysis.build.path else None
+        anchor = _parent(analysis.build.path)
         out += _analysis(analysis, _Options(options.cwd, anchor, analysis.build.source_dir))
     totals = {"error": 0, "warning": 0, "note": 0}
     for analysis in analyses:
@@ -171,6 +184,6 @@ def render(analyses: List[Analysis], options: RenderOptions) -> str:
     first = next((f for a in analyses for f in a.findings), None)
     tail = f"<sub>{summary_line(totals)} · pmdoctor {__version__}"
     if first is not None:
-        tail += f" · `west pmdoctor --explain {first.rule}` for details"
+        tail += f" · {md_code(f'west pmdoctor --explain {first.rule}')} for details"
     out.append(tail + "</sub>")
     return "\n".join(out) + "\n"

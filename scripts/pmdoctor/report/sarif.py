@@ -51,12 +51,14 @@ def _artifact(path, options: RenderOptions) -> Dict[str, Any]:
 
 def _below(path: Path, root: Path) -> Optional[PurePath]:
     # Compare as given and resolved: the cwd may be reached through a symlink.
-    for candidate, base in ((path, root), (path.resolve(), root.resolve())):
-        try:
-            return candidate.relative_to(base)
-        except ValueError:
-            continue
-    return None
+    try:
+        return path.relative_to(root)
+    except ValueError:
+        pass
+    try:
+        return path.resolve().relative_to(root.resolve())
+    except (OSError, ValueError):  # elsewhere, or a name no file system holds (NUL)
+        return None
 
 
 def _result(finding: Finding, index: int, options: RenderOptions) -> Dict[str, Any]:
@@ -66,7 +68,10 @@ def _result(finding: Finding, index: int, options: RenderOptions) -> Dict[str, A
     if finding.fixes:
         text += "\nFix: " + "; ".join(fix.description for fix in finding.fixes)
     fingerprint = hashlib.sha256(
-        "\0".join((finding.rule, finding.image or "", finding.domain or "", *finding.subject)).encode()
+        # surrogatepass: a partition name may hold a lone surrogate (a YAML "\ud800" escape)
+        "\0".join((finding.rule, finding.image or "", finding.domain or "", *finding.subject)).encode(
+            "utf-8", "surrogatepass"
+        )
     ).hexdigest()[:32]
     result: Dict[str, Any] = {
         "ruleId": finding.rule,

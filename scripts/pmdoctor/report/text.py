@@ -9,6 +9,7 @@ from ..analysis import Analysis
 from ..findings import Finding, Severity, where_seen
 from ..model import Build, InputFile
 from . import RenderOptions
+from ._neutral import block_lines, one_line
 from .paths import display_path
 
 try:
@@ -34,18 +35,21 @@ class _Paint:
         return f"{Style.BRIGHT}{text}{Style.RESET_ALL}" if self.enabled else text
 
 
+def _path(path, options: RenderOptions) -> str:
+    return one_line(display_path(path, options.cwd))
+
+
 def _header(build: Build, options: RenderOptions) -> List[str]:
-    where = display_path(build.path, options.cwd) or "."
-    target = build.board or "unknown board"
+    where = _path(build.path, options) or "."
+    target = one_line(build.board or "unknown board")
     if build.soc:
-        target += f" ({build.soc})"
-    images = ", ".join(image.name for image in build.images) or "none found"
+        target += f" ({one_line(build.soc)})"
+    images = ", ".join(one_line(image.name) for image in build.images) or "none found"
     lines = [f"=== {where} — {build.era.value} era · {target} · images: {images}"]
     details = []
     if build.layouts:
         details.append(
-            "Partition Manager: "
-            + ", ".join(display_path(layout.file, options.cwd) for layout in build.layouts)
+            "Partition Manager: " + ", ".join(_path(layout.file, options) for layout in build.layouts)
         )
     elif build.inputs:  # triage: loose files, no build directory
         details += [_input_line(item, options) for item in build.inputs]
@@ -54,19 +58,20 @@ def _header(build: Build, options: RenderOptions) -> List[str]:
     else:
         details.append("no Partition Manager: layout from devicetree partitions")
     for static in build.static_files:
-        details.append(f"static layout: {display_path(static.path, options.cwd)} ({static.how_found})")
+        details.append(f"static layout: {_path(static.path, options)} ({one_line(static.how_found)})")
     lines += [f"    {detail}" for detail in details]
-    lines += [f"    note: {note}" for note in build.notes]
+    lines += [f"    note: {one_line(note)}" for note in build.notes]
     return lines
 
 
 def _input_line(item: InputFile, options: RenderOptions) -> str:
     """What one attachment was taken for, or why it was not used."""
-    name = display_path(item.path, options.cwd)
+    name = _path(item.path, options)
+    detail = one_line(item.detail)
     if not item.used:
-        return f"not used: {name} — {item.detail}"
-    image = f" of {item.image}" if item.image else ""
-    return f"read {name} as {item.taken_as}{image}" + (f" ({item.detail})" if item.detail else "")
+        return f"not used: {name} — {detail}"
+    image = f" of {one_line(item.image)}" if item.image else ""
+    return f"read {name} as {one_line(item.taken_as)}{image}" + (f" ({detail})" if detail else "")
 
 
 def _wrap(text: str, indent: str) -> List[str]:
@@ -77,32 +82,33 @@ def _wrap(text: str, indent: str) -> List[str]:
 
 def _finding(finding: Finding, paint: _Paint, options: RenderOptions) -> List[str]:
     severity = finding.effective_severity.value
-    head = f"{paint(severity.upper().ljust(7), _COLORS[severity])} {paint.bold(finding.rule)} {finding.name}"
+    rule, name = one_line(finding.rule), one_line(finding.name)
+    head = f"{paint(severity.upper().ljust(7), _COLORS[severity])} {paint.bold(rule)} {name}"
     if finding.image or finding.domain:
-        head += "  [" + "/".join(x for x in (finding.domain, finding.image) if x) + "]"
+        head += "  [" + "/".join(one_line(x) for x in (finding.domain, finding.image) if x) + "]"
     lines = [head]
-    lines += _wrap(finding.message, "  ")
+    lines += _wrap(one_line(finding.message), "  ")
     if finding.location.file is not None:
-        at = display_path(finding.location.file, options.cwd)
+        at = _path(finding.location.file, options)
         lines.append(f"  at   {at}:{finding.location.line}" if finding.location.line else f"  at   {at}")
     for symptom in finding.observed:
-        lines.append(f"  seen {where_seen(symptom)}: {symptom.text.strip()}")
-        lines += _wrap(f"= {symptom.meaning}", "       ")
+        lines.append(f"  seen {one_line(where_seen(symptom))}: {one_line(symptom.text.strip())}")
+        lines += _wrap(f"= {one_line(symptom.meaning)}", "       ")
     shown = finding.evidence if options.verbose else finding.evidence[:MAX_EVIDENCE]
-    lines += [f"  ·    {item}" for item in shown]
+    lines += [f"  ·    {one_line(item)}" for item in shown]
     if len(shown) < len(finding.evidence):
         lines.append(f"  ·    … {len(finding.evidence) - len(shown)} more (-v shows all)")
     for fix in finding.fixes:
-        target = f" ({display_path(fix.file, options.cwd)})" if fix.file else ""
+        target = f" ({_path(fix.file, options)})" if fix.file else ""
         lines += textwrap.wrap(
-            fix.description + target,
+            one_line(fix.description) + target,
             WIDTH,
             initial_indent="  fix  ",
             subsequent_indent="       ",
             break_on_hyphens=False,
         )
         if fix.snippet:
-            lines += [f"       {line}" for line in fix.snippet.splitlines()]
+            lines += [f"       {line}" for line in block_lines(fix.snippet)]
     return lines
 
 
@@ -112,7 +118,9 @@ def _per_image(findings: List[Finding]) -> str:
     for finding in findings:
         counts = groups.setdefault(finding.image, {s.value: 0 for s in Severity})
         counts[finding.effective_severity.value] += 1
-    return " · ".join(f"{image or 'whole build'}: {summary_line(c)}" for image, c in groups.items())
+    return " · ".join(
+        f"{one_line(image) if image else 'whole build'}: {summary_line(c)}" for image, c in groups.items()
+    )
 
 
 def summary_line(counts: Dict[str, int]) -> str:
@@ -149,6 +157,6 @@ def render(analyses: List[Analysis], options: RenderOptions) -> str:
     first = next((f for a in analyses for f in a.findings), None)
     tail = summary_line(totals)
     if first is not None:
-        tail += f" — `{options.command} --explain {first.rule}` for details"
+        tail += f" — `{one_line(options.command)} --explain {one_line(first.rule)}` for details"
     out.append(tail)
     return "\n".join(out) + "\n"
