@@ -13,7 +13,7 @@ import yaml
 
 from conftest import BUILDS, ROOT
 from pmdoctor.api import analyze, load_build
-from pmdoctor.findings import Finding
+from pmdoctor.model.findings import Finding
 from pmdoctor.rules import run_all
 
 

@@ -16,10 +16,10 @@ import pytest
 from conftest import BUILDS
 from helpers import copy_tree, edit
 from pmdoctor.api import check, load_build
-from pmdoctor.findings import Finding
 from pmdoctor.model import Era
-from pmdoctor.names import devicetree_names, pm_name
-from pmdoctor.rules._layouts import find_partition
+from pmdoctor.model.findings import Finding
+from pmdoctor.model.names import devicetree_names, pm_name
+from pmdoctor.rules._shared.layouts import find_partition
 
 DT = BUILDS / "dt"
 NRF52 = "nrf52840dk_zephyr_mcuboot"

@@ -14,8 +14,8 @@ from helpers import copy_tree, edit
 from pmdoctor.api import check, load_build
 from pmdoctor.baseline import BaselineError, load_baseline
 from pmdoctor.cli import run
-from pmdoctor.findings import Finding
 from pmdoctor.model import Era
+from pmdoctor.model.findings import Finding
 
 DT = BUILDS / "dt"
 BASELINE = DT / "baselines" / "nrf52840dk_partitions.yml"

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from conftest import ROOT
-from pmdoctor.explain import explain, rules_markdown
+from pmdoctor.report.explain import explain, rules_markdown
 from pmdoctor.rules import load_all
 
 RULES_DOC = ROOT / "docs" / "rules.md"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pmdoctor.fixes import build_option, image_config_file, image_kconfig, image_overlay_file
 from pmdoctor.model import Build, Era, Image, Kconfig
+from pmdoctor.rules._shared.targets import build_option, image_config_file, image_kconfig, image_overlay_file
 
 APP = Path("/src/app")
 

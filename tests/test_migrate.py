@@ -11,15 +11,9 @@ import pytest
 from conftest import BUILDS, corpus_or_skip
 from pmdoctor.api import load_build
 from pmdoctor.cli import run
-from pmdoctor.migrate import (
-    MigrateError,
-    WriteRefused,
-    _replace_atomically,
-    devicetree_equivalents,
-    plan,
-    verify,
-    write_files,
-)
+from pmdoctor.fixes.migrate import MigrateError, plan, verify
+from pmdoctor.fixes.write import WriteRefused, _replace_atomically, write_files
+from pmdoctor.model.dt_map import devicetree_equivalents
 
 DT = BUILDS / "dt"
 PM_FIXTURES = ["pm_child_image_nrf52840_ext", "pm_sysbuild_nrf54l15", "pm_sysbuild_nrf5340"]

@@ -24,11 +24,11 @@ import pytest
 from conftest import BUILDS
 from helpers import run_pmdoctor
 from pmdoctor.api import Analysis
-from pmdoctor.findings import Finding, Fix, Severity
 from pmdoctor.model import Build, Era, Image, InputFile, Layout, LayoutKind, Source, StaticFile
+from pmdoctor.model.findings import Finding, Fix, Severity
+from pmdoctor.model.symptoms import Symptom
 from pmdoctor.report import RenderOptions, renderers
 from pmdoctor.report._neutral import block_lines, md_code, md_fence, md_text, one_line
-from pmdoctor.symptoms import Symptom
 
 try:
     from markdown_it import MarkdownIt

@@ -13,7 +13,7 @@ import pytest
 from conftest import BUILDS, ROOT
 from pmdoctor import __version__
 from pmdoctor.cli import run
-from pmdoctor.findings import Severity
+from pmdoctor.model.findings import Severity
 from pmdoctor.rules import load_all
 
 CLI = BUILDS / "cli"

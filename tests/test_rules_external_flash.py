@@ -15,8 +15,8 @@ from conftest import BUILDS, ROOT, corpus_or_skip
 from helpers import copy_tree, edit
 from helpers import rule_findings as run
 from pmdoctor.api import check, load_build
-from pmdoctor.findings import Finding, Severity
 from pmdoctor.loaders.overlay import scan_chosen
+from pmdoctor.model.findings import Finding, Severity
 from pmdoctor.rules import load_all, run_all
 
 EXTFLASH = BUILDS / "extflash"

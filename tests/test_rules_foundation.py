@@ -17,7 +17,7 @@ import pytest
 from helpers import copy_tree, edit
 from pmdoctor.api import analyze
 from pmdoctor.cli import run
-from pmdoctor.findings import Finding, Severity
+from pmdoctor.model.findings import Finding, Severity
 
 FOUNDATION = Path(__file__).resolve().parent / "builds" / "foundation"
 

@@ -9,7 +9,7 @@ import pytest
 from conftest import BUILDS, CORPUS, corpus_or_skip
 from helpers import copy_tree, edit
 from helpers import rule_findings as findings
-from pmdoctor.findings import Severity
+from pmdoctor.model.findings import Severity
 
 BASE = BUILDS / "mcuboot" / "nrf52840_sysbuild_ext"
 MINE = ("PMD402", "PMD403", "PMD404", "PMD405", "PMD406", "PMD407")

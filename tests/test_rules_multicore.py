@@ -5,7 +5,7 @@ from __future__ import annotations
 from helpers import edit, edit_partitions
 from helpers import ranked_findings as findings
 from helpers import soc_build as copy_build
-from pmdoctor.findings import Severity
+from pmdoctor.model.findings import Severity
 
 BASE = "nrf5340_netcore_sysbuild"
 

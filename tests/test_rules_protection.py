@@ -8,7 +8,7 @@ from helpers import edit, edit_partitions
 from helpers import ranked_findings as findings
 from helpers import soc_build as copy_build
 from pmdoctor.api import analyze
-from pmdoctor.findings import Severity
+from pmdoctor.model.findings import Severity
 
 
 def drop_nrf91_padding(data: dict) -> None:

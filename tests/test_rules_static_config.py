@@ -11,7 +11,7 @@ import pytest
 from conftest import BUILDS, corpus_or_skip
 from helpers import copy_tree, edit
 from helpers import rule_findings as findings
-from pmdoctor.findings import Severity
+from pmdoctor.model.findings import Severity
 
 BASE = BUILDS / "static" / "nrf52840_child" / "app"
 THINGY53_ENTRIES = BUILDS / "static" / "thingy53_entries.yml"

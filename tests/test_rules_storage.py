@@ -8,7 +8,7 @@ import shutil
 from helpers import edit, edit_partitions
 from helpers import ranked_findings as findings
 from helpers import soc_build as copy_build
-from pmdoctor.findings import Severity
+from pmdoctor.model.findings import Severity
 from pmdoctor.rules.storage import is_sdk_file
 
 NET = "nrf5340_netcore_sysbuild"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Tuple
 
-from .findings import Finding, Severity
 from .model import Build
-from .ranking import rank
+from .model.findings import Finding, Severity
+from .rank import rank
 from .rules import load_all, run_all
 
 

@@ -23,14 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Tuple, TypeVar
 
-from . import soc as socs
 from .inputs.kinds import KIND_NAMES, Input, InputKind, InputSet, domain_of
 from .inputs.locate import SOURCE_CANDIDATE, build_top, locate_build
 from .inputs.scope import Environment, ReadScope
 from .inputs.sniff import ATTACHED, sniff_attachments
 from .loaders import LoadError, read_text
 from .loaders.cmake import parse_cmake_cache
-from .loaders.devicetree import dtlib_origin, is_nor, load_devicetree
+from .loaders.devicetree import dtlib_origin, load_devicetree
 from .loaders.dts_source import parse_sources
 from .loaders.kconfig import parse_kconfig
 from .loaders.logs import LogFile, Versions, parse_log, version_tuple
@@ -56,6 +55,8 @@ from .model import (
     StaticFile,
     infer,
 )
+from .model import soc as socs
+from .model.drivers import is_nor
 from .model.infer import Inference
 from .model.pm import static_file_names
 

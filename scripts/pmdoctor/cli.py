@@ -24,8 +24,8 @@ from .commands.common import (
     Context,
     OutputOptions,
 )
-from .findings import Severity
 from .inputs.scope import Environment
+from .model.findings import Severity
 from .report import FORMATS
 
 __all__ = ["EXIT_FINDINGS", "EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "main", "run"]
@@ -192,7 +192,7 @@ def invoked_as(argv0: Optional[str] = None) -> str:
 def _run(args: argparse.Namespace, ctx: Context) -> int:
     stdout, stderr = ctx.stdout, ctx.stderr
     if args.list_rules or args.rules_doc or args.explain:
-        from .explain import explain, list_rules, rules_markdown
+        from .report.explain import explain, list_rules, rules_markdown
         from .rules import find
 
         if args.list_rules:
@@ -243,9 +243,10 @@ def _triage(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _migrate(args: argparse.Namespace, ctx: Context) -> int:
-    from .migrate import migrate_command
+    from .commands.migrate import MigrateOptions, run_migrate
 
-    return migrate_command(args, ctx)
+    options = MigrateOptions(args.build_dir or (), args.format, args.output, args.force)
+    return run_migrate(options, ctx)
 
 
 _DISPATCH = {"check": _check, "migrate": _migrate, "triage": _triage}

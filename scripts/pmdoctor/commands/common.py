@@ -74,7 +74,7 @@ def absolute(paths: Iterable[str], ctx: Context) -> List[Path]:
 
 def emit(analyses: list, output: OutputOptions, ctx: Context) -> int:
     """Render analyses in the chosen format, write them, and compute the exit code."""
-    from ..findings import Severity
+    from ..model.findings import Severity
     from ..report import RenderOptions, renderers
 
     fmt = output.format or ctx.config_get("pmdoctor.format") or "text"

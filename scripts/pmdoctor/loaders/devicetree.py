@@ -19,13 +19,12 @@ from types import ModuleType
 from typing import Dict, List, Optional, Tuple
 
 from ..model import Devicetree, DtNode, DtReference, Layout, LayoutKind, Partition, Region, Source
+from ..model.drivers import NOR_ERASE_BLOCK, is_nor
 from . import LoadError, read_text
 
 PARTITION_COMPATIBLES = ("fixed-partitions", "zephyr,mapped-partition")
 # Nodes whose children are partitions: `fixed-subpartitions` nests partitions in a partition.
 _PARTITION_PARENTS = ("fixed-partitions", "fixed-subpartitions")
-NOR_COMPATIBLES = ("nordic,qspi-nor", "jedec,spi-nor", "jedec,mspi-nor")
-NOR_ERASE_BLOCK = 4096
 _KEPT_PROPS = ("size", "erase-block-size", "write-block-size", "label", "jedec-id", "ranges")
 
 # One dtlib per Zephyr tree (None: the installed `devicetree` package).
@@ -305,10 +304,6 @@ def _node(node, path: Path, lines: LineMap) -> DtNode:
 
 
 # -------------------------------------------------------------- partitions
-
-
-def is_nor(node: DtNode) -> bool:
-    return any(c in NOR_COMPATIBLES for c in node.compatible)
 
 
 def flash_region(tree: Devicetree, flash: DtNode) -> Region:

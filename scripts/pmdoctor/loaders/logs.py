@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable, List, Optional, Tuple
 
 from ..model import Source
-from ..symptoms import Symptom
+from ..model.symptoms import Symptom
 from . import read_text
 
 # Lines longer than this are not log messages (minified data, base64 ...).

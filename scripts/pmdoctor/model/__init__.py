@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Tuple
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..symptoms import Symptom
+    from .symptoms import Symptom
 
 
 @dataclass(frozen=True)

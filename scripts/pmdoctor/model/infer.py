@@ -18,9 +18,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional
 
-from ..soc import same_chip, soc_name
 from . import Confidence, Devicetree, Fact, Kconfig, Layout
 from .boards import soc_of_board
+from .soc import same_chip, soc_name
 
 _RANK = {Confidence.GIVEN: 3, Confidence.HIGH: 2, Confidence.MEDIUM: 1, Confidence.LOW: 0}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import List
 
 from ..analysis import Analysis
-from ..findings import Finding
+from ..model.findings import Finding
 from . import RenderOptions
 from ._neutral import one_line, workflow_data, workflow_property
 from .paths import display_path

@@ -18,7 +18,7 @@ from typing import Any, Dict, List
 
 from .. import __version__
 from ..analysis import Analysis
-from ..findings import Finding, where_seen
+from ..model.findings import Finding, where_seen
 from . import RenderOptions
 from .paths import display_path
 

@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from typing import List
 
 from ..analysis import Analysis
-from ..findings import Finding
+from ..model.findings import Finding
 from ..rules import load_all
 from . import RenderOptions
 from ._neutral import one_line

@@ -13,8 +13,8 @@ from typing import List, Optional
 
 from .. import __version__
 from ..analysis import Analysis
-from ..findings import Finding, Fix
 from ..model import Build
+from ..model.findings import Finding, Fix
 from . import RenderOptions
 from ._neutral import block_lines, md_code, md_fence, md_text
 from .paths import display_path

@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Optional
 
 from .. import __version__
 from ..analysis import Analysis
-from ..findings import Finding, where_seen
+from ..model.findings import Finding, where_seen
 from ..rules import Rule, load_all
 from . import RenderOptions
 

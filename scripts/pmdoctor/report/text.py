@@ -6,8 +6,8 @@ import textwrap
 from typing import Dict, List, Optional
 
 from ..analysis import Analysis
-from ..findings import Finding, Severity, where_seen
 from ..model import Build, InputFile
+from ..model.findings import Finding, Severity, where_seen
 from . import RenderOptions
 from ._neutral import block_lines, one_line
 from .paths import display_path

@@ -17,9 +17,9 @@ import re
 from dataclasses import dataclass, replace
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
-from ..findings import Finding, Severity
 from ..model import Build
-from ..symptoms import SYMPTOMS
+from ..model.findings import Finding, Severity
+from ..model.symptoms import SYMPTOMS
 
 Check = Callable[[Build], Iterable[Finding]]
 

@@ -6,18 +6,18 @@ import re
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional, Tuple
 
-from ..findings import Finding, Fix, Severity
-from ..fixes import build_option, devicetree_snippet, image_kconfig, sysbuild_option
-from ..migrate import (
+from ..model import Build, Era, Image, Layout, Partition, Source
+from ..model.dt_map import (
     DtEquivalent,
     code_partition_for,
     devicetree_equivalents,
     is_external,
     partition_node_snippet,
 )
-from ..model import Build, Era, Image, Layout, Partition, Source
+from ..model.findings import Finding, Fix, Severity
 from . import rule
-from ._layouts import hx
+from ._shared.layouts import hx
+from ._shared.targets import build_option, devicetree_snippet, image_kconfig, sysbuild_option
 
 # Partitions every image that touches the slots must see identically.
 _SHARED = re.compile(r"(boot|scratch|storage|b0n?|s[01]|slot\d+(_s|_ns)?)_partition")

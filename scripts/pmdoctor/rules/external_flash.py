@@ -16,13 +16,13 @@ import re
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
-from .. import fixes
-from ..findings import Finding, Fix, Severity
-from ..loaders.devicetree import is_nor
 from ..model import Build, ChosenLine, DtNode, Era, Image, Layout, LayoutKind, Partition, Region, Source
+from ..model.drivers import is_nor
+from ..model.findings import Finding, Fix, Severity
 from . import rule
-from ._common import app_pm_layout, erase_block, next_power_of_two
-from ._layouts import edit_path, hexrange, hx, is_region_placeholder, static_twin
+from ._shared import targets as fixes
+from ._shared.common import app_pm_layout, erase_block, next_power_of_two
+from ._shared.layouts import edit_path, hexrange, hx, is_region_placeholder, static_twin
 from .slots import swap_mode
 
 EXT = "external_flash"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from ..findings import Finding, Fix, Severity
 from ..model import Build
+from ..model.findings import Finding, Fix, Severity
 from . import rule
 
 

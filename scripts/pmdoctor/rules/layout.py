@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Iterator, List, Optional, Tuple
 
-from ..findings import Finding, Fix, Severity
 from ..model import Build, Layout, LayoutKind, Partition, Region
+from ..model.findings import Finding, Fix, Severity
 from . import rule
-from ._layouts import (
+from ._shared.layouts import (
     KNOWN_SPANS,
     Checked,
     checked_layouts,

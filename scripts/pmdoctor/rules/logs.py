@@ -10,11 +10,11 @@ from __future__ import annotations
 import functools
 from typing import Callable, Iterator, List, Optional, Tuple
 
-from ..findings import Finding, Fix, Severity
-from ..fixes import image_config_file
 from ..model import Build, Image
-from ..symptoms import Symptom
+from ..model.findings import Finding, Fix, Severity
+from ..model.symptoms import Symptom
 from . import rule
+from ._shared.targets import image_config_file
 
 # Below every configuration rule: a log line is the consequence, not the cause.
 LOG_RANK = 5

@@ -5,10 +5,6 @@ from __future__ import annotations
 import math
 from typing import Iterator, List, Optional, Tuple
 
-from .. import fixes
-from .. import soc as socs
-from ..findings import Finding, Fix, Severity
-from ..loaders.devicetree import is_nor
 from ..model import (
     Build,
     Era,
@@ -20,15 +16,19 @@ from ..model import (
     primary_slot_name,
     secondary_slot_name,
 )
+from ..model import soc as socs
+from ..model.drivers import is_nor
+from ..model.findings import Finding, Fix, Severity
 from . import rule
-from ._common import (
+from ._shared import targets as fixes
+from ._shared.common import (
     mcuboot_image,
     mcuboot_lost_partition_manager,
     next_power_of_two,
     static_layout_for,
     user_source,
 )
-from ._layouts import find_partition, hx
+from ._shared.layouts import find_partition, hx
 from .slots import swap_mode
 
 # ------------------------------------------------------------------ helpers

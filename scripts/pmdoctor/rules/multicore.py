@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Dict, Iterator, List, Optional, Tuple
 
-from .. import soc as socs
-from ..findings import Finding, Fix, Severity
-from ..fixes import build_option, image_kconfig
 from ..model import Build, Era, Layout, Source
+from ..model import soc as socs
+from ..model.findings import Finding, Fix, Severity
 from . import rule
-from ._common import app_pm_layout, mcuboot_image
-from ._layouts import edit_path, where_to_edit
+from ._shared.common import app_pm_layout, mcuboot_image
+from ._shared.layouts import edit_path, where_to_edit
+from ._shared.targets import build_option, image_kconfig
 from .protection import said
 
 # What a static file needs for simultaneous net-core update (NCS multi-image DFU guide).

@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator, List, Optional, Tuple
 
-from .. import soc as socs
-from ..findings import Finding, Fix, Severity
-from ..fixes import build_option, image_kconfig
 from ..model import Build, Era, Kconfig, Layout, LayoutKind, Partition
+from ..model import soc as socs
+from ..model.findings import Finding, Fix, Severity
 from . import rule
-from ._common import mcuboot_image
-from ._layouts import (
+from ._shared.common import mcuboot_image
+from ._shared.layouts import (
     checked_layouts,
     edit_path,
     find_partition,
@@ -19,6 +18,7 @@ from ._layouts import (
     static_twin,
     where_to_edit,
 )
+from ._shared.targets import build_option, image_kconfig
 
 KB = 1024
 # nRF54L RRAMC: 1 KB units, one region up to 31 KB, two combined up to 62 KB.

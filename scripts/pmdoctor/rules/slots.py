@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Iterator, Optional
 
-from ..findings import Finding, Fix, Severity
 from ..model import Build, Layout, LayoutKind, Partition
+from ..model.findings import Finding, Fix, Severity
 from . import rule
-from ._layouts import checked_layouts, edit_path, hx, static_twin
+from ._shared.layouts import checked_layouts, edit_path, hx, static_twin
 
 
 def swap_mode(build: Build) -> Optional[str]:

@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple
 
-from .. import fixes
-from .. import soc as socs
-from ..findings import Finding, Fix, Severity
 from ..model import Build, Era, Image, Layout, Partition, Source, StaticFile
+from ..model import soc as socs
+from ..model.findings import Finding, Fix, Severity
 from ..model.pm import normalised_board, static_file_names
 from . import rule
-from ._common import mcuboot_image, static_layout_for, user_setting
-from ._layouts import hx
+from ._shared import targets as fixes
+from ._shared.common import mcuboot_image, static_layout_for, user_setting
+from ._shared.layouts import hx
 
 # ------------------------------------------------------------------ helpers
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import Iterator, List, Optional, Tuple, Union
 
-from ..findings import Finding, Fix, Severity
-from ..fixes import devicetree_snippet, image_kconfig
 from ..model import Build, Era, Image, Layout, LayoutKind, Partition
+from ..model.findings import Finding, Fix, Severity
 from . import external_flash, rule
-from ._layouts import (
+from ._shared.layouts import (
     checked_layouts,
     edit_path,
     find_partition,
@@ -19,6 +18,7 @@ from ._layouts import (
     static_twin,
     where_to_edit,
 )
+from ._shared.targets import devicetree_snippet, image_kconfig
 from .protection import fprotect_block, protect_blocks, said
 
 STORAGE_NAMES = (

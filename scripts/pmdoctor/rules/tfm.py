@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Iterator, List, Optional, Tuple
 
-from .. import soc as socs
-from ..findings import Finding, Fix, Severity
-from ..fixes import image_kconfig
 from ..model import Build, Era, Image, Kconfig, Layout, LayoutKind, Partition, Source
+from ..model import soc as socs
+from ..model.findings import Finding, Fix, Severity
 from . import rule
-from ._layouts import (
+from ._shared.layouts import (
     Checked,
     app_core_layouts,
     edit_path,
@@ -18,6 +17,7 @@ from ._layouts import (
     static_twin,
     where_to_edit,
 )
+from ._shared.targets import image_kconfig
 from .protection import said
 
 # TF-M's secure partitions; everything else in flash_primary is non-secure or unused.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import List, Optional
 
-from ..model import Build, Image, Layout, Partition, Setting, Source
+from ...model import Build, Image, Layout, Partition, Setting, Source
 
 
 def mcuboot_image(build: Build) -> Optional[Image]:

@@ -1,4 +1,4 @@
-"""``west pmdoctor migrate``: the devicetree overlays that reproduce a Partition Manager layout.
+"""The devicetree overlays that reproduce a Partition Manager layout, checked by a round trip.
 
 Partition Manager (PM) is deprecated from NCS 3.3 and removed later; NCS 3.4+
 builds lay out flash with devicetree partitions. Devices in the field keep the
@@ -9,47 +9,7 @@ image that needs one (per domain on nRF5340) and then checks its own output:
 each overlay is parsed by the same devicetree loader that reads ``zephyr.dts``
 and compared with the source layout by rule PMD704.
 
-PM ↔ devicetree name mapping
-----------------------------
-The node labels and ``label`` properties follow Nordic's ``pm_to_dts.py`` and
-the aliases of ``flash_map_pm.h``:
-
-==========================  ===========================  ==================
-Partition Manager            devicetree node label        ``label``
-==========================  ===========================  ==================
-mcuboot                      boot_partition               "mcuboot"
-mcuboot_primary (pad + app)  slot0_partition              "image-0"
-app (no MCUboot, no NSIB)    slot0_partition              "image-0"
-mcuboot_secondary            slot1_partition              "image-1"
-mcuboot_primary_N            slot{2N}_partition           "image-{2N}"
-mcuboot_secondary_N          slot{2N+1}_partition         "image-{2N+1}"
-mcuboot_scratch              scratch_partition            "image-scratch"
-settings_storage             storage_partition            "storage"
-b0 / b0n / provision         b0_partition / b0n_partition / provision_partition
-s0_image / s1_image          s0_partition / s1_partition
-tfm_secure / tfm_nonsecure   slot0_s_partition / slot0_ns_partition (inside slot0)
-tfm_its / tfm_ps             tfm_its_partition / tfm_ps_partition
-tfm_otp_nv_counters          tfm_otp_partition
-factory_data                 factory_data_partition
-anything else (plain)        its PM name                  name with ``-``
-==========================  ===========================  ==================
-
-Why ``mcuboot_primary`` and not ``app`` becomes ``slot0_partition``: MCUboot's
-primary slot starts with the image header (``mcuboot_pad``), and
-``slot0_partition`` is the whole slot. ``pm_to_dts.py`` reaches the same
-extent by mapping ``app`` and widening it by the pad. ``mcuboot_pad``,
-``mcuboot_primary_app``, ``tfm``, ``app_image``, ``s0``/``s1`` wrappers,
-``b0_container``/``b0n_container``, ``tfm_storage``, ``nonsecure_storage`` and
-``EMPTY_n`` have no node: they are containers or fillers. With NSIB (``b0``),
-MCUboot is the ``s0_image``, so ``mcuboot`` gets no ``boot_partition`` of its
-own. With TF-M, ``slot0_partition`` becomes a ``fixed-subpartitions`` node
-holding ``slot0_s_partition`` and ``slot0_ns_partition``, as ``pm_to_dts.py``
-writes it. Only flash regions get nodes: ``flash_primary`` under the SoC's
-NVM node (``cpuapp_rram`` on nRF54L, ``flash1`` for the nRF5340 network core,
-``flash0`` elsewhere, or the ``zephyr,flash`` node of the image's own
-devicetree), ``external_flash`` under the NOR node's own ``partitions``.
-RAM (``sram_*``, ``pcd_sram``), ``otp``, ``bootconf`` and ``ram_flash``
-(``mcuboot_primary_1`` on the nRF5340 flash simulator) are not flash partitions.
+The names come from :mod:`pmdoctor.model.dt_map`.
 
 Overlays
 --------
@@ -80,21 +40,15 @@ and PMD704 runs with the source layout as baseline.
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import secrets
 import tempfile
 from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePath
-from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Tuple
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional, Tuple
 
-from . import soc as socs
-from .findings import Finding
-from .loaders import LoadError
-from .loaders.devicetree import is_nor, load_devicetree
-from .model import (
-    DEFAULT_PLACEMENT,
+from ..analysis import check
+from ..loaders import LoadError
+from ..loaders.devicetree import load_devicetree
+from ..model import (
     Build,
     Devicetree,
     DtNode,
@@ -103,128 +57,19 @@ from .model import (
     Image,
     Layout,
     Partition,
-    Source,
 )
-from .names import PM_SLOT, devicetree_names, pm_name
-from .report._neutral import one_line
-
-if TYPE_CHECKING:  # pragma: no cover
-    import argparse
-
-    from .commands.common import Context
-
-INTERNAL, EXTERNAL = "flash_primary", "external_flash"
-
-# Containers and fillers that have no devicetree node of their own.
-_NO_NODE = {
-    "mcuboot_pad",
-    "mcuboot_primary_app",
-    "mcuboot_secondary_pad",
-    "mcuboot_secondary_app",
-    "s0_pad",
-    "s1_pad",
-    "s0",
-    "s1",
-    "app_image",
-    "tfm",
-    "b0_container",
-    "b0n_container",
-    "nrf70_wifi_fw_mcuboot_pad",
-}
-_TFM_CHILDREN = ("tfm_secure", "tfm_nonsecure")
-
-
-@dataclass(frozen=True)
-class DtEquivalent:
-    """The devicetree partition that stands for one Partition Manager partition."""
-
-    label: str  # node label: slot0_partition
-    name: str  # `label` property: "image-0"
-    pm_name: str  # mcuboot_primary
-    address: int  # absolute, as Partition Manager placed it
-    size: int
-    external: bool
-    source: Source
-    parent: Optional[str] = None  # node label of an enclosing fixed-subpartitions node
-    # Labels of the board's deleted nodes that the image's tree still refers to.
-    extra_labels: Tuple[str, ...] = ()
-
-    @property
-    def end(self) -> int:
-        return self.address + self.size
-
-
-def _devicetree_name(layout: Layout, part: Partition) -> Optional[Tuple[str, str]]:
-    """(node label, label property) for a PM partition, or None when it gets no node."""
-    name = part.name
-    fixed = devicetree_names(name)
-    if fixed is not None:
-        return fixed
-    if name == "app":
-        return "slot0_partition", "image-0"
-    if name in _NO_NODE or name.startswith("EMPTY_") or part.is_container:
-        return None
-    return name, name.replace("_", "-")
-
-
-def _skipped(layout: Layout, part: Partition) -> bool:
-    if part.region not in (INTERNAL, EXTERNAL) or not part.has_extent or part.size <= 0:
-        return True
-    if part.name in layout.regions or part.name in DEFAULT_PLACEMENT:
-        return True  # the free-space placeholder named after its region
-    has = layout.partitions.__contains__
-    if part.name == "app" and (has("mcuboot_primary") or has("s0_image") or has("tfm_nonsecure")):
-        return True  # inside the MCUboot slot, the NSIB slot or TF-M's non-secure partition
-    return part.name == "mcuboot" and has("s0_image")  # NSIB boots MCUboot from s0
-
-
-def devicetree_equivalents(layout: Layout) -> List[DtEquivalent]:
-    """The devicetree partitions that reproduce a Partition Manager layout, by address."""
-    mapped: Dict[str, DtEquivalent] = {}
-    covered: set = set()
-    parts = sorted(layout.partitions.values(), key=lambda p: (p.region, p.address or 0, -(p.size or 0)))
-    for part in parts:
-        if _skipped(layout, part):
-            continue
-        names = _devicetree_name(layout, part)
-        if names is None or names[0] in mapped:
-            continue
-        if part.name in covered and part.name not in _TFM_CHILDREN:
-            continue  # a member of a partition that already has a node (ipc_radio in app)
-        parent = (
-            "slot0_partition"
-            if part.name in _TFM_CHILDREN and "mcuboot_primary" in layout.partitions
-            else None
-        )
-        mapped[names[0]] = DtEquivalent(
-            label=names[0],
-            name=names[1],
-            pm_name=part.name,
-            address=part.address,
-            size=part.size,
-            external=part.region == EXTERNAL,
-            source=part.source,
-            parent=parent,
-        )
-        covered |= layout.descendants(part)
-    return sorted(mapped.values(), key=lambda e: (e.external, e.address, -e.size))
-
-
-def code_partition_for(image: Image, labels: List[str]) -> Optional[str]:
-    """The partition an image runs from in the devicetree era, if its layout has it."""
-    wanted = {
-        "mcuboot": ("boot_partition", "s0_partition"),
-        "b0": ("b0_partition",),
-        "b0n": ("b0n_partition",),
-        "app": ("slot0_ns_partition", "slot0_partition"),
-        "netcore": ("slot0_partition",),
-    }.get(image.role, ())
-    if image.name == "s1_image":
-        wanted = ("s1_partition",)
-    return next((label for label in wanted if label in labels), None)
-
-
-# ----------------------------------------------------------------- overlays
+from ..model import soc as socs
+from ..model.dt_map import (
+    EXTERNAL,
+    INTERNAL,
+    DtEquivalent,
+    code_partition_for,
+    devicetree_equivalents,
+    hex_value,
+    partition_node_lines,
+)
+from ..model.findings import Finding
+from ..model.names import PM_SLOT, pm_name
 
 
 @dataclass
@@ -316,35 +161,6 @@ def _nor_node(layout: Layout, trees: List[Devicetree]) -> FlashNode:
     return FlashNode(label, 0, size, 4096, 1, nor=True)
 
 
-def _hex(value: int) -> str:
-    return f"0x{value:x}"
-
-
-def _node_lines(entry: DtEquivalent, offset: int, indent: str, children: List[DtEquivalent]) -> List[str]:
-    labels = "".join(f"{label}: " for label in (entry.label, *entry.extra_labels))
-    lines = [f"{indent}{labels}partition@{offset:x} {{"]
-    if children:
-        lines.append(f'{indent}\tcompatible = "fixed-subpartitions";')
-    lines.append(f'{indent}\tlabel = "{entry.name}";')
-    lines.append(f"{indent}\treg = <{_hex(offset)} {_hex(entry.size)}>;")
-    if children:
-        lines += [
-            f"{indent}\tranges = <0x0 {_hex(offset)} {_hex(entry.size)}>;",
-            f"{indent}\t#address-cells = <1>;",
-            f"{indent}\t#size-cells = <1>;",
-        ]
-        for child in children:
-            lines += _node_lines(child, child.address - entry.address, indent + "\t", [])
-    lines.append(f"{indent}}};")
-    return lines
-
-
-def partition_node_snippet(flash_label: str, entry: DtEquivalent, base: int = 0) -> str:
-    """One partition node inside its flash device, for fix suggestions."""
-    body = _node_lines(entry, entry.address - base, "\t\t", [])
-    return "\n".join([f"&{flash_label} {{", "\tpartitions {", *body, "\t};", "};"])
-
-
 def _flash_block(node: FlashNode, entries: List[DtEquivalent]) -> List[str]:
     lines = [
         f"&{node.label} {{",
@@ -360,7 +176,7 @@ def _flash_block(node: FlashNode, entries: List[DtEquivalent]) -> List[str]:
             continue
         children = [e for e in entries if e.parent == entry.label]
         lines.append("")
-        lines += _node_lines(entry, entry.address - node.base, "\t\t", children)
+        lines += partition_node_lines(entry, entry.address - node.base, "\t\t", children)
     lines += ["\t};", "};"]
     return lines
 
@@ -417,7 +233,7 @@ def _overlay(build, layout: Layout, image: Optional[Image], code, blocks) -> Ove
         f"Devicetree partitions for image '{name}'{domain}, written by `west pmdoctor migrate`",
         # Relative to the build directory: the overlay goes into the user's
         # repository, where this machine's absolute paths mean nothing.
-        f"from {_build_relative(build, layout.file)}.",
+        f"from {build_relative(build, layout.file)}.",
         "They reproduce the Partition Manager layout address for address, so devices",
         "updated by DFU keep MCUboot, their slots and their settings where they are.",
         "Use the same partitions in every image of this domain.",
@@ -438,8 +254,6 @@ def _overlay(build, layout: Layout, image: Optional[Image], code, blocks) -> Ove
     )
 
 
-# ---------------------------------------------------- labels still in use
-
 # PM partitions that hold code or boot data: a user's storage label must never land on one.
 _IMAGE_AREAS = {
     "mcuboot",
@@ -455,7 +269,10 @@ _IMAGE_AREAS = {
     "tfm_secure",
     "tfm_nonsecure",
 }
+
+
 _NAME_SUFFIXES = ("_partition", "_part", "_storage")
+
 
 Blocks = List[Tuple[FlashNode, List[DtEquivalent]]]
 
@@ -602,18 +419,15 @@ def _kept_node(orphan: _Orphan) -> DtEquivalent:
 
 
 def _span(part: Partition) -> str:
-    return f"{_hex(part.address)}..{_hex(part.address + part.size)}"
+    return f"{hex_value(part.address)}..{hex_value(part.address + part.size)}"
 
 
 def _span_of(entry: DtEquivalent) -> str:
-    return f"{_hex(entry.address)}..{_hex(entry.end)}"
+    return f"{hex_value(entry.address)}..{hex_value(entry.end)}"
 
 
 def _describe(entry: DtEquivalent) -> str:
     return f"Partition Manager's {entry.pm_name} {_span_of(entry)}"
-
-
-# ---------------------------------------------------------------- round trip
 
 
 def _minimal_tree(blocks: List[FlashNode]) -> str:
@@ -625,16 +439,16 @@ def _minimal_tree(blocks: List[FlashNode]) -> str:
             lines += [
                 f"\t{node.label}: nor-flash {{",
                 '\t\tcompatible = "jedec,spi-nor";',
-                f"\t\tsize = <{_hex(bits)}>;",
+                f"\t\tsize = <{hex_value(bits)}>;",
                 "\t};",
             ]
         else:
             lines += [
                 f"\t{node.label}: flash@{node.base:x} {{",
                 '\t\tcompatible = "soc-nv-flash";',
-                f"\t\treg = <{_hex(node.base)} {_hex(node.size or 0x100000)}>;",
-                f"\t\terase-block-size = <{_hex(node.erase_block)}>;",
-                f"\t\twrite-block-size = <{_hex(node.write_block)}>;",
+                f"\t\treg = <{hex_value(node.base)} {hex_value(node.size or 0x100000)}>;",
+                f"\t\terase-block-size = <{hex_value(node.erase_block)}>;",
+                f"\t\twrite-block-size = <{hex_value(node.write_block)}>;",
                 "\t};",
             ]
     return "\n".join([*lines, "};", ""])
@@ -654,7 +468,6 @@ class RoundTrip:
 
 def verify(build: Build, overlays: List[Overlay]) -> RoundTrip:
     """Load every overlay back through the devicetree loader and run PMD704 against the source."""
-    from .analysis import check  # the rules import this module's mapping
 
     result = RoundTrip()
     images: List[Image] = []
@@ -715,9 +528,6 @@ def _base_tree(build: Build, overlay: Overlay, image: Optional[Image]) -> str:
     return _minimal_tree([n for n in nodes if n.label in overlay.nodes])
 
 
-# ------------------------------------------------------------------ command
-
-
 class MigrateError(Exception):
     """The build cannot be migrated (usage error): the message says why."""
 
@@ -734,200 +544,7 @@ def plan(build: Build) -> List[Overlay]:
     return overlays
 
 
-def migrate_command(args: argparse.Namespace, ctx: Context) -> int:
-    """Print (or write with --output DIR) the overlays, then verify them (exit 1 on drift)."""
-    from .assemble import load_build
-    from .commands.common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, build_dirs
-    from .inputs.locate import NoBuildDirectory
-
-    fmt = args.format or "text"
-    if fmt not in ("text", "json"):
-        ctx.stderr.write(f"pmdoctor: migrate prints text or json, not {fmt}\n")
-        return EXIT_USAGE
-    try:
-        directories = build_dirs(args.build_dir, ctx)
-    except NoBuildDirectory as error:
-        ctx.stderr.write(f"pmdoctor: {error}\n")
-        return EXIT_USAGE
-    reports, drift = [], False
-    for directory in directories:
-        build = load_build(directory, ctx.environment)
-        try:
-            overlays = plan(build)
-        except MigrateError as error:
-            ctx.stderr.write(f"pmdoctor: {error}\n")
-            return EXIT_USAGE
-        trip = verify(build, overlays)
-        drift = drift or not trip.clean
-        reports.append((build, overlays, trip))
-    if args.output:
-        files = [(o.destination, o.text) for _, overlays, _ in reports for o in overlays]
-        try:
-            write_files(Path(ctx.cwd, args.output), files, force=args.force)
-        except WriteRefused as refusal:
-            ctx.stderr.write(f"pmdoctor: {refusal}\n")
-            return EXIT_USAGE
-        except OSError as error:
-            ctx.stderr.write(f"pmdoctor: cannot write {one_line(args.output)}: {error.strerror or error}\n")
-            return EXIT_USAGE
-    out = _json(reports) if fmt == "json" else _text(reports, args.output)
-    ctx.stdout.write(out)
-    return EXIT_FINDINGS if drift else EXIT_OK
-
-
-class WriteRefused(Exception):
-    """A destination that will not be written (and so nothing was): the message names it and says why."""
-
-    def __init__(self, path: Path, why: str):
-        super().__init__(f"refusing to write {one_line(path)}: {why}")
-
-
-def write_files(folder: Path, files: List[Tuple[str, str]], force: bool = False) -> None:
-    """Write each ``(relative path, text)`` below ``folder``: all of them, or none.
-
-    Every destination is checked before anything is written. Refused (raises
-    :class:`WriteRefused`): a path that leaves ``folder``, one given twice, a
-    symbolic link at the destination or at any folder between ``folder`` and
-    it (a link would send the write elsewhere), an existing file unless
-    ``force`` (it may hold the user's hand edits). Each file goes to a
-    temporary file in its own folder, renamed over the destination, so no
-    reader ever sees half a file.
-    """
-    targets = [_checked_destination(folder, relative, force) for relative, _ in files]
-    seen = set()
-    for target in targets:
-        if target in seen:
-            raise WriteRefused(target, "two overlays would go to this file")
-        seen.add(target)
-    for target, (_, text) in zip(targets, files):
-        _replace_atomically(target, text)
-
-
-def _checked_destination(folder: Path, relative: str, force: bool) -> Path:
-    parts = PurePath(relative).parts
-    if not parts or PurePath(relative).anchor or ".." in parts:
-        raise WriteRefused(folder / relative, f"the path leaves {one_line(folder)}")
-    if folder.exists() and not folder.is_dir():
-        raise WriteRefused(folder, "it exists and is not a folder")
-    current = folder
-    for part in parts[:-1]:
-        current = current / part
-        if current.is_symlink():
-            raise WriteRefused(current, "it is a symbolic link (migrate never writes through one)")
-        if current.exists() and not current.is_dir():
-            raise WriteRefused(current, "it exists and is not a folder")
-    target = current / parts[-1]
-    if target.is_symlink():
-        raise WriteRefused(target, "it is a symbolic link (migrate never writes through one)")
-    if target.exists():
-        if not target.is_file():
-            raise WriteRefused(target, "it exists and is not a regular file")
-        if not force:
-            raise WriteRefused(target, "it already exists and may hold your edits (--force overwrites it)")
-    return target
-
-
-def _replace_atomically(target: Path, text: str) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
-    # O_EXCL: never open an existing file (or a link planted under this name)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    descriptor = os.open(temporary, flags, 0o666)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
-def _text(reports, output: Optional[str]) -> str:
-    lines: List[str] = []
-    for build, overlays, trip in reports:
-        sources = ", ".join(str(layout.file) for layout in source_layouts(build))
-        lines.append(f"=== {build.path} — {len(overlays)} overlay(s) reproducing {sources}")
-        for overlay in overlays:
-            where = f"{output}/{overlay.destination}" if output else overlay.destination
-            code = f", zephyr,code-partition = &{overlay.code_partition}" if overlay.code_partition else ""
-            lines.append("")
-            lines.append(f"--- {where}  [image {overlay.image}{code}]")
-            lines += [f"keeps {line}" for line in overlay.kept]
-            lines += [f"REVIEW {line}" for line in overlay.review]
-            if not output:
-                lines.append(overlay.text.rstrip())
-        lines.append("")
-        lines += _trip_lines(trip)
-    return "\n".join(lines) + "\n"
-
-
-def _trip_lines(trip: RoundTrip) -> List[str]:
-    if trip.clean:
-        return ["round trip: every overlay loads back to the same layout (PMD704: no drift)"]
-    lines = ["round trip FAILED:"]
-    lines += [f"  {error}" for error in trip.errors]
-    lines += [f"  PMD704 [{f.image}] {f.message}" for f in trip.findings]
-    return lines
-
-
-def _json(reports) -> str:
-    data = []
-    for build, overlays, trip in reports:
-        data.append(
-            {
-                "build": str(build.path),
-                "sources": [str(layout.file) for layout in source_layouts(build)],
-                "overlays": [
-                    {
-                        "image": o.image,
-                        "domain": o.domain,
-                        "file": o.destination,
-                        "code_partition": o.code_partition,
-                        "kept_labels": o.kept,
-                        "review": o.review,
-                        "text": o.text,
-                    }
-                    for o in overlays
-                ],
-                "round_trip": {
-                    "clean": trip.clean,
-                    "errors": trip.errors,
-                    "drift": [{"image": f.image, "message": f.message} for f in trip.findings],
-                },
-            }
-        )
-    return json.dumps(data, indent=2) + "\n"
-
-
-def is_external(image: Image, part: Partition) -> bool:
-    """True when a devicetree partition sits on a NOR chip (off-chip flash)."""
-    node = image.devicetree.nodes.get(part.device or "")
-    return node is not None and is_nor(node)
-
-
-__all__ = [
-    "DtEquivalent",
-    "MigrateError",
-    "Overlay",
-    "RoundTrip",
-    "code_partition_for",
-    "devicetree_equivalents",
-    "is_external",
-    "keep_referenced_labels",
-    "migrate_command",
-    "overlays_for",
-    "partition_node_snippet",
-    "plan",
-    "source_layouts",
-    "verify",
-    "write_files",
-]
-
-
-def _build_relative(build: Build, path: Optional[Path]) -> str:
+def build_relative(build: Build, path: Optional[Path]) -> str:
     """``build/partitions.yml``: the file as seen from the application directory."""
     if path is None:
         return "the Partition Manager layout"

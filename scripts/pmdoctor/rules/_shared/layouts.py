@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, List, Optional, Tuple
 
-from ..model import DEFAULT_PLACEMENT, Build, Era, Image, Layout, LayoutKind, Partition
-from ..names import devicetree_names, pm_name
+from ...model import DEFAULT_PLACEMENT, Build, Era, Image, Layout, LayoutKind, Partition
+from ...model.names import devicetree_names, pm_name
 
 # Containers Partition Manager always builds as spans; a hand-written static
 # file that gives one of them as a plain partition has lost its members.

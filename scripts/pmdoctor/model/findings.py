@@ -7,7 +7,7 @@ from enum import Enum
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-from .model import UNKNOWN, Source
+from . import UNKNOWN, Source
 from .symptoms import Symptom
 
 

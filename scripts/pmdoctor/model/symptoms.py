@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict
 
-from .model import Source
+from . import Source
 
 SYMPTOMS: Dict[str, str] = {
     "slot-unreachable": "a flash area (usually the secondary slot) is missing from an image's "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import List
 
-from .rules import Rule, load_all
+from ..rules import Rule, load_all
 
 
 def explain(rule: Rule) -> str:

@@ -14,8 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable, Optional
 
-from .findings import Fix
-from .model import Build, Image
+from ...model import Build, Image
+from ...model.findings import Fix
 
 
 def _source(build: Build) -> Path:

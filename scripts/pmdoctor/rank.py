@@ -17,9 +17,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Dict, Iterable, List, Optional
 
-from .findings import Finding
+from .model.findings import Finding
+from .model.symptoms import Symptom
 from .rules import load_all
-from .symptoms import Symptom
 
 LOG_FAMILY = "logs"  # rules/logs.py: log-only hypotheses, subject = (symptom id, ...)
 
