@@ -62,3 +62,27 @@ def test_junit_healthy_build_has_no_failure() -> None:
     root = ET.fromstring(text)
     assert code == 0
     assert root.get("failures") == "0" and int(root.get("tests")) > 40
+
+
+def test_junit_lists_only_the_rules_that_ran() -> None:
+    code, text = render("-d", str(HEALTHY), "-f", "junit", "--rules", "PMD401,PMD101")
+    cases = ET.fromstring(text).find("testsuite").findall("testcase")
+    assert code == 0
+    assert sorted(case.get("name") for case in cases) == [
+        "PMD101 partition-overlap",
+        "PMD401 slot-size-mismatch",
+    ]
+
+
+def test_markdown_names_the_command_the_user_ran() -> None:
+    out = io.StringIO()
+    run(
+        ["-d", str(EXAMPLE), "-f", "markdown"],
+        stdout=out,
+        stderr=io.StringIO(),
+        cwd=ROOT,
+        config_get=lambda option: None,
+        command="python -m pmdoctor",
+    )
+    assert "`python -m pmdoctor --explain PMD302` for details" in out.getvalue()
+    assert "west pmdoctor" not in out.getvalue()

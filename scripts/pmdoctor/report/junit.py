@@ -1,6 +1,6 @@
 """``--format junit``: JUnit XML for CI dashboards (GitLab, Jenkins, test-report actions).
 
-One test suite per build; one test case per rule that found nothing (so
+One test suite per build; one test case per rule that ran and found nothing (so
 passing checks show too) and one failing case per error or warning finding.
 Notes pass, with their text as output. Every attribute and text holding
 user data goes through ``one_line``, which shows control characters escaped
@@ -30,9 +30,11 @@ def _suite(analysis: Analysis, options: RenderOptions) -> ET.Element:
     suite = ET.Element("testsuite", name=f"pmdoctor {where}")
     failures = 0
     fired = {finding.rule for finding in analysis.findings}
-    for rule in load_all().values():
-        if rule.id not in fired:
-            ET.SubElement(suite, "testcase", classname=where, name=f"{rule.id} {rule.name}")
+    registry = load_all()
+    # One passing case per rule that ran and found nothing: what --rules did not select did not run.
+    for rule_id in analysis.rules_run:
+        if rule_id not in fired and rule_id in registry:
+            ET.SubElement(suite, "testcase", classname=where, name=f"{rule_id} {registry[rule_id].name}")
     for finding in analysis.findings:
         case = ET.SubElement(suite, "testcase", classname=where, name=_case_name(finding))
         if finding.location.file is not None:

@@ -184,6 +184,6 @@ def render(analyses: List[Analysis], options: RenderOptions) -> str:
     first = next((f for a in analyses for f in a.findings), None)
     tail = f"<sub>{summary_line(totals)} · pmdoctor {__version__}"
     if first is not None:
-        tail += f" · {md_code(f'west pmdoctor --explain {first.rule}')} for details"
+        tail += f" · {md_code(f'{options.command} --explain {first.rule}')} for details"
     out.append(tail + "</sub>")
     return "\n".join(out) + "\n"
