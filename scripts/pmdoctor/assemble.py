@@ -50,18 +50,19 @@ from .model import (
     Kconfig,
     LayoutKind,
     LoadProblem,
+    ProblemKind,
     Region,
+    Role,
     Source,
     StaticFile,
     infer,
+    role_of_name,
 )
 from .model import soc as socs
 from .model.drivers import is_nor
 from .model.infer import Inference
 from .model.pm import static_file_names
 
-_KNOWN_ROLES = {"mcuboot": "mcuboot", "b0": "b0", "b0n": "b0n", "spm": "spm"}
-_NETCORE_IMAGES = ("hci_ipc", "ipc_radio", "hci_rpmsg", "rpc_host", "multiprotocol_rpmsg", "802154_rpmsg")
 _NOT_BOARD_STEMS = {"app", "prj", "mcuboot", "sysbuild", "pm_static", "partitions", "regions", "zephyr"}
 # Provenance of the files a user gave on the command line (triage attachments, --log).
 GIVEN_LOG = "--log"
@@ -103,7 +104,9 @@ class _Assembler:
     # -- loading, recording problems -----------------------------------------
 
     def problem(self, error: LoadError, image: Optional[str] = None, domain: Optional[str] = None) -> None:
-        self.build.problems.append(LoadProblem("unreadable", error.source, error.message, image, domain))
+        self.build.problems.append(
+            LoadProblem(ProblemKind.UNREADABLE, error.source, error.message, image, domain)
+        )
 
     def load(self, item: Input, loader: Callable[[Input], T], default: T) -> T:
         try:
@@ -133,7 +136,7 @@ class _Assembler:
 
     def validate(self, item: Input, doc: YamlDoc, schema: str) -> None:
         for violation in validate(doc, schema):
-            kind = "schema-minor" if violation.minor else "schema"
+            kind = ProblemKind.SCHEMA_MINOR if violation.minor else ProblemKind.SCHEMA
             self.build.problems.append(
                 LoadProblem(kind, Source(item.path, violation.line), violation.message, domain=item.domain)
             )
@@ -204,7 +207,9 @@ class _Assembler:
         """A build directory's images: listed by the locator, each with its own files."""
         for listed in self.inputs.images:
             mine = [item for item in self.inputs.inputs if item.image == listed.name]
-            role = "app" if listed.default else _KNOWN_ROLES.get(listed.name, "other")
+            # In a build directory the application is sysbuild's default image, whatever its name;
+            # a net-core image is recognised by its SoC below.
+            role = Role.APP if listed.default else _build_dir_role(listed.name)
             image = Image(name=listed.name, build_dir=listed.path, role=role)
             image.config = self.kconfig(_first(mine, InputKind.CONFIG))
             dts = _first(mine, InputKind.ZEPHYR_DTS)
@@ -215,8 +220,8 @@ class _Assembler:
                 image.signed_image, image.signed_image_size = signed.path, _size(signed.path)
             if _is_netcore(image):
                 image.domain = "CPUNET"
-                if image.role == "other":
-                    image.role = "netcore"
+                if image.role is Role.OTHER:
+                    image.role = Role.NETCORE
             self.build.images.append(image)
 
     def flattened(self, item: Input) -> Devicetree:
@@ -235,10 +240,10 @@ class _Assembler:
                 build.sysbuild_config = _merge(build.sysbuild_config, self.kconfig(item), item.path)
         for name in sorted(names, key=lambda n: (n != "app", n)):
             mine = [item for item in items if item.image == name]
-            image = Image(name=name, build_dir=build.path, role=_role(name))
+            image = Image(name=name, build_dir=build.path, role=role_of_name(name))
             image.config = self.attached_config(name, mine)
             image.devicetree = self.attached_devicetree(name, mine)
-            if image.role == "netcore" or image.config.enabled("CONFIG_SOC_NRF5340_CPUNET"):
+            if image.role is Role.NETCORE or image.config.enabled("CONFIG_SOC_NRF5340_CPUNET"):
                 image.domain = "CPUNET"
             build.images.append(image)
 
@@ -311,7 +316,7 @@ class _Assembler:
             if item.cut_at:
                 self.build.problems.append(
                     LoadProblem(
-                        "unreadable",
+                        ProblemKind.UNREADABLE,
                         Source(item.path, item.cut_at),
                         f"the paste is cut off here (invalid YAML from line {item.cut_at}); "
                         "only the entries before it were checked",
@@ -571,7 +576,7 @@ class _Assembler:
                 # Parsed again with what the other files told about the firmware version.
                 log = parse_log(self.text(item), item.path, versions)
             except LoadError as error:
-                build.problems.append(LoadProblem("unreadable", error.source, error.message))
+                build.problems.append(LoadProblem(ProblemKind.UNREADABLE, error.source, error.message))
                 item.detail, item.kind = error.message, None
                 continue
             build.symptoms.extend(log.symptoms)
@@ -743,10 +748,10 @@ def _is_netcore(image: Image) -> bool:
     )
 
 
-def _role(name: str) -> str:
-    if name in ("app", "mcuboot", "b0", "b0n"):
-        return name
-    return "netcore" if name in _NETCORE_IMAGES else "other"
+def _build_dir_role(name: str) -> Role:
+    """In a build directory a folder's name says only bootloaders apart; the rest is told by its SoC."""
+    role = role_of_name(name)
+    return role if role in (Role.MCUBOOT, Role.B0, Role.B0N, Role.SPM) else Role.OTHER
 
 
 def _merge(base: Kconfig, more: Kconfig, path: Path) -> Kconfig:

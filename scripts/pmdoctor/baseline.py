@@ -17,7 +17,7 @@ from .assemble import assemble, load_build
 from .inputs.kinds import Input, InputKind, InputSet, domain_of
 from .inputs.sniff import ATTACHED
 from .loaders.cmake import is_build_dir
-from .model import Layout
+from .model import Layout, ProblemKind
 
 
 class BaselineError(Exception):
@@ -50,7 +50,7 @@ def _from_files(root: Path, files: List[Path]) -> List[Layout]:
         if kind is InputKind.PARTITIONS and regions != file and regions.is_file():
             inputs.inputs.append(Input(regions, InputKind.REGIONS, provenance=ATTACHED, shown=regions.name))
     build = assemble(inputs)
-    unreadable = [p for p in build.problems if p.kind == "unreadable" and p.source.file in files]
+    unreadable = [p for p in build.problems if p.kind is ProblemKind.UNREADABLE and p.source.file in files]
     if unreadable:
         raise BaselineError(f"baseline {unreadable[0].source}: {unreadable[0].message}")
     if any(not isinstance(_data_of(item), dict) for item in inputs.inputs if item.path in files):

@@ -23,6 +23,7 @@ from ..loaders import LoadError, read_text
 from ..loaders.dts_source import looks_like_source_dts
 from ..loaders.logs import parse_log
 from ..loaders.yamlfile import YamlDoc, parse_yaml
+from ..model import NETCORE_IMAGES
 from .kinds import Input, InputKind, InputSet
 from .locate import locate_build
 from .scope import ReadScope, real
@@ -37,7 +38,6 @@ _SKIP_DIRS = {".git", ".svn", "__pycache__", "CMakeFiles", "node_modules", ".ven
 _NOT_TEXT = {".o", ".a", ".obj", ".elf", ".hex", ".bin", ".exe", ".so", ".dll", ".zip", ".gz", ".png"}
 _NOT_TEXT |= {".jpg", ".jpeg", ".gif", ".pdf", ".map", ".lst", ".d", ".pyc", ".pem", ".der", ".signed"}
 _SOURCE_CODE = {".c", ".h", ".cpp", ".hpp", ".cc", ".py", ".cmake", ".md", ".rst", ".json", ".html"}
-_NETCORE_IMAGES = ("hci_ipc", "ipc_radio", "hci_rpmsg", "rpc_host", "multiprotocol_rpmsg", "802154_rpmsg")
 _MCUBOOT_ONLY = re.compile(
     r"^CONFIG_(?:MCUBOOT=y|BOOT_MAX_IMG_SECTORS=|BOOT_SIGNATURE_TYPE_|BOOT_SWAP_USING_|BOOT_UPGRADE_ONLY=|"
     r"BOOT_VALIDATE_SLOT0=|BOOT_SIGNATURE_KEY_FILE=|SINGLE_APPLICATION_SLOT=)",
@@ -272,7 +272,7 @@ def image_of(item: Input) -> str:
             part.startswith("mcuboot_") and item.kind in (InputKind.CONF, InputKind.DTS_SOURCE)
         ):
             return "mcuboot"
-        if part in _NETCORE_IMAGES or part in ("b0", "b0n"):
+        if part in NETCORE_IMAGES or part in ("b0", "b0n"):
             return part
     if item.kind in (InputKind.CONFIG, InputKind.CONF) and _MCUBOOT_ONLY.search(item.text):
         return "mcuboot"

@@ -18,7 +18,17 @@ from pathlib import Path
 from types import ModuleType
 from typing import Dict, List, Optional, Tuple
 
-from ..model import Devicetree, DtNode, DtReference, Layout, LayoutKind, Partition, Region, Source
+from ..model import (
+    Devicetree,
+    DtNode,
+    DtReference,
+    Layout,
+    LayoutKind,
+    Partition,
+    Region,
+    Source,
+    devicetree_region,
+)
 from ..model.drivers import NOR_ERASE_BLOCK, is_nor
 from . import LoadError, read_text
 
@@ -308,7 +318,7 @@ def _node(node, path: Path, lines: LineMap) -> DtNode:
 
 def flash_region(tree: Devicetree, flash: DtNode) -> Region:
     """A flash device (SoC NVM or external NOR) as a region."""
-    name = "dt:" + flash.label
+    name = devicetree_region(flash.label)
     if is_nor(flash):
         bits = flash.props.get("size")
         size = bits // 8 if isinstance(bits, int) else None
@@ -347,7 +357,7 @@ def _partition_layout(tree: Devicetree, path: Path, image: str) -> Optional[Layo
         flash = _flash_of(tree, node)
         if flash is None:
             continue
-        region = layout.regions.get("dt:" + flash.label) or flash_region(tree, flash)
+        region = layout.regions.get(devicetree_region(flash.label)) or flash_region(tree, flash)
         layout.regions[region.name] = region
         offset, size = node.reg[0]
         offset += _ranges_shift(tree, node, flash, offset)

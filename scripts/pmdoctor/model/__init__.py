@@ -80,6 +80,17 @@ DEFAULT_PLACEMENT = {
 }
 
 FLASH_REGIONS = ("flash_primary", "external_flash")
+# Devicetree-era layouts name each flash device's region "dt:<node label>".
+DT_REGION_PREFIX = "dt:"
+
+
+def devicetree_region(flash_label: str) -> str:
+    """The region name of a devicetree flash device (``dt:flash0``)."""
+    return DT_REGION_PREFIX + flash_label
+
+
+def is_devicetree_region(name: str) -> bool:
+    return name.startswith(DT_REGION_PREFIX)
 
 
 @dataclass
@@ -107,7 +118,7 @@ class Region:
 
     @property
     def is_flash(self) -> bool:
-        return self.name in FLASH_REGIONS or self.name.startswith("dt:")
+        return self.name in FLASH_REGIONS or is_devicetree_region(self.name)
 
 
 @dataclass
@@ -324,13 +335,39 @@ class Devicetree:
 # ------------------------------------------------------------------ image
 
 
+class Role(str, Enum):
+    """What an image is in the build. A str, so ``image.role == "app"`` reads as before."""
+
+    APP = "app"
+    MCUBOOT = "mcuboot"
+    B0 = "b0"  # nRF Secure Immutable Bootloader
+    B0N = "b0n"  # its network-core twin
+    NETCORE = "netcore"  # the nRF5340 network core's application (ipc_radio, hci_ipc …)
+    SPM = "spm"  # the Secure Partition Manager of old nRF9160 builds
+    OTHER = "other"
+
+
+# Images Nordic's samples put on the nRF5340 network core.
+NETCORE_IMAGES = ("hci_ipc", "ipc_radio", "hci_rpmsg", "rpc_host", "multiprotocol_rpmsg", "802154_rpmsg")
+
+
+def role_of_name(name: str) -> Role:
+    """The role an image's name gives it (the application is told by sysbuild's default, not its name)."""
+    if name in NETCORE_IMAGES:
+        return Role.NETCORE
+    try:
+        return Role(name)
+    except ValueError:
+        return Role.OTHER
+
+
 @dataclass
 class Image:
     """One Zephyr image of the build (app, mcuboot, b0, a net-core image ...)."""
 
     name: str
     build_dir: Path
-    role: str = "app"  # app | mcuboot | b0 | b0n | netcore | other
+    role: Role = Role.APP
     domain: Optional[str] = None  # Partition Manager domain: None = default, "CPUNET" ...
     config: Kconfig = field(default_factory=Kconfig)
     devicetree: Devicetree = field(default_factory=Devicetree)
@@ -346,11 +383,17 @@ class Image:
 # --------------------------------------------------------------- problems
 
 
+class ProblemKind(str, Enum):
+    UNREADABLE = "unreadable"  # PMD001: the file could not be read or parsed
+    SCHEMA = "schema"  # PMD002 error: Partition Manager would reject it
+    SCHEMA_MINOR = "schema-minor"  # PMD002 warning: Partition Manager reads it, but not as written
+
+
 @dataclass(frozen=True)
 class LoadProblem:
     """A file that could not be read, parsed or validated."""
 
-    kind: str  # "unreadable" | "schema"
+    kind: ProblemKind
     source: Source
     message: str
     image: Optional[str] = None
