@@ -21,8 +21,9 @@ from typing import Callable, Tuple
 import pytest
 
 from conftest import BUILDS, CORPUS, ROOT
-from pmdoctor.loaders import LoadError, devicetree
+from pmdoctor.loaders import LoadError, devicetree, dts_source
 from pmdoctor.loaders.devicetree import LineMap, dtlib_module, load_devicetree
+from pmdoctor.loaders.overlay import scan_chosen
 
 try:
     import resource
@@ -211,6 +212,19 @@ def test_devicetree_number_of_5000_digits_is_a_finding(tmp_path: Path) -> None:
     assert line == 4
 
 
+@pytest.mark.parametrize(
+    "cells",
+    ["DT_SIZE_K(" + "9" * 5000 + ")", "-" * 100_000 + "1", "~" * 100_000 + "1"],
+    ids=["size macro of 5000 digits", "100000 minus signs", "100000 tildes"],
+)
+def test_overlay_cells_that_crashed_are_a_note(tmp_path: Path, cells: str) -> None:
+    overlay = tmp_path / "app.overlay"
+    overlay.write_text(f"/ {{\n\tchosen {{ zephyr,console = &uart0; }};\n\tsize = < {cells} >;\n}};\n")
+    result = run_capped(("triage", str(overlay)), tmp_path)
+    assert result.returncode in (0, 1)
+    assert "not read as devicetree source: a cell of" in result.stdout
+
+
 # ---------------------------------------------- 4. no file is ever followed
 
 
@@ -276,6 +290,56 @@ def test_dtlib_itself_opens_no_file(tmp_path: Path) -> None:
     assert error.value.source.line == 4
 
 
+# ---------------------------------------- 5. overlays: no quadratic scans
+
+OVERLAYS = [
+    ("unclosed comments", "/ {\n\tchosen { zephyr,console = &uart0; };\n};\n" + "/* " * 100_000),
+    ("unclosed byte strings", "/ {\n\tp = " + "[" * 300_000 + ";\n};\n"),
+    ("unclosed strings", "/ {\n\tp = " + '"\\' * 100_000 + ";\n};\n"),
+    ("a define with spaces", "#define A x" + " " * 100_000 + "x\n/ { };\n"),
+    ("unclosed path references", "/ {\n\tp = < " + "&{ " * 150_000 + ">;\n};\n"),
+]
+
+
+@pytest.mark.parametrize("text", [case[1] for case in OVERLAYS], ids=[case[0] for case in OVERLAYS])
+def test_hostile_overlay_in_triage(tmp_path: Path, text: str) -> None:
+    overlay = tmp_path / "app.overlay"
+    overlay.write_text(text)
+    result = run_capped(("triage", str(overlay)), tmp_path)
+    assert result.returncode in (0, 1)
+
+
+def test_hostile_overlay_next_to_a_build(tmp_path: Path) -> None:
+    build = hostile_build(tmp_path, "")
+    (build.parent / "app.overlay").write_text(OVERLAYS[0][1])
+    result = run_capped(("-d", str(build)), tmp_path)
+    assert result.returncode == 0, result.stdout
+
+
+def test_comment_blanking_keeps_lines_strings_and_columns() -> None:
+    text = 'a = "/* kept */"; /* gone\n still gone */ b; // gone\n"x\\"/*" c; "unclosed /* gone */\n'
+    blanked = dts_source.blank_comments(text)
+    assert [len(line) for line in blanked.split("\n")] == [len(line) for line in text.split("\n")]
+    assert [line.rstrip() for line in blanked.split("\n")] == [
+        'a = "/* kept */";',
+        "               b;",
+        '"x\\"/*" c; "unclosed',
+        "",
+    ]
+    found = scan_chosen("/ { chosen {\n/* x = &no; */ y =\n &yes; // z = &no;\n}; };\n", Path("a.overlay"))
+    assert [(c.prop, c.target, c.source.line) for c in found] == [("y", "&yes", 2)]
+
+
+def test_source_detection_is_linear_on_blank_lines(tmp_path: Path) -> None:
+    run_python(
+        "from pmdoctor.loaders.dts_source import looks_like_source_dts\n"
+        "assert not looks_like_source_dts('\\n' * 100000 + ' x')\n"
+        "assert not looks_like_source_dts(' \\n' * 100000 + ' x')\n"
+        "assert looks_like_source_dts('\\n' * 10 + '  &uart0 {')\n",
+        tmp_path,
+    )
+
+
 # ------------------------------------------------ 6. no huge values kept
 
 
@@ -308,3 +372,14 @@ def test_deeply_nested_build_devicetree_is_a_finding(tmp_path: Path) -> None:
     message, line = unreadable(hostile_build(tmp_path, body), tmp_path)
     assert message == "devicetree not read: nodes nested more than 32 levels deep"
     assert line == 4
+
+
+@pytest.mark.parametrize("name", ["zephyr.dts", "app.overlay"])
+def test_deeply_nested_attachment_is_a_note(tmp_path: Path, name: str) -> None:
+    depth = 20_000
+    attachment = tmp_path / name
+    header = "/dts-v1/;\n" if name == "zephyr.dts" else ""
+    attachment.write_text(f"{header}/ {{\n" + "n {\n" * depth + "};\n" * depth + "};\n")
+    result = run_capped(("triage", str(attachment)), tmp_path)
+    assert result.returncode in (0, 1)
+    assert "nested more than 64 levels deep" in result.stdout
