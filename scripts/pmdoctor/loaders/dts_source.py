@@ -148,16 +148,38 @@ def _comment_end(text: str, start: int) -> int:
 _DIRECTIVE = re.compile(r"#\s*(include|define|undef|if|ifdef|ifndef|elif|else|endif|pragma|error|warning)\b")
 
 
-_HASH_LINE = re.compile(r"^[^\S\n]*#[^\n]*", re.M)
+_HASH_LINE = re.compile(r"#[^\n]*")
+
+
+def _at_line_start(text: str, pattern: re.Pattern) -> Iterator[Tuple[int, re.Match]]:
+    """(line start, match) for each line whose text after its blanks matches ``pattern``.
+
+    ``pattern`` starts with a literal, so the search skips along in C; one
+    match a line is tried, and each part of the text is read a fixed number
+    of times (a ``^\\s*`` pattern under re.M rescans blank lines from every
+    line start).
+    """
+    position = 0
+    while True:
+        match = pattern.search(text, position)
+        if match is None:
+            return
+        line_start = text.rfind("\n", position, match.start()) + 1 or position
+        if not text[line_start : match.start()].strip():
+            yield line_start, match
+        newline = text.find("\n", match.end())
+        if newline < 0:
+            return
+        position = newline + 1
 
 
 def _preprocess(text: str, includes: List[str], macros: Dict[str, str], budget: _Budget) -> str:
     """Record and empty the preprocessor lines; only lines starting with ``#`` are looked at."""
     parts = []
     kept = 0
-    for match in _HASH_LINE.finditer(text):
+    for line_start, match in _at_line_start(text, _HASH_LINE):
         budget.spend()
-        line = match.group(0)
+        line = text[line_start : match.end()]
         if not _DIRECTIVE.match(line.strip()):
             continue
         include = _INCLUDE.match(line)
@@ -167,7 +189,7 @@ def _preprocess(text: str, includes: List[str], macros: Dict[str, str], budget: 
         value = define.group(2) if define else ""
         if value[:1].isspace() and value.strip():
             macros[define.group(1)] = value.strip()
-        parts.append(text[kept : match.start()])  # #if/#ifdef/#endif: both branches are kept
+        parts.append(text[kept:line_start])  # #if/#ifdef/#endif: both branches are kept
         kept = match.end()
     parts.append(text[kept:])
     return "".join(parts)
@@ -683,10 +705,8 @@ def parse_sources(texts: List[Tuple[Path, str]], image: str = "app") -> SourceTr
 
 def looks_like_source_dts(text: str) -> bool:
     """Devicetree source rather than the flattened zephyr.dts: includes, label fragments, macros."""
-    # `[^\S\n]*`, not `\s*`, after `^`: a match may not run on over blank lines, or each
-    # line start would rescan all that follow (quadratic on a file of empty lines).
-    return bool(
-        re.search(r"^[^\S\n]*#\s*include\b", text, re.M)
-        or re.search(r"^[^\S\n]*&[A-Za-z_]\w*\s*\{", text, re.M)
-        or re.search(r"^[^\S\n]*/\s*\{", text, re.M)
-    )
+    return any(next(_at_line_start(text, pattern), None) for pattern in _SOURCE_SIGNS)
+
+
+# Lines that only a devicetree source starts with.
+_SOURCE_SIGNS = (re.compile(r"#\s*include\b"), re.compile(r"&[A-Za-z_]\w*\s*\{"), re.compile(r"/\s*\{"))
