@@ -106,51 +106,411 @@ def _forget_devicetree() -> Dict[str, ModuleType]:
     return {name: sys.modules.pop(name) for name in names}
 
 
+# ------------------------------------------------------------ cost limits
+
+# dtlib is fine on what a build writes but not on everything it accepts: its
+# string, character and comment patterns keep 200-340 bytes per character
+# matched, each property value grows by copying itself, every `&label` walks
+# all nodes, and it follows /include/ and /incbin/ anywhere on disk. So a
+# linear scan of the text, lexing comments and literals as dtlib does, refuses
+# what would cost too much before dtlib sees it. The limits are many times the
+# largest real zephyr.dts seen (243 nodes, 8,161 tokens, 6 levels, 2,283 lines,
+# values of 130 items and 650 characters, 160 KB of comments).
+MAX_LINES = 100_000
+MAX_TOKENS = 100_000
+MAX_NODES = 10_000
+MAX_DEPTH = 32
+MAX_WORD = 256  # a name, label or number
+MAX_LITERAL = 16 * 1024  # one comment, string or character literal
+MAX_LITERAL_TOTAL = 2 * 1024 * 1024  # all of them together
+MAX_STATEMENT_ITEMS = 4096
+MAX_STATEMENT_CHARS = 16 * 1024
+MAX_STATEMENT_LABELS = 16
+# Every node's path is kept (by dtlib, the line map and the model), so their total length is bounded.
+MAX_PATH_CHARS = 4 * 1024 * 1024
+MAX_REFERENCE_WORK = 1_000_000  # label references x nodes: dtlib resolves each by walking the tree
+# A kept property (size, label, ranges, ...) is a few cells or a short string.
+MAX_KEPT_BYTES = 1024
+
+# Tokens of dtlib's lexer that matter for finding comments and literals where it does.
+_KEYWORDS = ("dts-v1", "plugin", "memreserve", "bits", "delete-property", "delete-node", "omit-if-no-ref")
+_NOT_FOLLOWED = ("include", "incbin")
+_KEYWORD = re.compile("/(" + "|".join(re.escape(k) for k in _KEYWORDS + _NOT_FOLLOWED) + ")/")
+_REFERENCE = re.compile(r"&(?:[A-Za-z_][A-Za-z0-9_]*|\{[A-Za-z0-9,._+*#?@/-]*\})")
+# A word never spans a character that can start a comment, literal or reference.
+_WORD = re.compile(r"[^\s/\"'&{};=<>\[\]()]+")
+_NON_SPACE = re.compile(r"\S")
+
+
+def mask_escapes(text: str) -> str:
+    """``text`` with every backslash escape of a quote or backslash blanked, at the same offsets.
+
+    Inside a string or character literal the closing quote is then simply
+    the next quote (``str.find``), however many escapes come first. Outside
+    literals a backslash is a syntax error for dtlib, so nothing it reads
+    changes meaning.
+    """
+    if "\\" not in text:
+        return text
+    return text.replace("\\\\", "  ").replace('\\"', "  ").replace("\\'", "  ")
+
+
+class _CostScan:
+    """One linear pass over a zephyr.dts text, refusing what dtlib would choke on."""
+
+    def __init__(self, text: str, path: Path):
+        self.text = mask_escapes(text)
+        self.path = path
+        self.tokens = self.nodes = self.depth = self.references = self.literal_chars = 0
+        self.statement_items = self.statement_chars = self.statement_labels = 0
+        self.path_lengths: List[int] = [0]  # of the open nodes
+        self.path_chars = self.last_word = 0
+
+    def refuse(self, position: int, message: str) -> LoadError:
+        line = self.text.count("\n", 0, position) + 1
+        return LoadError(self.path, f"devicetree not read: {message}", line)
+
+    def run(self) -> None:
+        text = self.text
+        lines = text.count("\n") + 1
+        if lines > MAX_LINES:
+            raise LoadError(
+                self.path,
+                f"devicetree not read: {lines} lines, more than the {MAX_LINES} "
+                "pmdoctor reads (a build's zephyr.dts has a few thousand)",
+            )
+        position = 0
+        while True:
+            match = _NON_SPACE.search(text, position)
+            if match is None:
+                break
+            position = self.token(match.start())
+            self.tokens += 1
+            if self.tokens > MAX_TOKENS:
+                raise self.refuse(
+                    position, f"more than {MAX_TOKENS} tokens (a build's zephyr.dts has about 10000)"
+                )
+        work = self.references * self.nodes
+        if work > MAX_REFERENCE_WORK:
+            raise LoadError(
+                self.path,
+                f"devicetree not read: {self.references} label references among "
+                f"{self.nodes} nodes, too many to resolve quickly",
+            )
+
+    def token(self, start: int) -> int:
+        """Account for the token at ``start``; return where the next one may begin."""
+        text = self.text
+        char = text[start]
+        if char == "/":
+            if text.startswith("/*", start):
+                close = text.find("*/", start + 2, start + 2 + MAX_LITERAL + 2)
+                if close >= 0:
+                    return self.literal(start, close + 2)
+                if len(text) - start > MAX_LITERAL:
+                    raise self.refuse(start, f"a comment longer than {MAX_LITERAL} characters, or not closed")
+                return self.item(start, start + 2)  # dtlib reads an unclosed `/*` as `/` and `*`
+            if text.startswith("//", start):
+                newline = text.find("\n", start)
+                return self.literal(start, len(text) if newline < 0 else newline)
+            keyword = _KEYWORD.match(text, start)
+            if keyword and keyword.group(1) in _NOT_FOLLOWED:
+                raise self.refuse(
+                    start, f"{keyword.group(0)} {_NOT_FOLLOWED_WHY} (a build's zephyr.dts has none)"
+                )
+            if keyword:
+                return self.item(start, keyword.end())
+        elif char in "\"'":
+            end = text.find(char, start + 1, start + 1 + MAX_LITERAL + 1) + 1
+            if end == 0 and len(text) - start > MAX_LITERAL:
+                kind = "string" if char == '"' else "character literal"
+                raise self.refuse(start, f"a {kind} longer than {MAX_LITERAL} characters, or not closed")
+            if end == 0:
+                end = len(text)  # not closed: dtlib says so
+            self.literal(start, end)
+            return self.item(start, end)
+        elif char == "&":
+            reference = _REFERENCE.match(text, start)
+            if reference:
+                self.references += not reference.group(0).startswith("&{")
+                return self.item(start, reference.end())
+            return self.item(start, start + (2 if text.startswith("&&", start) else 1))
+        elif char in "{};":
+            self.statement_items = self.statement_chars = self.statement_labels = 0
+            if char == "{":
+                self.open(start)
+                if self.nodes > MAX_NODES:
+                    raise self.refuse(
+                        start, f"more than {MAX_NODES} nodes (a build's zephyr.dts has a few hundred)"
+                    )
+                if self.depth > MAX_DEPTH:
+                    raise self.refuse(start, f"nodes nested more than {MAX_DEPTH} levels deep")
+            elif char == "}" and self.depth:
+                self.depth -= 1
+                self.path_lengths.pop()
+            return start + 1
+        word = _WORD.match(text, start)
+        if word is None:
+            return self.item(start, start + 1)
+        if word.end() - start > MAX_WORD:
+            raise self.refuse(
+                start, f"a name or number of {word.end() - start} characters (at most {MAX_WORD})"
+            )
+        self.last_word = word.end() - start
+        if text[word.end() - 1] == ":":
+            self.statement_labels += 1
+            if self.statement_labels > MAX_STATEMENT_LABELS:
+                raise self.refuse(start, f"more than {MAX_STATEMENT_LABELS} labels on one node or property")
+        return self.item(start, word.end())
+
+    def open(self, start: int) -> None:
+        self.nodes += 1
+        self.depth += 1
+        path = self.path_lengths[-1] + 1 + self.last_word  # the node name is the word before `{`
+        self.path_lengths.append(path)
+        self.path_chars += path
+        if self.path_chars > MAX_PATH_CHARS:
+            raise self.refuse(start, f"node paths of more than {MAX_PATH_CHARS // (1024 * 1024)} MB in all")
+
+    def literal(self, start: int, end: int) -> int:
+        self.literal_chars += end - start
+        if self.literal_chars > MAX_LITERAL_TOTAL:
+            raise self.refuse(
+                start, f"comments and strings of more than {MAX_LITERAL_TOTAL // 1024} KB in all"
+            )
+        return end
+
+    def item(self, start: int, end: int) -> int:
+        """One piece of a node or property statement; dtlib's cost grows with their number and size."""
+        self.statement_items += 1
+        self.statement_chars += end - start
+        if self.statement_items > MAX_STATEMENT_ITEMS:
+            raise self.refuse(start, f"a property of more than {MAX_STATEMENT_ITEMS} items")
+        if self.statement_chars > MAX_STATEMENT_CHARS:
+            raise self.refuse(start, f"a property of more than {MAX_STATEMENT_CHARS} characters")
+        return end
+
+
+def check_cost(text: str, path: Path) -> None:
+    """Raise :class:`LoadError` when ``text`` is not worth handing to dtlib (see the limits above)."""
+    _CostScan(text, path).run()
+
+
+def _parse(dtlib: ModuleType, path: Path):
+    """``dtlib.DT(path)``, opening no other file whatever the text says."""
+    try:
+        return _closed_dt(dtlib)(str(path))
+    except _FileNamed as named:
+        raise LoadError(
+            path, f"devicetree not read: {named.directive} {_NOT_FOLLOWED_WHY}", named.line
+        ) from None
+    except Exception as exc:  # dtlib raises DTError, but also others on odd input
+        raise LoadError(path, _dt_error(exc, path), _dt_error_line(exc)) from None
+
+
+_NOT_FOLLOWED_WHY = "names another file; pmdoctor never reads files a devicetree points at"
+
+
+class _FileNamed(Exception):
+    def __init__(self, directive: str, line: Optional[int]):
+        super().__init__(directive)
+        self.directive = directive
+        self.line = line
+
+
+_CLOSED_DTS: Dict[ModuleType, type] = {}
+
+
+def _closed_dt(dtlib: ModuleType) -> type:
+    """dtlib's DT, except that /include/ and /incbin/ are refused rather than opened.
+
+    :func:`check_cost` refuses both first; this stays so that no dtlib version
+    that lexes some text differently from that scan can open a file.
+    """
+    if dtlib not in _CLOSED_DTS:
+
+        class ClosedDT(dtlib.DT):
+            def _open(self, filename, mode="r", **kwargs):
+                line = getattr(self, "_lineno", None)
+                raise _FileNamed(
+                    "/incbin/" if "b" in mode else "/include/", line if isinstance(line, int) else None
+                )
+
+        _CLOSED_DTS[dtlib] = ClosedDT
+    return _CLOSED_DTS[dtlib]
+
+
 # --------------------------------------------------------------- line map
 
-_NODE_OPEN = re.compile(r"^\s*((?:[A-Za-z_][\w]*:\s*)*)([^\s=;{}]+)\s*\{")
-_NODE_CLOSE = re.compile(r"^\s*\};")
-_PROPERTY = re.compile(r"^\s*([A-Za-z0-9_,.+?#-]+)\s*(?:=|;)")
-_ORIGIN = re.compile(r"/\*\s*in\s+(.+?):(\d+)\s*\*/")
-_NODE_ORIGIN = re.compile(r"/\*\s*node\s+'[^']*'\s+defined in\s+(.+?):(\d+)\s*\*/")
+_SEGMENT_END = re.compile(r"[{}=;]")
+_LABELS = re.compile(r"(?:[A-Za-z_]\w*:)*")
+_PROPERTY_NAME = re.compile(r"[A-Za-z0-9_,.+?#-]+")
+# An origin comment's line number; longer is not a line number (and int() would refuse it).
+_MAX_LINE_DIGITS = 9
 
 
 class LineMap:
-    """Lines of nodes and properties in a dtlib-formatted DTS file."""
+    """Lines of nodes and properties in a dtlib-formatted DTS file.
+
+    dtlib writes one node header, ``};`` or property per line, with an
+    optional ``/* in file:line */`` after a property and a
+    ``/* node '…' defined in file:line */`` line before a node. Lines are
+    read statement by statement, so a node opened and closed on one line
+    (which dtlib never writes, but accepts) is also popped again. Every step
+    is linear in the line.
+    """
 
     def __init__(self, text: str):
         self.nodes: Dict[str, int] = {}
         self.props: Dict[Tuple[str, str], int] = {}
         self.node_origin: Dict[str, Tuple[str, int]] = {}
         self.prop_origin: Dict[Tuple[str, str], Tuple[str, int]] = {}
-        stack: List[str] = []
-        pending_origin: Optional[Tuple[str, int]] = None
-        for number, line in enumerate(text.splitlines(), start=1):
-            node_origin = _NODE_ORIGIN.search(line)
-            if node_origin:
-                pending_origin = (node_origin.group(1), int(node_origin.group(2)))
-                continue
-            opened = _NODE_OPEN.match(line)
-            if opened:
-                name = opened.group(2)
-                path = "/" if name == "/" else (stack[-1].rstrip("/") + "/" + name if stack else name)
-                stack.append(path)
-                self.nodes.setdefault(path, number)
-                if pending_origin:
-                    self.node_origin[path] = pending_origin
-                pending_origin = None
-                continue
-            if _NODE_CLOSE.match(line):
-                if stack:
-                    stack.pop()
-                continue
-            prop = _PROPERTY.match(line)
-            if prop and stack:
-                key = (stack[-1], prop.group(1))
-                self.props.setdefault(key, number)
-                origin = _ORIGIN.search(line)
-                if origin:
-                    self.prop_origin[key] = (origin.group(1), int(origin.group(2)))
+        self.stack: List[str] = []
+        self.pending_origin: Optional[Tuple[str, int]] = None
+        for number, line in enumerate(text.split("\n"), start=1):
+            if not self.line(line, number):
+                break  # nesting deeper than any devicetree dtlib accepted: stop mapping
+
+    def line(self, line: str, number: int) -> bool:
+        """Map one line; False when mapping should stop."""
+        code = mask_escapes(line)  # for finding where strings end
+        position = 0
+        while True:
+            start = _NON_SPACE.search(line, position)
+            if start is None:
+                return True
+            if line.startswith(("/*", "//"), start.start()):
+                if position == 0:
+                    self.comment_line(line.strip())
+                return True  # code after a comment is not dtlib's output: the rest of the line is skipped
+            match = _SEGMENT_END.search(line, position)
+            if match is None:
+                return True
+            prefix, char = line[position : match.start()], match.group(0)
+            if char == "{":
+                name = _node_name(prefix)
+                if name is None:
+                    return True
+                if len(self.stack) >= MAX_DEPTH:
+                    return False
+                self.open(name, number)
+                position = match.end()
+            elif char == "}":
+                if prefix.strip() or not line.startswith(";", match.end()):
+                    return True
+                if self.stack:
+                    self.stack.pop()
+                position = match.end() + 1
+            else:
+                name = prefix.strip()
+                if not _PROPERTY_NAME.fullmatch(name):
+                    return True
+                end = match.start() if char == ";" else _statement_end(code, match.end())
+                if self.stack:
+                    self.property(name, number, line, end)
+                if end < 0:
+                    return True
+                position = end + 1
+
+    def comment_line(self, comment: str) -> None:
+        origin = _node_origin(comment)
+        if origin:
+            self.pending_origin = origin
+
+    def open(self, name: str, number: int) -> None:
+        stack = self.stack
+        path = "/" if name == "/" else (stack[-1].rstrip("/") + "/" + name if stack else name)
+        stack.append(path)
+        self.nodes.setdefault(path, number)
+        if self.pending_origin:
+            self.node_origin[path] = self.pending_origin
+        self.pending_origin = None
+
+    def property(self, name: str, number: int, line: str, end: int) -> None:
+        key = (self.stack[-1], name)
+        self.props.setdefault(key, number)
+        comment = _trailing_comment(line, end + 1) if end >= 0 else None
+        origin = _prop_origin(comment) if comment else None
+        if origin:
+            self.prop_origin[key] = origin
+
+
+def _node_name(prefix: str) -> Optional[str]:
+    """The node name in ``label: label2: name`` (the text before ``{``), or None when it is not one."""
+    words = prefix.split()
+    if not words or not all(_LABELS.fullmatch(word) for word in words[:-1]):
+        return None
+    last = words[-1]
+    labels = _LABELS.match(last).end()
+    if labels < len(last):
+        return last[labels:]
+    # Only labels: the last one is taken for the name (`a: b: {` is node `b:`), as before.
+    return last[last.rfind(":", 0, len(last) - 1) + 1 :]
+
+
+def _statement_end(code: str, start: int) -> int:
+    """Index of the ``;`` ending the property value that starts at ``start``, skipping strings; -1 if none.
+
+    ``code`` is a line with its escapes masked (:func:`mask_escapes`).
+    """
+    semicolon = code.find(";", start)
+    position = start
+    while semicolon >= 0:
+        quote = code.find('"', position, semicolon)
+        if quote < 0:
+            return semicolon
+        position = code.find('"', quote + 1) + 1
+        if position == 0:
+            return -1
+        if position > semicolon:
+            semicolon = code.find(";", position)
+    return -1
+
+
+def _trailing_comment(line: str, start: int) -> Optional[str]:
+    """The comment after ``start`` when it is all that is left of the line."""
+    opening = _NON_SPACE.search(line, start)
+    if opening is None or not line.startswith("/*", opening.start()):
+        return None
+    close = line.find("*/", opening.start() + 2)
+    if close < 0 or _NON_SPACE.search(line, close + 2):
+        return None
+    return line[opening.start() : close + 2]
+
+
+def _node_origin(comment: str) -> Optional[Tuple[str, int]]:
+    """``/* node '/path' defined in file:line */`` (a whole line) as (file, line)."""
+    if not comment.endswith("*/"):
+        return None
+    rest = _after_word(comment[2:-2].strip(), "node")
+    if rest is None or not rest.startswith("'"):
+        return None
+    close = rest.find("'", 1)
+    after = rest[close + 1 :] if close > 0 else ""
+    if not after[:1].isspace():
+        return None
+    rest = _after_word(after.lstrip(), "defined in")
+    return _file_line(rest.strip()) if rest is not None else None
+
+
+def _prop_origin(comment: str) -> Optional[Tuple[str, int]]:
+    """``/* in file:line */`` after a property as (file, line)."""
+    rest = _after_word(comment[2:-2].strip(), "in")
+    return _file_line(rest.strip()) if rest is not None else None
+
+
+def _after_word(text: str, word: str) -> Optional[str]:
+    """The text after ``word`` and the whitespace that must follow it, or None."""
+    if not text.startswith(word) or not text[len(word) : len(word) + 1].isspace():
+        return None
+    return text[len(word) :].lstrip()
+
+
+def _file_line(text: str) -> Optional[Tuple[str, int]]:
+    file, colon, digits = text.rpartition(":")
+    if not colon or not file or not digits.isdecimal() or len(digits) > _MAX_LINE_DIGITS:
+        return None
+    return file, int(digits)
 
 
 # ----------------------------------------------------------------- loader
@@ -162,10 +522,8 @@ def load_devicetree(path: Path, image: str, zephyr_base: Optional[Path] = None) 
     dtlib = dtlib_module(zephyr_base)
     if dtlib is None:
         raise LoadError(path, NO_PARSER)
-    try:
-        tree = dtlib.DT(str(path))
-    except Exception as exc:  # dtlib raises DTError, but also others on odd input
-        raise LoadError(path, _dt_error(exc, path), _dt_error_line(exc)) from None
+    check_cost(text, path)
+    tree = _parse(dtlib, path)
     lines = LineMap(text)
     model = Devicetree(file=path)
     for node in tree.node_iter():
@@ -198,8 +556,12 @@ def _references(tree, dtlib, path: Path, lines: LineMap) -> Dict[str, List[DtRef
     found: Dict[str, List[DtReference]] = {}
     for node in tree.node_iter():
         for name, prop in node.props.items():
-            for target in _targets(prop, dtlib):
-                reference = DtReference(node.path, name, Source(path, lines.props.get((node.path, name))))
+            targets = _targets(prop, dtlib)
+            if not targets:
+                continue
+            # One object per property, shared by every label it reaches.
+            reference = DtReference(node.path, name, Source(path, lines.props.get((node.path, name))))
+            for target in targets:
                 for label in target.labels:
                     found.setdefault(label, []).append(reference)
     return found
@@ -218,15 +580,21 @@ def _targets(prop, dtlib) -> list:
     return []
 
 
+# dtlib quotes tokens in its messages; a finding is one line.
+_MAX_ERROR_CHARS = 300
+
+
 def _dt_error(exc: Exception, path: Path) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
+    text = " ".join(str(exc)[: _MAX_ERROR_CHARS * 4].split()) or type(exc).__name__
     # dtlib starts with "<path>:<line> (column n):"; the finding already says where.
     text = re.sub(rf"^{re.escape(str(path))}:\d+\s*(\(column \d+\))?:?\s*", "", text)
+    if len(text) > _MAX_ERROR_CHARS:
+        text = text[: _MAX_ERROR_CHARS - 1] + "…"
     return f"devicetree does not parse: {text}"
 
 
 def _dt_error_line(exc: Exception) -> Optional[int]:
-    match = re.search(r":(\d+)(?:\s|:|\(|$)", str(exc))
+    match = re.search(r":(\d{1,9})(?:\s|:|\(|$)", str(exc)[: _MAX_ERROR_CHARS * 4])
     return int(match.group(1)) if match else None
 
 
@@ -244,6 +612,8 @@ def _chosen_target(prop, dtlib) -> Optional[str]:
 
 
 def _prop_value(prop) -> object:
+    if len(prop.value) > MAX_KEPT_BYTES:
+        return None  # not a size, label or ranges any build writes
     if not prop.value:
         return True  # boolean property such as `ranges;`
     for convert in ("to_num", "to_string", "to_nums"):
@@ -270,7 +640,7 @@ def _reg(node) -> Tuple[Tuple[int, int], ...]:
     size_cells = _cells(node.parent, "#size-cells", 1)
     raw = bytes(prop.value)
     step = 4 * (address_cells + size_cells)
-    if step == 0 or len(raw) % step:
+    if step == 0 or len(raw) % step or not _plausible_cells(address_cells, size_cells, len(raw)):
         return ()
     entries = []
     for offset in range(0, len(raw), step):
@@ -280,11 +650,20 @@ def _reg(node) -> Tuple[Tuple[int, int], ...]:
     return tuple(entries)
 
 
+# Addresses and sizes are at most 128 bits; more cells only make numbers nobody can print.
+_MAX_CELLS = 4
+
+
+def _plausible_cells(address_cells: int, size_cells: int, length: int) -> bool:
+    return 0 <= address_cells <= _MAX_CELLS and 0 <= size_cells <= _MAX_CELLS and length <= MAX_KEPT_BYTES
+
+
 def _node(node, path: Path, lines: LineMap) -> DtNode:
     compatible: Tuple[str, ...] = ()
     if "compatible" in node.props:
         try:
-            compatible = tuple(node.props["compatible"].to_strings())
+            if len(node.props["compatible"].value) <= MAX_KEPT_BYTES:
+                compatible = tuple(node.props["compatible"].to_strings())
         except Exception:
             compatible = ()
     status_okay = True
@@ -299,6 +678,7 @@ def _node(node, path: Path, lines: LineMap) -> DtNode:
                 pass
         walker = walker.parent
     props = {name: _prop_value(node.props[name]) for name in _KEPT_PROPS if name in node.props}
+    props = {name: value for name, value in props.items() if value is not None}
     origin = lines.node_origin.get(node.path)
     return DtNode(
         path=node.path,
@@ -379,14 +759,15 @@ def _partition_layout(tree: Devicetree, path: Path, image: str) -> Optional[Layo
 
 def _nest_subpartitions(tree: Devicetree, layout: Layout) -> None:
     """A `fixed-subpartitions` node (TF-M's slot0 = secure + non-secure) spans its children."""
-    by_path = {part.dt_path: part for part in layout.partitions.values()}
+    children: Dict[str, List[str]] = {}
+    for child in layout.partitions.values():
+        if child.dt_path:
+            children.setdefault(child.dt_path.rsplit("/", 1)[0], []).append(child.name)
     for part in layout.partitions.values():
         node = tree.nodes.get(part.dt_path or "")
         if node is None or "fixed-subpartitions" not in node.compatible:
             continue
-        part.span = tuple(
-            child.name for path, child in by_path.items() if path and path.rsplit("/", 1)[0] == part.dt_path
-        )
+        part.span = tuple(children.get(part.dt_path or "", ()))
 
 
 def _ranges_shift(tree: Devicetree, node: DtNode, flash: DtNode, offset: int) -> int:

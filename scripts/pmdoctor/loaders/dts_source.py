@@ -17,24 +17,51 @@ import ast
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 from ..model import Devicetree, DtNode, Source
-from .devicetree import _KEPT_PROPS, _partition_layout
+from .devicetree import _KEPT_PROPS, _partition_layout, mask_escapes
 
-_TOKEN = re.compile(
-    r'(?P<string>"(?:\\.|[^"\\])*")'
-    r"|(?P<cells><[^<>]*(?:<[^<>]*>[^<>]*)*>)"
-    r"|(?P<bytes>\[[^\]]*\])"
-    r"|(?P<ref>&\{[^}]*\}|&[A-Za-z_][\w]*)"
-    r"|(?P<directive>/[a-z-]+/)"
-    r"|(?P<punct>[{};=,])"
-    r"|(?P<word>[A-Za-z0-9_,.+?#@/-]+:?)"
-    r"|(?P<other>\S)"
-)
-_SIZE_MACRO = re.compile(r"DT_SIZE_([KM])\s*\(\s*(\d+)\s*\)")
-_INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]([^>"]+)[>"]')
-_DEFINE = re.compile(r"^\s*#\s*define\s+([A-Za-z_]\w*)\s+(.+?)\s*$")
+# A hand-written source is small (an overlay has a few dozen statements, a SoC
+# .dtsi a few thousand); these bound the work on anything else, so that triage
+# stays quick on whatever is attached.
+MAX_SOURCE_TOKENS = 200_000  # tokens and cell items of one image's sources together
+MAX_SOURCE_DEPTH = 64
+MAX_COMMENTS = 100_000  # comments and strings in one file
+MAX_NAME = 256  # a name, label, reference or cell expression
+MAX_STRING = 16 * 1024
+# A kept property (size, label, status, ...) is a few cells or a short string.
+MAX_KEPT_TEXT = 1024
+MAX_KEPT_CELLS = 256
+
+_WORD = re.compile(r"[A-Za-z0-9_,.+?#@/-]+:?")
+_DIRECTIVE_TOKEN = re.compile(r"/[a-z-]+/")
+_LABEL_REFERENCE = re.compile(r"&[A-Za-z_]\w*")
+_ANGLES = re.compile(r"[<>]")
+_PARENS = re.compile(r"[()]")
+_NON_SPACE = re.compile(r"\S")
+_CELL_START = re.compile(r"[^\s)]")
+_CELL_WORD = re.compile(r"[^\s()]+")
+_COMMENT_OR_STRING = re.compile(r'"|/\*|//')
+_SIZE_MACRO = re.compile(r"DT_SIZE_([KM])\s*\(\s*(\d{1,12})\s*\)")
+_INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]([^>"\n]{1,256})[>"]')
+_DEFINE = re.compile(r"^\s*#\s*define\s+([A-Za-z_]\w*)(.*)$")
+
+
+class SourceTooLarge(ValueError):
+    """More comments, tokens, nesting or longer names than any devicetree source has."""
+
+
+class _Budget:
+    """Tokens and cell items left for one call of :func:`parse_sources`."""
+
+    def __init__(self, limit: int = MAX_SOURCE_TOKENS):
+        self.left = limit
+
+    def spend(self, count: int = 1) -> None:
+        self.left -= count
+        if self.left < 0:
+            raise SourceTooLarge(f"more than {MAX_SOURCE_TOKENS} tokens")
 
 
 @dataclass
@@ -73,56 +100,209 @@ class SourceTree:
 # ------------------------------------------------------------ tokenising
 
 
-def _strip_comments(text: str) -> str:
-    """Blank out comments but keep every newline (and strings), so line numbers stay right."""
+def blank_comments(text: str, limit: int = MAX_COMMENTS) -> str:
+    """Blank out comments but keep every newline (and strings), so line numbers stay right.
 
-    def blank(match: re.Match) -> str:
-        found = match.group(0)
-        return found if found.startswith('"') else re.sub(r"[^\n]", " ", found)
+    A string ends at its closing quote on the same line; a quote that is not
+    closed on its line starts no string. One pass with ``str.find``: linear
+    on any text. More than ``limit`` comments and strings raise
+    :class:`SourceTooLarge`.
+    """
+    parts: List[str] = []
+    code = mask_escapes(text)
+    position = kept = count = 0
+    line_end = dead_quotes = -1  # quotes before `dead_quotes` follow an unclosed one on their line
+    while True:
+        match = _COMMENT_OR_STRING.search(code, position)
+        if match is None:
+            break
+        count += 1
+        if count > limit:
+            raise SourceTooLarge(f"more than {limit} comments and strings")
+        start = match.start()
+        if start > line_end:
+            line_end = _line_end(text, start)
+        if match.group() == '"':
+            end = -1 if start < dead_quotes else code.find('"', start + 1, line_end)
+            if end < 0:
+                dead_quotes = line_end
+            position = start + 1 if end < 0 else end + 1
+            continue
+        end = line_end if match.group() == "//" else _comment_end(text, start)
+        parts += [text[kept:start], "\n".join(" " * len(line) for line in text[start:end].split("\n"))]
+        kept = position = end
+    parts.append(text[kept:])
+    return "".join(parts)
 
-    return re.sub(r'"(?:\\.|[^"\\\n])*"|/\*.*?(?:\*/|$)|//[^\n]*', blank, text, flags=re.S)
+
+def _line_end(text: str, start: int) -> int:
+    end = text.find("\n", start)
+    return len(text) if end < 0 else end
+
+
+def _comment_end(text: str, start: int) -> int:
+    end = text.find("*/", start + 2)
+    return len(text) if end < 0 else end + 2
 
 
 _DIRECTIVE = re.compile(r"#\s*(include|define|undef|if|ifdef|ifndef|elif|else|endif|pragma|error|warning)\b")
 
 
-def _preprocess(text: str, includes: List[str], macros: Dict[str, str]) -> str:
-    lines = []
-    for line in text.split("\n"):
-        if _DIRECTIVE.match(line.strip()):
-            include = _INCLUDE.match(line)
-            if include:
-                includes.append(include.group(1))
-            define = _DEFINE.match(line)
-            if define:
-                macros[define.group(1)] = define.group(2)
-            lines.append("")  # #if/#ifdef/#endif: both branches are kept
-            continue
-        lines.append(line)
-    return "\n".join(lines)
+_HASH_LINE = re.compile(r"#[^\n]*")
 
 
-def _tokens(text: str) -> List[_Token]:
-    tokens = []
-    line = 1
+def _at_line_start(text: str, pattern: re.Pattern) -> Iterator[Tuple[int, re.Match]]:
+    """(line start, match) for each line whose text after its blanks matches ``pattern``.
+
+    ``pattern`` starts with a literal, so the search skips along in C; one
+    match a line is tried, and each part of the text is read a fixed number
+    of times (a ``^\\s*`` pattern under re.M rescans blank lines from every
+    line start).
+    """
     position = 0
-    for match in _TOKEN.finditer(text):
-        line += text.count("\n", position, match.start())
-        position = match.start()
-        kind = match.lastgroup or "other"
-        tokens.append(_Token(kind, match.group(0), line))
-    return tokens
+    while True:
+        match = pattern.search(text, position)
+        if match is None:
+            return
+        line_start = text.rfind("\n", position, match.start()) + 1 or position
+        if not text[line_start : match.start()].strip():
+            yield line_start, match
+        newline = text.find("\n", match.end())
+        if newline < 0:
+            return
+        position = newline + 1
+
+
+def _preprocess(text: str, includes: List[str], macros: Dict[str, str], budget: _Budget) -> str:
+    """Record and empty the preprocessor lines; only lines starting with ``#`` are looked at."""
+    parts = []
+    kept = 0
+    for line_start, match in _at_line_start(text, _HASH_LINE):
+        budget.spend()
+        line = text[line_start : match.end()]
+        if not _DIRECTIVE.match(line.strip()):
+            continue
+        include = _INCLUDE.match(line)
+        if include:
+            includes.append(include.group(1))
+        define = _DEFINE.match(line)
+        value = define.group(2) if define else ""
+        if value[:1].isspace() and value.strip():
+            macros[define.group(1)] = value.strip()
+        parts.append(text[kept:line_start])  # #if/#ifdef/#endif: both branches are kept
+        kept = match.end()
+    parts.append(text[kept:])
+    return "".join(parts)
+
+
+def _tokens(text: str, budget: _Budget) -> List[_Token]:
+    tokens = []
+    scanner = _Scanner(text)
+    line = 1
+    position = counted = 0
+    while True:
+        match = _NON_SPACE.search(text, position)
+        if match is None:
+            return tokens
+        start = match.start()
+        kind, position = scanner.token(start)
+        budget.spend()
+        line += text.count("\n", counted, start)
+        counted = start
+        tokens.append(_Token(kind, text[start:position], line))
+
+
+class _Scanner:
+    """Token kinds and ends, each found in time linear in the text.
+
+    A bracket that never closes is remembered, so the next one is not looked
+    for again to the end of the text.
+    """
+
+    def __init__(self, text: str):
+        self.text = text
+        self.code = mask_escapes(text)  # where strings end
+        self.dead_quotes = self.no_bracket = self.no_brace = len(text) + 1
+
+    def token(self, start: int) -> Tuple[str, int]:
+        text = self.text
+        char = text[start]
+        if char == '"':
+            end = -1 if start > self.dead_quotes else self.code.find('"', start + 1)
+            if end < 0:
+                self.dead_quotes = min(self.dead_quotes, start)
+                return "other", start + 1
+            if end - start > MAX_STRING:
+                raise SourceTooLarge(f"a string of {end - start + 1} characters")
+            return "string", end + 1
+        if char == "<":
+            end = _balanced_end(text, start, _ANGLES)
+            return ("cells", end) if end > 0 else ("other", start + 1)
+        if char == "[":
+            end = -1 if start > self.no_bracket else text.find("]", start + 1)
+            if end < 0:
+                self.no_bracket = min(self.no_bracket, start)
+                return "other", start + 1
+            return "bytes", end + 1
+        if char == "&":
+            return self.reference(start)
+        if char in "{};=,":
+            return "punct", start + 1
+        directive = _DIRECTIVE_TOKEN.match(text, start) if char == "/" else None
+        if directive:
+            return "directive", _short(start, directive.end())
+        word = _WORD.match(text, start)
+        if word is None:
+            return "other", start + 1
+        return "word", _short(start, word.end())
+
+    def reference(self, start: int) -> Tuple[str, int]:
+        text = self.text
+        if text.startswith("&{", start):
+            end = -1 if start > self.no_brace else text.find("}", start + 2)
+            if end >= 0:
+                return "ref", _short(start, end + 1)
+            self.no_brace = min(self.no_brace, start)
+        label = _LABEL_REFERENCE.match(text, start)
+        return ("ref", _short(start, label.end())) if label else ("other", start + 1)
+
+
+def _short(start: int, end: int) -> int:
+    if end - start > MAX_NAME:
+        raise SourceTooLarge(f"a name of {end - start} characters")
+    return end
+
+
+def _balanced_end(text: str, start: int, brackets: re.Pattern) -> int:
+    """End of ``<…>`` or ``(…)`` at ``start``, holding pairs at most one level deep; -1 if not closed."""
+    opening = text[start]
+    nested = False
+    position = start + 1
+    while True:
+        match = brackets.search(text, position)
+        if match is None:
+            return -1
+        position = match.end()
+        if match.group() != opening:
+            if not nested:
+                return position
+            nested = False
+        elif nested:
+            return -1
+        else:
+            nested = True
 
 
 # --------------------------------------------------------------- parsing
 
 
 class _Parser:
-    def __init__(self, tokens: List[_Token], path: Path, problems: List[str]):
+    def __init__(self, tokens: List[_Token], path: Path, problems: List[str], budget: _Budget):
         self.tokens = tokens
         self.index = 0
         self.path = path
         self.problems = problems
+        self.budget = budget
 
     def peek(self, offset: int = 0) -> Optional[_Token]:
         at = self.index + offset
@@ -162,10 +342,10 @@ class _Parser:
             if (token.text == "/" or token.kind == "ref") and following is not None and following.text == "{":
                 self.index += 2
                 node = _Node(token.text, labels, token.line)
-                self.body(node)
+                self.body(node, 1)
                 blocks.append(_Block(token.text, node, self.path))
                 continue
-            self.skip_statement(f"cannot read {token.text!r} at the top level", token.line)
+            self.skip_statement(f"cannot read {_shown(token.text)} at the top level", token.line)
             if self.peek() is not None and self.peek().text == "}":
                 self.index += 1
         return blocks
@@ -183,7 +363,7 @@ class _Parser:
             self.index += 1
         return labels
 
-    def body(self, node: _Node) -> None:
+    def body(self, node: _Node, depth: int) -> None:
         """Read properties and child nodes up to the closing ``};``."""
         while (token := self.peek()) is not None:
             if token.text == "}":
@@ -200,12 +380,16 @@ class _Parser:
                 break
             following = self.peek()
             if name.kind not in ("word", "ref") or following is None:
-                self.skip_statement(f"unexpected {name.text!r}", name.line)
+                self.skip_statement(f"unexpected {_shown(name.text)}", name.line)
                 continue
             if following.text == "{":
+                if depth >= MAX_SOURCE_DEPTH:
+                    raise SourceTooLarge(
+                        f"nodes nested more than {MAX_SOURCE_DEPTH} levels deep (line {name.line})"
+                    )
                 self.index += 1
                 child = _Node(name.text, labels, name.line)
-                self.body(child)
+                self.body(child, depth + 1)
                 node.children.append(child)
             elif following.text == ";":
                 self.index += 1
@@ -214,7 +398,9 @@ class _Parser:
                 self.index += 1
                 node.props[name.text] = (self.value(), name.line)
             else:
-                self.skip_statement(f"unexpected {following.text!r} after {name.text!r}", following.line)
+                self.skip_statement(
+                    f"unexpected {_shown(following.text)} after {_shown(name.text)}", following.line
+                )
         self.problems.append(f"{self.path.name}: node {node.name!r} is not closed (file cut off?)")
 
     def value(self) -> object:
@@ -226,28 +412,63 @@ class _Parser:
         if self.peek() is not None and self.peek().text == ";":
             self.index += 1
         if len(parts) == 1:
-            return _atom(parts[0])
-        return tuple(_atom(part) for part in parts)
+            return _atom(parts[0], self.budget)
+        return tuple(_atom(part, self.budget) for part in parts)
 
 
-def _atom(token: _Token) -> object:
+def _shown(text: str) -> str:
+    """A token as a problem quotes it: short."""
+    return repr(text if len(text) <= 40 else text[:39] + "…")
+
+
+def _atom(token: _Token, budget: _Budget) -> object:
     if token.kind == "string":
         return token.text[1:-1]
     if token.kind == "cells":
-        return _Cells(token.text[1:-1])
+        return _Cells(token.text[1:-1], budget)
     return token.text  # a phandle reference (&label) or an unknown word
 
 
 class _Cells(list):
     """The items of ``< … >``: ints where they evaluate, strings (``&label``, macros) otherwise."""
 
-    def __init__(self, inner: str):
+    def __init__(self, inner: str, budget: _Budget):
         super().__init__()
         inner = _SIZE_MACRO.sub(
             lambda m: str(int(m.group(2)) * (1024 if m.group(1) == "K" else 1024 * 1024)), inner
         )
-        for item in re.findall(r"\([^()]*(?:\([^()]*\)[^()]*)*\)|&\{[^}]*\}|[^\s()]+", inner):
+        for item in _cell_items(inner):
+            budget.spend()
+            if len(item) > MAX_NAME:
+                raise SourceTooLarge(f"a cell of {len(item)} characters")
             self.append(_number(item))
+
+
+def _cell_items(inner: str) -> Iterator[str]:
+    """``(expression)`` with pairs one level deep, ``&{/path}`` or a word; a stray parenthesis is skipped."""
+    position = 0
+    no_brace = len(inner) + 1
+    while True:
+        match = _CELL_START.search(inner, position)
+        if match is None:
+            return
+        start = match.start()
+        if inner[start] == "(":
+            end = _balanced_end(inner, start, _PARENS)
+            if end > 0:
+                yield inner[start:end]
+            position = end if end > 0 else start + 1
+            continue
+        if inner.startswith("&{", start) and start < no_brace:
+            close = inner.find("}", start + 2)
+            if close >= 0:
+                yield inner[start : close + 1]
+                position = close + 1
+                continue
+            no_brace = start
+        word = _CELL_WORD.match(inner, start)
+        yield word.group(0)
+        position = word.end()
 
 
 def _number(text: str) -> object:
@@ -257,7 +478,7 @@ def _number(text: str) -> object:
         return candidate
     try:
         return _evaluate(ast.parse(candidate, mode="eval").body)
-    except (SyntaxError, ValueError, TypeError, ZeroDivisionError, RecursionError):
+    except (SyntaxError, ValueError, TypeError, ZeroDivisionError, RecursionError, MemoryError):
         return candidate
 
 
@@ -275,7 +496,7 @@ _OPERATORS = {
 def _evaluate(node: ast.AST) -> int:
     """Integer arithmetic as devicetree cells use it, bounded to 64 bits (no huge shifts)."""
     if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
-        return node.value
+        return _bounded(node.value)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         return -_evaluate(node.operand)
     if isinstance(node, ast.BinOp):
@@ -283,13 +504,18 @@ def _evaluate(node: ast.AST) -> int:
         if isinstance(node.op, (ast.LShift, ast.RShift)):
             if not 0 <= right <= 64:
                 raise ValueError("shift out of range")
-            return left << right if isinstance(node.op, ast.LShift) else left >> right
+            return _bounded(left << right if isinstance(node.op, ast.LShift) else left >> right)
         operator = _OPERATORS.get(type(node.op))
         if operator is not None:
-            result = operator(left, right)
-            if abs(result) < 1 << 64:
-                return result
+            return _bounded(operator(left, right))
     raise ValueError("not a cell expression")
+
+
+def _bounded(value: int) -> int:
+    """Cells are 32 bits, two of them 64: anything larger is no cell (and too long to print)."""
+    if abs(value) >= 1 << 64:
+        raise ValueError("out of range")
+    return value
 
 
 # --------------------------------------------------------------- merging
@@ -301,6 +527,8 @@ class _Merger:
         self.tree = Devicetree()
         self.raw: Dict[str, Dict[str, Tuple[object, int, Path]]] = {}
         self.chosen_raw: Dict[str, Tuple[object, Source]] = {}
+        # Labels per node path, in order; a dict so that many blocks patching one node stay linear.
+        self.node_labels: Dict[str, Dict[str, None]] = {}
 
     def merge(self, blocks: List[_Block]) -> None:
         # Root blocks first: they define the labels that `&label { }` blocks patch.
@@ -318,14 +546,15 @@ class _Merger:
         return self.tree.labels.get(target[1:], target)
 
     def node(self, node: _Node, path: str, file: Path) -> None:
-        existing = self.tree.nodes.get(path)
-        labels = tuple(dict.fromkeys((existing.labels if existing else ()) + tuple(node.labels)))
-        if path.startswith("&") and "/" not in path:
-            labels = tuple(dict.fromkeys((*labels, path[1:])))
-        name = path.rsplit("/", 1)[-1] or "/"
-        source = existing.source if existing and existing.source.file else Source(file, node.line)
-        self.tree.nodes[path] = DtNode(path=path, name=name, labels=labels, source=source)
-        for label in labels:
+        labels = self.node_labels.setdefault(path, {})
+        added = [label for label in node.labels if label not in labels]
+        if path.startswith("&") and "/" not in path and path[1:] not in labels and path[1:] not in added:
+            added.append(path[1:])
+        labels.update(dict.fromkeys(added))
+        if path not in self.tree.nodes:
+            name = path.rsplit("/", 1)[-1] or "/"
+            self.tree.nodes[path] = DtNode(path=path, name=name, source=Source(file, node.line))
+        for label in added:
             self.tree.labels.setdefault(label, path)
         props = self.raw.setdefault(path, {})
         for prop, (value, line) in node.props.items():
@@ -338,7 +567,7 @@ class _Merger:
 
     def chosen(self, prop: str, value: object, source: Source) -> None:
         target = value[0] if isinstance(value, list) and len(value) == 1 else value
-        if not isinstance(target, str):
+        if not isinstance(target, str) or not _small(target):
             return
         path = self.resolve(target) if target.startswith("&") else target
         if path.startswith("&") and path not in self.tree.nodes:
@@ -364,16 +593,21 @@ class _Merger:
     def complete(self, node: DtNode) -> DtNode:
         props = self.raw.get(node.path, {})
         compatible = props.get("compatible", (None,))[0]
+        if not _small(compatible):
+            compatible = None
         compatibles = (
             (compatible,)
             if isinstance(compatible, str)
             else tuple(c for c in (compatible or ()) if isinstance(c, str))
         )
-        kept = {name: _plain(props[name][0]) for name in _KEPT_PROPS if name in props}
+        kept = {
+            name: _plain(props[name][0]) for name in _KEPT_PROPS if name in props and _small(props[name][0])
+        }
+        labels = self.node_labels.get(node.path)
         return DtNode(
             path=node.path,
             name=node.name,
-            labels=node.labels,
+            labels=tuple(labels) if labels is not None else node.labels,
             compatible=compatibles,
             status_okay=self.okay(node.path),
             reg=self.reg(node.path, props),
@@ -423,6 +657,15 @@ def _join(cells: List[int]) -> int:
     return total
 
 
+def _small(value: object) -> bool:
+    """A value short enough to keep: the model holds sizes, labels and names, never bulk data."""
+    if isinstance(value, str):
+        return len(value) <= MAX_KEPT_TEXT
+    if isinstance(value, (list, tuple)):
+        return len(value) <= MAX_KEPT_CELLS and all(_small(item) for item in value)
+    return True
+
+
 def _plain(value: object) -> object:
     """Cells of one number are that number, like the flattened-DTS loader gives."""
     if isinstance(value, list):
@@ -439,12 +682,13 @@ def parse_sources(texts: List[Tuple[Path, str]], image: str = "app") -> SourceTr
     problems: List[str] = []
     macros: Dict[str, str] = {}
     blocks: List[_Block] = []
+    budget = _Budget()
     for path, text in texts:
         try:
-            cleaned = _preprocess(_strip_comments(text), includes, macros)
-            blocks += _Parser(_tokens(cleaned), path, problems).blocks()
-        except RecursionError:
-            problems.append(f"{path.name}: nested too deeply to read")
+            cleaned = _preprocess(blank_comments(text), includes, macros, budget)
+            blocks += _Parser(_tokens(cleaned, budget), path, problems, budget).blocks()
+        except SourceTooLarge as error:
+            problems.append(f"{path.name}: not read as devicetree source: {error}")
     merger = _Merger(image)
     merger.merge(blocks)
     result = merger.finish(texts[-1][0] if texts else None)
@@ -461,8 +705,8 @@ def parse_sources(texts: List[Tuple[Path, str]], image: str = "app") -> SourceTr
 
 def looks_like_source_dts(text: str) -> bool:
     """Devicetree source rather than the flattened zephyr.dts: includes, label fragments, macros."""
-    return bool(
-        re.search(r"^\s*#\s*include\b", text, re.M)
-        or re.search(r"^\s*&[A-Za-z_]\w*\s*\{", text, re.M)
-        or re.search(r"^\s*/\s*\{", text, re.M)
-    )
+    return any(next(_at_line_start(text, pattern), None) for pattern in _SOURCE_SIGNS)
+
+
+# Lines that only a devicetree source starts with.
+_SOURCE_SIGNS = (re.compile(r"#\s*include\b"), re.compile(r"&[A-Za-z_]\w*\s*\{"), re.compile(r"/\s*\{"))

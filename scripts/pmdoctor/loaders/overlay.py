@@ -3,59 +3,82 @@
 Overlays are fragments: they use labels defined elsewhere and C
 preprocessor ``#include`` lines, so dtlib cannot parse them on their own.
 Only ``chosen { prop = <target>; };`` blocks are needed (to say which line
-to drop or change), so a line scanner that tracks brace depth is enough.
-Comments are removed first; anything it does not recognise is skipped.
+to drop or change), so a scanner that tracks brace depth is enough.
+Comments are blanked first; anything it does not recognise is skipped.
+Every step is linear in the text, whatever it holds.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import List
+from typing import List, Optional, Tuple
 
 from ..model import ChosenLine, Source
-from . import read_text
+from . import LoadError, read_text
+from .dts_source import SourceTooLarge, blank_comments
 
-_TOKEN = re.compile(r"[{};]|[^{};]+")
-_ASSIGNMENT = re.compile(r"^\s*([A-Za-z0-9_,.+-]+)\s*=\s*(.+?)\s*$", re.DOTALL)
-_BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
+# An overlay has a few dozen statements; more than this is no overlay.
+MAX_STATEMENTS = 200_000
 
-
-def _strip_comments(text: str) -> str:
-    """Blank out comments but keep line breaks, so line numbers stay right."""
-    text = _BLOCK_COMMENT.sub(lambda match: "\n" * match.group(0).count("\n"), text)
-    return "\n".join(line.split("//", 1)[0] for line in text.splitlines())
+_DELIMITER = re.compile(r"[{};]")
+_NAME = re.compile(r"[A-Za-z0-9_,.+-]+")
+_NON_SPACE = re.compile(r"\S")
 
 
 def scan_chosen(text: str, path: Path) -> List[ChosenLine]:
-    """Every ``prop = target;`` directly inside a ``chosen`` node, with its line."""
-    found: List[ChosenLine] = []
-    depth = 0
-    chosen_depth = None  # brace depth of the chosen node's body while inside it
-    pending, pending_line = "", 0  # text since the last ; { or }
-    for number, line in enumerate(_strip_comments(text).splitlines(), start=1):
-        for token in _TOKEN.findall(line):
-            if token == "{":
-                depth += 1
-                if chosen_depth is None and pending.strip().endswith("chosen"):
-                    chosen_depth = depth
-            elif token == "}":
-                if chosen_depth is not None and depth == chosen_depth:
-                    chosen_depth = None
-                depth -= 1
-            elif token == ";":
-                match = _ASSIGNMENT.match(pending)
-                if match and chosen_depth is not None and depth == chosen_depth:
-                    target = " ".join(match.group(2).split())
-                    found.append(ChosenLine(match.group(1), target, Source(path, pending_line)))
-            else:
-                if not pending.strip():  # the statement starts on this line
-                    pending_line = number
-                pending += token
-                continue
-            pending = ""
-    return found
+    """Every ``prop = target;`` directly inside a ``chosen`` node, with its line.
+
+    Text far larger than any overlay gives nothing here; the devicetree
+    source reader says why.
+    """
+    try:
+        return _scan(text, path)
+    except SourceTooLarge:
+        return []
 
 
 def load_overlay_chosen(path: Path) -> List[ChosenLine]:
-    return scan_chosen(read_text(path), path)
+    try:
+        return _scan(read_text(path), path)
+    except SourceTooLarge as error:
+        raise LoadError(path, f"overlay not read: {error}") from None
+
+
+def _scan(text: str, path: Path) -> List[ChosenLine]:
+    text = blank_comments(text)
+    found: List[ChosenLine] = []
+    depth = 0
+    chosen_depth: Optional[int] = None  # brace depth of the chosen node's body while inside it
+    start = 0  # where the text since the last ; { or } begins
+    line, counted = 1, 0
+    for count, match in enumerate(_DELIMITER.finditer(text)):
+        if count >= MAX_STATEMENTS:
+            raise SourceTooLarge(f"more than {MAX_STATEMENTS} statements")
+        char = match.group(0)
+        if char == "{":
+            depth += 1
+            if chosen_depth is None and text[start : match.start()].rstrip().endswith("chosen"):
+                chosen_depth = depth
+        elif char == "}":
+            if chosen_depth is not None and depth == chosen_depth:
+                chosen_depth = None
+            depth -= 1
+        elif chosen_depth is not None and depth == chosen_depth:
+            assignment = _assignment(text[start : match.start()])
+            if assignment:
+                first = _NON_SPACE.search(text, start).start()  # the statement's line is its first word's
+                line += text.count("\n", counted, first)
+                counted = first
+                found.append(ChosenLine(assignment[0], assignment[1], Source(path, line)))
+        start = match.end()
+    return found
+
+
+def _assignment(statement: str) -> Optional[Tuple[str, str]]:
+    """``name = value`` as (name, value with whitespace collapsed); None for anything else."""
+    name, equals, value = statement.partition("=")
+    name = name.strip()
+    if not equals or not value or not _NAME.fullmatch(name):
+        return None
+    return name, " ".join(value.split())
