@@ -43,7 +43,19 @@ _MCUBOOT_ONLY = re.compile(
     r"BOOT_VALIDATE_SLOT0=|BOOT_SIGNATURE_KEY_FILE=|SINGLE_APPLICATION_SLOT=)",
     re.M,
 )
-_KCONFIG_LINE = re.compile(r"^(?:(?:SB_)?CONFIG_\w+=.*|# (?:SB_)?CONFIG_\w+ is not set)\s*$")
+_KCONFIG_LINE = re.compile(r"^(?:(?:SB_)?CONFIG_\w+=.*|# (?:SB_)?CONFIG_\w+ is not set)[ \t\r]*$")
+_KCONFIG_LINES = re.compile(r"^[ \t]*(?:(?:SB_)?CONFIG_\w+=|# (?:SB_)?CONFIG_\w+ is not set)", re.M)
+# Patterns over whole lines of user text: anchored, and no quantifier that can run across lines
+# (a `^\s*` under re.M rescans every blank line from every line start).
+_DTS_LIKE = re.compile(r"^[ \t]*(?:(?:[\w-]+:[ \t]*)?[\w,@-]+|/|&\w+)[ \t]*\{", re.M)
+_YAML_LAYOUT_KEY = re.compile(r"^[ \t]*(?:address|size|region|span):", re.M)
+_STATEMENT_END = re.compile(r"[{};][ \t\r]*$", re.M)
+_INCLUDE_OR_FRAGMENT = re.compile(r"^[ \t]*(?:#[ \t]*include\b|&[A-Za-z_]\w*[ \t]*\{)", re.M)
+_YAML_TOP_KEY = re.compile(r"^[\w.-]+:[ \t\r]*$", re.M)
+_BLANK = re.compile(r"\s*")
+# Deciding what a file is reads at most this much of it (see _sample).
+SNIFF_CHARS = 1 << 20
+_SALVAGE_TRIES = 3
 _CMAKE_LINE = re.compile(r"^[A-Za-z_][\w.+-]*:(?:STRING|PATH|BOOL|FILEPATH|INTERNAL|STATIC|UNINITIALIZED)=")
 
 
@@ -121,7 +133,7 @@ def sniff(path: Path, shown: str) -> Input:
     except LoadError as error:
         item.detail = error.message
         return item
-    if not item.text.strip():
+    if _BLANK.fullmatch(item.text):
         item.detail = "empty file"
         return item
     for test in (_as_cmake_cache, _as_kconfig, _as_devicetree, _as_yaml, _as_log):
@@ -134,14 +146,27 @@ def sniff(path: Path, shown: str) -> Input:
     return item
 
 
+def _sample(text: str) -> str:
+    """The part of a file that decides what it is: the first ~1 MB, cut at a line end.
+
+    Deciding on a bounded prefix keeps sniffing linear whatever the file holds;
+    what it is then read as is read whole, by a loader that has its own bounds.
+    """
+    if len(text) <= SNIFF_CHARS:
+        return text
+    end = text.rfind("\n", 0, SNIFF_CHARS)
+    return text[: end if end > 0 else SNIFF_CHARS]
+
+
 def _meaningful_lines(text: str) -> List[str]:
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("//")]
+    stripped = (line.strip() for line in _sample(text).splitlines())
+    return [line for line in stripped if line and not line.startswith("//")]
 
 
 def _as_cmake_cache(item: Input) -> bool:
     lines = _meaningful_lines(item.text)
     hits = sum(1 for line in lines if _CMAKE_LINE.match(line))
-    if "# This is the CMakeCache file." in item.text or hits >= 3:
+    if "# This is the CMakeCache file." in _sample(item.text) or hits >= 3:
         item.kind = InputKind.CMAKE_CACHE
         item.detail = f"{hits} cache entries"
         return True
@@ -149,8 +174,9 @@ def _as_cmake_cache(item: Input) -> bool:
 
 
 def _as_kconfig(item: Input) -> bool:
-    lines = [line for line in _meaningful_lines(item.text) if not _is_comment(line)]
-    settings = [line for line in _meaningful_lines(item.text) if _KCONFIG_LINE.match(line)]
+    meaningful = _meaningful_lines(item.text)
+    lines = [line for line in meaningful if not _is_comment(line)]
+    settings = [line for line in meaningful if _KCONFIG_LINE.match(line)]
     if not settings or len(settings) < 0.6 * max(len(lines), 1):
         return False
     sysbuild = any(line.lstrip("# ").startswith("SB_CONFIG_") for line in settings)
@@ -161,7 +187,8 @@ def _as_kconfig(item: Input) -> bool:
         item.kind = InputKind.SYSBUILD_CONFIG if generated else InputKind.SYSBUILD_CONF
     else:
         item.kind = InputKind.CONFIG if generated else InputKind.CONF
-    item.detail = f"{len(settings)} settings"
+    counted = len(settings) if len(item.text) <= SNIFF_CHARS else len(_KCONFIG_LINES.findall(item.text))
+    item.detail = f"{counted} settings"
     return True
 
 
@@ -170,17 +197,15 @@ def _is_comment(line: str) -> bool:
 
 
 def _as_devicetree(item: Input) -> bool:
-    text = item.text
+    text = _sample(item.text)
     suffix = item.path.suffix.lower()
-    flattened = text.lstrip().startswith("/dts-v1/;") and not looks_like_include_or_fragment(text)
+    flattened = text.lstrip()[:9] == "/dts-v1/;" and not looks_like_include_or_fragment(text)
     if flattened:
         item.kind = InputKind.ZEPHYR_DTS
         return True
-    dts_like = re.search(r"^\s*(?:[\w-]+:\s*)?[\w,@-]+\s*\{|^\s*/\s*\{|^\s*&\w+\s*\{", text, re.M)
+    dts_like = _DTS_LIKE.search(text)
     if (suffix in (".dts", ".dtsi", ".overlay") and dts_like) or (dts_like and looks_like_source_dts(text)):
-        if re.search(r"^\s*(?:address|size|region|span):", text, re.M) and not re.search(
-            r"[{};]\s*$", text, re.M
-        ):
+        if _YAML_LAYOUT_KEY.search(text) and not _STATEMENT_END.search(text):
             return False  # YAML that happens to match the loose pattern
         item.kind = InputKind.DTS_SOURCE
         return True
@@ -188,11 +213,11 @@ def _as_devicetree(item: Input) -> bool:
 
 
 def looks_like_include_or_fragment(text: str) -> bool:
-    return bool(re.search(r"^\s*#\s*include\b|^\s*&[A-Za-z_]\w*\s*\{", text, re.M))
+    return bool(_INCLUDE_OR_FRAGMENT.search(_sample(text)))
 
 
 def _as_yaml(item: Input) -> bool:
-    if not re.search(r"^[\w.-]+:\s*$", item.text, re.M):
+    if not _YAML_TOP_KEY.search(_sample(item.text)):
         return False
     try:
         doc = parse_yaml(item.text, item.path)
@@ -233,17 +258,26 @@ def _layout_kind(item: Input, entries: List[dict]) -> InputKind:
 
 
 def _salvage(item: Input, error: LoadError) -> Optional[YamlDoc]:
-    """A truncated paste: keep the whole top-level entries before the line that breaks."""
-    lines = item.text.splitlines()
-    broken = error.source.line or len(lines)
-    for cut in range(min(broken, len(lines)) - 1, 0, -1):
-        if re.match(r"^[\w.-]+:\s*$", lines[cut]):
-            try:
-                doc = parse_yaml("\n".join(lines[:cut]) + "\n", item.path)
-            except LoadError:
-                continue
-            item.cut_at = cut + 1
-            return doc
+    """A truncated paste: keep the whole top-level entries before the line that breaks.
+
+    Only the last few top-level keys before the break are tried, so a big
+    broken file costs a few parses, not one per key.
+    """
+    lines = _sample(item.text).splitlines()
+    broken = min(error.source.line or len(lines), len(lines))
+    tried = 0
+    for cut in range(broken - 1, 0, -1):
+        if not _YAML_TOP_KEY.match(lines[cut]):
+            continue
+        tried += 1
+        try:
+            doc = parse_yaml("\n".join(lines[:cut]) + "\n", item.path)
+        except LoadError:
+            if tried >= _SALVAGE_TRIES:
+                return None
+            continue
+        item.cut_at = cut + 1
+        return doc
     return None
 
 
