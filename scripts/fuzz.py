@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import json
 import os
 import random
@@ -131,47 +130,31 @@ def worker_main(memory_limit: int) -> None:
     os.dup2(devnull, 0)  # dtlib reads "-" as standard input: never the request pipe
     os.dup2(devnull, 1)
     sys.stdin = open(os.devnull)  # noqa: SIM115 - for the life of the worker
-    sys.path.insert(0, str(hostile.ROOT / "scripts"))
-    from pmdoctor.cli import run
-    from pmdoctor.inputs.scope import Environment
-
     for line in requests:
         request = json.loads(line)
         reset_peak_rss()
-        os.chdir(request["cwd"])
-        out, err = io.StringIO(), io.StringIO()
-        start = time.perf_counter()
-        code = run(
-            request["argv"],
-            stdout=out,
-            stderr=err,
-            cwd=Path(request["cwd"]),
-            config_get=lambda option: None,
-            environment=Environment(),
-        )
-        seconds = time.perf_counter() - start
-        replies.write(
-            json.dumps(_reply(request["argv"], code, seconds, out.getvalue(), err.getvalue())) + "\n"
-        )
+        outcome = hostile.run_in_process(request["argv"], Path(request["cwd"]))
+        outcome.peak_rss = peak_rss()
+        replies.write(json.dumps(_reply(outcome)) + "\n")
         replies.flush()
-        os.chdir(hostile.ROOT)
-        if code == 3 or current_rss() > 300 * hostile.MIB:
+        if outcome.exit_code == 3 or current_rss() > 300 * hostile.MIB:
             return  # start afresh: a grown heap would inflate the next inputs' figures
 
 
-def _reply(argv: List[str], code: int, seconds: float, stdout: str, stderr: str) -> dict:
-    outcome = hostile.Outcome(argv, Path("."), code, stdout, stderr, seconds, peak_rss())
+def _reply(outcome: hostile.Outcome) -> dict:
     problems = hostile.general_problems(outcome, float("inf"), 1 << 62)
     rules = (
-        sorted({f["rule"] for f in hostile.findings(outcome)}) if hostile.format_of(argv) == "json" else []
+        sorted({f["rule"] for f in hostile.findings(outcome)})
+        if hostile.format_of(outcome.argv) == "json"
+        else []
     )
     return {
-        "exit": code,
-        "seconds": seconds,
+        "exit": outcome.exit_code,
+        "seconds": outcome.seconds,
         "rss": outcome.peak_rss,
         "problems": problems,
         "rules": rules,
-        "stderr": stderr[:400],
+        "stderr": outcome.stderr[:400],
     }
 
 

@@ -18,6 +18,7 @@ It is not part of the pmdoctor package: nothing here ships.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import random
@@ -148,6 +149,34 @@ def run_cli(
             rss,
             opened,
         )
+
+
+def run_in_process(argv: Sequence[str], cwd: Path) -> Outcome:
+    """``pmdoctor.cli.run(ARGV)`` in this process (no limits, no RSS): ~20x faster than a subprocess.
+
+    No Zephyr tree of this machine is used and no west configuration is read,
+    as in :func:`run_cli`. ``run`` returns the exit code and never raises.
+    """
+    from pmdoctor.cli import run
+    from pmdoctor.inputs.scope import Environment
+
+    out, err = io.StringIO(), io.StringIO()
+    previous = os.getcwd()
+    os.chdir(cwd)
+    try:
+        start = time.perf_counter()
+        code = run(
+            list(argv),
+            stdout=out,
+            stderr=err,
+            cwd=Path(cwd),
+            config_get=lambda option: None,
+            environment=Environment(),
+        )
+        seconds = time.perf_counter() - start
+    finally:
+        os.chdir(previous)
+    return Outcome(list(argv), Path(cwd), code, out.getvalue(), err.getvalue(), seconds, 0)
 
 
 def _run_limited(
