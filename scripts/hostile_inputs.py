@@ -6,7 +6,7 @@ memory stay bounded, the output cannot be forged or broken. This module holds
 what it takes to check that, in one place:
 
 * :func:`run_cli` runs the real CLI in a subprocess under a memory limit and a
-  timeout and measures its wall time and peak memory (``wait4``);
+  timeout and measures its wall time and peak memory (its own VmHWM);
 * the *generators* write the crafted files (huge numbers, FIFOs, include
   loops, 30 000 partitions, names with control characters …);
 * :data:`CASES` names each crafted input with what a user should get;
@@ -85,19 +85,36 @@ def _shell_quote(text: str) -> str:
     return text if re.fullmatch(r"[\w./=:,@+-]+", text) else repr(text)
 
 
-# Runs pmdoctor as `python -m pmdoctor` does, but first installs an audit hook
-# that logs every file opened (or folder listed) below $PMDOCTOR_FORBID: the
-# only way to see that a file was read when nothing of it reaches the report.
-_AUDITED_MAIN = r"""
-import os, sys
-forbid = os.path.realpath(os.environ["PMDOCTOR_FORBID"]) + os.sep
-log = os.open(os.environ["PMDOCTOR_OPEN_LOG"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-def hook(event, args):
-    if event in ("open", "os.listdir", "os.scandir") and args and isinstance(args[0], (str, bytes)):
-        path = os.path.realpath(os.fsdecode(args[0]))
-        if (path + os.sep).startswith(forbid):
-            os.write(log, (event + " " + path + "\n").encode("utf-8", "replace"))
-sys.addaudithook(hook)
+# Runs pmdoctor as `python -m pmdoctor` does, after three things in the child itself:
+# the address-space limit; an exit handler that writes the child's own peak RSS
+# (VmHWM: the kernel's ru_maxrss of a forked child also counts the parent's pages
+# at fork time, so a large test runner would inflate it); and, with
+# $PMDOCTOR_FORBID, an audit hook that logs every file opened (or folder listed)
+# below that folder: the only way to see that a file was read when nothing of it
+# reaches the report.
+_CHILD_MAIN = r"""
+import atexit, os, resource, sys
+limit = int(os.environ["PMDOCTOR_MEMORY_LIMIT"])
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+def write_peak():
+    peak = None
+    try:
+        with open("/proc/self/status") as status:
+            peak = [int(l.split()[1]) * 1024 for l in status if l.startswith("VmHWM:")][0]
+    except (OSError, IndexError):
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+    with open(os.environ["PMDOCTOR_PEAK_FILE"], "w") as out:
+        out.write(str(peak))
+atexit.register(write_peak)
+if os.environ.get("PMDOCTOR_FORBID"):
+    forbid = os.path.realpath(os.environ["PMDOCTOR_FORBID"]) + os.sep
+    log = os.open(os.environ["PMDOCTOR_OPEN_LOG"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    def hook(event, args):
+        if event in ("open", "os.listdir", "os.scandir") and args and isinstance(args[0], (str, bytes)):
+            path = os.path.realpath(os.fsdecode(args[0]))
+            if (path + os.sep).startswith(forbid):
+                os.write(log, (event + " " + path + "\n").encode("utf-8", "replace"))
+    sys.addaudithook(hook)
 import runpy
 runpy.run_module("pmdoctor", run_name="__main__", alter_sys=True)
 """
@@ -118,35 +135,37 @@ def run_cli(
     memory_limit: int = 1536 * MIB,
     forbid: Optional[Path] = None,
     stdin_open: bool = False,
+    plain: bool = False,
 ) -> Outcome:
     """``python -m pmdoctor ARGV`` in ``cwd``, limited to ``memory_limit`` bytes of address space.
 
-    The child is killed after ``timeout`` seconds (``exit_code`` None). Its own
-    peak RSS comes from ``wait4``. With ``forbid``, every file the child opens
-    below that folder is listed in ``Outcome.opened``. ``stdin_open`` gives the
-    child a pipe that never ends (as a terminal would), instead of /dev/null.
+    The child is killed after ``timeout`` seconds (``exit_code`` None). Its
+    peak RSS is its own VmHWM. With ``forbid``, every file the child opens
+    below that folder is listed in ``Outcome.opened``. ``stdin_open`` gives
+    the child a pipe that never ends (as a terminal would) instead of
+    /dev/null. ``plain`` runs exactly ``python -m pmdoctor`` (no limit; the
+    peak RSS is then polled), for what depends on how Python starts.
     """
     with tempfile.TemporaryDirectory(prefix="pmdoctor-run-") as scratch:
-        out_path, err_path = Path(scratch, "stdout"), Path(scratch, "stderr")
-        extra: Dict[str, str] = {}
-        command = [sys.executable, "-m", "pmdoctor", *argv]
+        files = {name: Path(scratch, name) for name in ("stdout", "stderr", "opened", "peak")}
+        extra = {"PMDOCTOR_MEMORY_LIMIT": str(memory_limit), "PMDOCTOR_PEAK_FILE": str(files["peak"])}
         if forbid is not None:
-            extra = {"PMDOCTOR_FORBID": str(forbid), "PMDOCTOR_OPEN_LOG": str(Path(scratch, "opened"))}
-            command = [sys.executable, "-c", _AUDITED_MAIN, *argv]
-        with out_path.open("wb") as out, err_path.open("wb") as err:
-            exit_code, seconds, rss = _run_limited(
-                command, cwd, cli_environment(extra), out, err, timeout, memory_limit, stdin_open
+            extra.update(PMDOCTOR_FORBID=str(forbid), PMDOCTOR_OPEN_LOG=str(files["opened"]))
+        program = ["-m", "pmdoctor"] if plain else ["-c", _CHILD_MAIN]
+        with files["stdout"].open("wb") as out, files["stderr"].open("wb") as err:
+            exit_code, seconds, polled = _run_watched(
+                [sys.executable, *program, *argv], cwd, cli_environment(extra), out, err, timeout, stdin_open
             )
-        opened_log = Path(scratch, "opened")
-        opened = opened_log.read_text(errors="replace").splitlines() if opened_log.exists() else []
+        reported = files["peak"].read_text() if files["peak"].exists() else ""
+        opened = files["opened"].read_text(errors="replace").splitlines() if files["opened"].exists() else []
         return Outcome(
             list(argv),
             Path(cwd),
             exit_code,
-            out_path.read_bytes().decode("utf-8", "replace"),
-            err_path.read_bytes().decode("utf-8", "replace"),
+            files["stdout"].read_bytes().decode("utf-8", "replace"),
+            files["stderr"].read_bytes().decode("utf-8", "replace"),
             seconds,
-            rss,
+            max(int(reported or 0), polled),
             opened,
         )
 
@@ -179,23 +198,22 @@ def run_in_process(argv: Sequence[str], cwd: Path) -> Outcome:
     return Outcome(list(argv), Path(cwd), code, out.getvalue(), err.getvalue(), seconds, 0)
 
 
-def _run_limited(
-    command: List[str],
-    cwd: Path,
-    environ: Dict[str, str],
-    out,
-    err,
-    timeout: float,
-    memory_limit: int,
-    stdin_open: bool,
+def _polled_peak(pid: int) -> int:
+    """The VmHWM of a running process (0 when it cannot be read: gone, or not Linux)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _run_watched(
+    command: List[str], cwd: Path, environ: Dict[str, str], out, err, timeout: float, stdin_open: bool
 ) -> Tuple[Optional[int], float, int]:
-    """Exit code (None on timeout), seconds and peak RSS in bytes of one child process."""
-
-    def limit() -> None:  # runs in the child, before exec
-        import resource
-
-        resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
-
+    """Exit code (None on timeout), seconds and the largest polled peak RSS of one child process."""
     start = time.perf_counter()
     process = subprocess.Popen(
         command,
@@ -204,27 +222,20 @@ def _run_limited(
         stdin=subprocess.PIPE if stdin_open else subprocess.DEVNULL,
         stdout=out,
         stderr=err,
-        preexec_fn=limit,
         start_new_session=True,  # so a timeout kills grandchildren too
     )
-    killed = False
-    pause = 0.002
-    while True:
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            break
+    killed, peak, pause = False, 0, 0.002
+    while process.poll() is None:
+        peak = max(peak, _polled_peak(process.pid))
         if time.perf_counter() - start > timeout and not killed:
             os.killpg(process.pid, signal.SIGKILL)
             killed = True
         time.sleep(pause)
         pause = min(pause * 2, 0.05)
     seconds = time.perf_counter() - start
-    code = os.waitstatus_to_exitcode(status)
-    process.returncode = code  # reaped by wait4: keep Popen from waiting again
     if process.stdin is not None:
         process.stdin.close()
-    rss = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)
-    return (None if killed else code), seconds, rss
+    return (None if killed else process.returncode), seconds, peak
 
 
 # ------------------------------------------------------------------ checking an outcome
@@ -1139,8 +1150,51 @@ def _silent_cases() -> Iterable[Case]:
     )
 
 
+LONG_PATH = "/home/dev/" + "a" * INT_DIGITS  # longer than any file name the system takes (ENAMETOOLONG)
+
+
+def plant_long_path(where: str) -> Callable[[Path, Path], None]:
+    """A path too long for the system where the build names a file or folder."""
+
+    def plant(thread: Path, elsewhere: Path) -> None:
+        build = thread / "build"
+        if where == "domains.yaml":
+            edit(
+                build / "domains.yaml",
+                "build_dir: /home/dev/ncs/apps/smp_svr/build/smp_svr",
+                f"build_dir: {LONG_PATH}",
+            )
+        else:
+            append(build / "CMakeCache.txt", f"{where}={LONG_PATH}\n")
+
+    return plant
+
+
+def _new_cases() -> Iterable[Case]:
+    """Classes found beyond the issue's list (see also new/dts-*-stdin among the hangs)."""
+    either = {"exits": (0, 1)}
+    for where in ("domains.yaml", "PM_STATIC_YML_FILE:INTERNAL", "ZEPHYR_BASE:PATH"):
+        name = where.split(":")[0].lower().replace("_", "-")
+        yield Case(f"new/long-path-{name}-check", HEALTHY, plant_long_path(where), CHECK, **either)
+    yield Case(
+        "new/long-path-pm-static-yml-file-triage",
+        HEALTHY,
+        plant_long_path("PM_STATIC_YML_FILE:INTERNAL"),
+        ("triage", "build", *JSON),
+        **either,
+    )
+
+
 def _cases() -> List[Case]:
-    groups = (_security_cases, _exit3_cases, _hang_cases, _slow_cases, _output_cases, _silent_cases)
+    groups = (
+        _security_cases,
+        _exit3_cases,
+        _hang_cases,
+        _slow_cases,
+        _output_cases,
+        _silent_cases,
+        _new_cases,
+    )
     return [case for group in groups for case in group()]
 
 
