@@ -27,6 +27,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import select
 import shutil
 import signal
@@ -403,7 +404,7 @@ def report(results: List[Result], args: argparse.Namespace, seconds: float) -> i
     kinds = Counter(kind for result in results for kind in result.kinds)
     slow = [r for r in results if r.reply and r.seconds > SLOW_SECONDS]
     heavy = [r for r in results if r.rss > HEAVY_BYTES]
-    exit3 = Counter(_first_line(r.reply["stderr"]) for r in results if "exit3" in r.kinds and r.reply)
+    exit3 = Counter(_error_class(r.reply["stderr"]) for r in results if "exit3" in r.kinds and r.reply)
     codes = Counter(r.reply["exit"] if r.reply else "hang" for r in results)
     print(
         f"mutated and generated inputs: {len(results)} (seed {args.seed}, {args.jobs} jobs, "
@@ -424,7 +425,21 @@ def report(results: List[Result], args: argparse.Namespace, seconds: float) -> i
     for result in sorted(results, key=lambda r: -r.rss)[:5]:
         print(f"    {_figures(result)}")
     failing = kinds["exit3"] + kinds["hang"] + kinds["bad-output"] + kinds["valid-layout-flagged"]
-    print(f"  failing inputs saved under {args.out} (at most {SAVED_PER_KIND} of each kind)")
+    with open(Path(args.out) / "results.jsonl", "w") as log:
+        for result in results:
+            log.write(
+                json.dumps(
+                    {
+                        "index": result.item.index,
+                        "label": result.item.label,
+                        "kinds": result.kinds,
+                        "reply": result.reply,
+                    }
+                )
+                + "\n"
+            )
+    print(f"  failing inputs saved under {args.out} (at most {SAVED_PER_KIND} of each kind; all figures in")
+    print(f"  {Path(args.out) / 'results.jsonl'})")
     return failing
 
 
@@ -433,9 +448,12 @@ def _figures(result: Result) -> str:
     return f"{seconds:>8} {result.rss / hostile.MIB:5.0f} MiB  #{result.item.index} {result.item.label[:100]}"
 
 
-def _first_line(stderr: str) -> str:
+def _error_class(stderr: str) -> str:
+    """The internal error without what varies (paths, numbers), to count the classes."""
     lines = [line for line in stderr.splitlines() if "internal error" in line] or stderr.splitlines() or [""]
-    return lines[0].replace("pmdoctor: internal error: ", "")[:140]
+    message = lines[0].replace("pmdoctor: internal error: ", "").split(" (please report")[0]
+    message = re.split(r": '|: \"|; use |: value has", message)[0]
+    return re.sub(r"\d{5,}", "N", message)[:120]
 
 
 def rebuild(args: argparse.Namespace, targets: List[hostile.Target]) -> int:
