@@ -70,7 +70,12 @@ class Outcome:
         exit_text = "killed at the timeout" if self.timed_out else str(self.exit_code)
         lines = [
             f"command: (cd {self.cwd} && pmdoctor {' '.join(_shell_quote(a) for a in self.argv)})",
-            f"exit {exit_text}, {self.seconds:.2f} s, peak RSS {self.peak_rss / MIB:.0f} MiB",
+            f"exit {exit_text}, {self.seconds:.2f} s, "
+            + (
+                f"peak RSS {self.peak_rss / MIB:.0f} MiB"
+                if self.peak_rss
+                else "in-process (RSS not measured)"
+            ),
         ]
         for name, text in (("stderr", self.stderr), ("stdout", self.stdout)):
             head = text.splitlines()[:6]
@@ -1493,14 +1498,13 @@ MUTATORS: Dict[str, Callable[[bytes, random.Random], bytes]] = {
 }
 
 
-def mutate(data: bytes, rng: random.Random, rounds: Optional[int] = None) -> Tuple[bytes, List[str]]:
-    """``data`` after 1-3 random mutations (bounded to :data:`MAX_MUTATED` bytes), and their names."""
-    applied = []
-    for _ in range(rounds if rounds is not None else rng.randint(1, 3)):
-        name = rng.choice(sorted(MUTATORS))
+def mutate(data: bytes, rng: random.Random, names: Optional[Sequence[str]] = None) -> Tuple[bytes, List[str]]:
+    """``data`` after the mutations ``names`` (default: 1-3 random ones), cut to :data:`MAX_MUTATED` bytes."""
+    if names is None:
+        names = [rng.choice(sorted(MUTATORS)) for _ in range(rng.randint(1, 3))]
+    for name in names:
         data = MUTATORS[name](data, rng)[:MAX_MUTATED]
-        applied.append(name)
-    return data, applied
+    return data, list(names)
 
 
 # ------------------------------------------------------------------ what to mutate

@@ -133,14 +133,17 @@ def layout_targets(corpus: Optional[Path]) -> List[hostile.Target]:
 FIXTURE_TARGETS = layout_targets(None)
 
 
-def mutated(target: hostile.Target, rng: random.Random) -> Tuple[Dict[str, bytes], str]:
+mutations = st.lists(st.sampled_from(sorted(hostile.MUTATORS)), min_size=1, max_size=3)
+
+
+def mutated(target: hostile.Target, names: List[str], rng: random.Random) -> Tuple[Dict[str, bytes], str]:
     content = (target.root / target.file).read_bytes()
-    content, applied = hostile.mutate(content, rng)
+    content, applied = hostile.mutate(content, rng, names)
     return {target.file: content[:MAX_INPUT]}, "+".join(applied)
 
 
-def check_mutation(target: hostile.Target, rng: random.Random, fmt: str) -> None:
-    files, applied = mutated(target, rng)
+def check_mutation(target: hostile.Target, names: List[str], rng: random.Random, fmt: str) -> None:
+    files, applied = mutated(target, names, rng)
     outcome = run(files, (*target.argv, "--format", fmt), base=target)
     try:
         assert_answers(outcome)
@@ -149,9 +152,16 @@ def check_mutation(target: hostile.Target, rng: random.Random, fmt: str) -> None
 
 
 @PROPERTIES
-@given(st.sampled_from(FIXTURE_TARGETS), st.randoms(use_true_random=False), st.sampled_from(PARSED_FORMATS))
-def test_mutated_fixture_layouts_get_an_answer(target: hostile.Target, rng: random.Random, fmt: str) -> None:
-    check_mutation(target, rng, fmt)
+@given(
+    st.sampled_from(FIXTURE_TARGETS),
+    mutations,
+    st.randoms(use_true_random=False),
+    st.sampled_from(PARSED_FORMATS),
+)
+def test_mutated_fixture_layouts_get_an_answer(
+    target: hostile.Target, names: List[str], rng: random.Random, fmt: str
+) -> None:
+    check_mutation(target, names, rng, fmt)
 
 
 class Targets(list):
@@ -167,9 +177,16 @@ def corpus_targets() -> List[hostile.Target]:
 
 
 @PROPERTIES
-@given(data=st.data(), rng=st.randoms(use_true_random=False), fmt=st.sampled_from(PARSED_FORMATS))
-def test_mutated_corpus_layouts_get_an_answer(corpus_targets, data, rng: random.Random, fmt: str) -> None:
-    check_mutation(data.draw(st.sampled_from(corpus_targets)), rng, fmt)
+@given(
+    data=st.data(),
+    names=mutations,
+    rng=st.randoms(use_true_random=False),
+    fmt=st.sampled_from(PARSED_FORMATS),
+)
+def test_mutated_corpus_layouts_get_an_answer(
+    corpus_targets, data, names: List[str], rng: random.Random, fmt: str
+) -> None:
+    check_mutation(data.draw(st.sampled_from(corpus_targets)), names, rng, fmt)
 
 
 # ------------------------------------------------------------------ (c) logs
