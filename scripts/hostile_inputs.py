@@ -1175,9 +1175,45 @@ def plant_long_path(where: str) -> Callable[[Path, Path], None]:
     return plant
 
 
+def plant_image_count(count: str) -> Callable[[Path, Path], None]:
+    """MCUboot updating ``count`` images: a Kconfig number that a rule counts up to and prints.
+
+    Hexadecimal has no digit limit in int(), but printing the number in decimal does.
+    """
+
+    def plant(thread: Path, elsewhere: Path) -> None:
+        config = thread / "build" / "mcuboot" / "zephyr" / ".config"
+        append(config, f"CONFIG_UPDATEABLE_IMAGE_NUMBER={count}\n")
+
+    return plant
+
+
+def plant_unsalvageable_paste(thread: Path, elsewhere: Path) -> None:
+    """A pasted static file with a control character near its top (a YAML error without a line)
+    and 4000 entries: triage's salvage re-parses every prefix that ends before a top-level key."""
+    (thread / "pm_static.yml").write_text("app:\n  address: 0x0 # \x1b\n" + partitions_text(4000))
+
+
 def _new_cases() -> Iterable[Case]:
     """Classes found beyond the issue's list (see also new/dts-*-stdin among the hangs)."""
     either = {"exits": (0, 1)}
+    yield Case(
+        "new/kconfig-updateable-images-2**32", HEALTHY, plant_image_count("0x100000000"), CHECK, **either
+    )
+    yield Case(
+        "new/kconfig-updateable-images-huge-hex",
+        HEALTHY,
+        plant_image_count("0x" + "f" * INT_DIGITS),
+        CHECK,
+        **either,
+    )
+    yield Case(
+        "new/triage-salvage-quadratic",
+        "",
+        plant_unsalvageable_paste,
+        ("triage", "pm_static.yml", *JSON),
+        **either,
+    )
     for where in ("domains.yaml", "PM_STATIC_YML_FILE:INTERNAL", "ZEPHYR_BASE:PATH"):
         name = where.split(":")[0].lower().replace("_", "-")
         yield Case(f"new/long-path-{name}-check", HEALTHY, plant_long_path(where), CHECK, **either)
