@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Iterator, List, Optional, Tuple
+from bisect import bisect_left, bisect_right
+from typing import Iterator, List, Optional, Set, Tuple
 
 from ..findings import Finding, Fix, Severity
 from ..model import Build, Layout, LayoutKind, Partition, Region
@@ -14,11 +15,20 @@ from ._layouts import (
     edit_path,
     hexrange,
     hx,
+    inner_containers,
     is_region_placeholder,
-    nested_in_container,
+    spanned_names,
     static_twin,
+    static_twins,
     where_to_edit,
 )
+
+# Overlapping pairs reported one by one per region; beyond that one finding
+# counts the rest. Real layouts have a handful; a file where thousands of
+# partitions share addresses would otherwise produce millions of findings.
+OVERLAPS_LISTED = 50
+# Groups of overlapping partitions that finding lists.
+GROUPS_LISTED = 10
 
 
 def _finding(
@@ -43,8 +53,8 @@ def _finding(
     )
 
 
-def _extent_parts(layout: Layout, region: str) -> List[Partition]:
-    return [p for p in layout.partitions.values() if p.region == region and p.has_extent and p.size > 0]
+def _extent_parts(parts: List[Partition]) -> List[Partition]:
+    return [p for p in parts if p.has_extent and p.size > 0]
 
 
 # ------------------------------------------------------------------ PMD101
@@ -76,22 +86,100 @@ def partition_overlap(build: Build) -> Iterator[Finding]:
     """
     for checked in checked_layouts(build):
         layout = checked.layout
-        for region in sorted(layout.by_region()):
+        twins = static_twins(build, layout)
+        grouped = layout.by_region()
+        for region in sorted(grouped):
             leaves = sorted(
                 (
                     p
-                    for p in _extent_parts(layout, region)
+                    for p in _extent_parts(grouped[region])
                     if not p.is_container and p.name not in KNOWN_SPANS
                 ),
                 key=lambda p: (p.address, p.end),
             )
-            for index, first in enumerate(leaves):
-                for second in leaves[index + 1 :]:
-                    if second.address >= first.end:
-                        break
-                    if static_twin(build, layout, (first.name, second.name)):
-                        continue
-                    yield _overlap(build, checked, first, second)
+            overlaps = _Overlaps(leaves, twins)
+            for first, second in overlaps.pairs(OVERLAPS_LISTED):
+                yield _overlap(build, checked, first, second)
+            if overlaps.count > OVERLAPS_LISTED:
+                yield _more_overlaps(build, checked, region, overlaps)
+
+
+class _Overlaps:
+    """The overlapping pairs of one region's leaves (sorted by address, end), found by a sweep.
+
+    A pair is left out when both partitions come unchanged from the static file
+    (it is reported there). Counting costs one binary search per partition;
+    listing costs one step per pair listed, however many pairs there are.
+    """
+
+    def __init__(self, leaves: List[Partition], twins: Set[str]):
+        self.leaves = leaves
+        self.twins = twins
+        self.starts = [p.address for p in leaves]
+        # Positions of the partitions that are not static twins: a twin's overlaps
+        # with other twins are skipped without visiting them.
+        self.plain = [i for i, p in enumerate(leaves) if p.name not in twins]
+        self.count = sum(len(self._partners(i)) for i in range(len(leaves)))
+
+    def _partners(self, index: int) -> range:
+        """Positions (in ``leaves`` or, for a twin, in ``plain``) of the later partitions it overlaps."""
+        first = self.leaves[index]
+        stop = bisect_left(self.starts, first.end, index + 1)
+        if first.name not in self.twins:
+            return range(index + 1, stop)
+        return range(bisect_right(self.plain, index), bisect_left(self.plain, stop))
+
+    def pairs(self, limit: int) -> Iterator[Tuple[Partition, Partition]]:
+        """The first ``limit`` pairs, in the order of a pairwise scan."""
+        listed = 0
+        for index, first in enumerate(self.leaves):
+            positions = self._partners(index)
+            twin = first.name in self.twins
+            for position in positions:
+                if listed == limit:
+                    return
+                yield first, self.leaves[self.plain[position] if twin else position]
+                listed += 1
+
+    def groups(self) -> List[List[Partition]]:
+        """Runs of partitions joined by overlaps (each has one that is not a static twin)."""
+        groups: List[List[Partition]] = []
+        current: List[Partition] = []
+        reach = None
+        for part in self.leaves:
+            if reach is not None and part.address < reach:
+                current.append(part)
+                reach = max(reach, part.end)
+                continue
+            if len(current) > 1 and any(p.name not in self.twins for p in current):
+                groups.append(current)
+            current, reach = [part], part.end
+        if len(current) > 1 and any(p.name not in self.twins for p in current):
+            groups.append(current)
+        return groups
+
+
+def _more_overlaps(build: Build, checked: Checked, region: str, overlaps: _Overlaps) -> Finding:
+    groups = overlaps.groups()
+    evidence = [
+        f"0x{group[0].address:x}-0x{max(p.end for p in group):x}: {len(group)} partitions ("
+        + ", ".join(p.name for p in group[:3])
+        + (", …)" if len(group) > 3 else ")")
+        for group in groups[:GROUPS_LISTED]
+    ]
+    if len(groups) > GROUPS_LISTED:
+        evidence.append(f"… and {len(groups) - GROUPS_LISTED} more groups")
+    involved = sum(len(group) for group in groups)
+    return _finding(
+        build,
+        checked,
+        groups[0][:1],
+        f"{overlaps.count - OVERLAPS_LISTED} more overlaps in {_region_words(region)} are not listed one "
+        f"by one (only the first {OVERLAPS_LISTED} are): {involved} partitions in {len(groups)} "
+        "group(s) share addresses",
+        fix="move or shrink the overlapping partitions so that no two share addresses",
+        evidence=evidence,
+    )
 
 
 def _overlap(build: Build, checked: Checked, first: Partition, second: Partition) -> Finding:
@@ -208,11 +296,13 @@ def partition_misaligned(build: Build) -> Iterator[Finding]:
     """
     for checked in checked_layouts(build):
         layout = checked.layout
+        # Members are erased with their container, and so are inner containers.
+        with_container = spanned_names(layout) | inner_containers(layout)
         for part in layout.partitions.values():
             region = layout.region_of(part)
             if region is None or not region.is_flash or not part.has_extent or part.size <= 0:
                 continue
-            problem = _misalignment(layout, part, region)
+            problem = _misalignment(part, region, part.name in with_container)
             if problem is None or static_twin(build, layout, (part.name,)):
                 continue
             message, block, severity = problem
@@ -226,30 +316,11 @@ def partition_misaligned(build: Build) -> Iterator[Finding]:
             )
 
 
-def _inner_container(layout: Layout, part: Partition) -> bool:
-    """A container inside a larger one (mcuboot_primary_app, tfm_secure in mcuboot_primary).
-
-    Partition Manager spans `mcuboot_primary` over `app`, not over
-    `mcuboot_primary_app`, so the span lists alone do not show the nesting.
-    """
-    if not part.is_container:
-        return False
-    return any(
-        other.is_container
-        and other.region == part.region
-        and other.has_extent
-        and other.size > part.size
-        and other.address <= part.address
-        and part.end <= other.end
-        for other in layout.partitions.values()
-    )
-
-
-def _misalignment(layout: Layout, part: Partition, region: Region) -> Optional[Tuple[str, int, Severity]]:
+def _misalignment(part: Partition, region: Region, in_container: bool) -> Optional[Tuple[str, int, Severity]]:
     erase, write = region.erase_block, region.write_block
     # Members are erased with their container; outermost containers (a whole
     # slot) are erased on their own, so they are checked like plain partitions.
-    if erase and not nested_in_container(layout, part) and not _inner_container(layout, part):
+    if erase and not in_container:
         bad = [what for what, value in (("start", part.address), ("size", part.size)) if value % erase]
         if bad:
             return (
@@ -412,12 +483,13 @@ def static_gaps(build: Build) -> Iterator[Finding]:
         if layout is None:
             continue
         checked = Checked(layout)
-        for region_name in sorted(layout.by_region()):
+        grouped = layout.by_region()
+        for region_name in sorted(grouped):
             region = layout.regions.get(region_name)
             if region is None or region.base is None or region.end is None:
                 continue
             leaves = sorted(
-                (p for p in _extent_parts(layout, region_name) if not p.is_container and p.name != "app"),
+                (p for p in _extent_parts(grouped[region_name]) if not p.is_container and p.name != "app"),
                 key=lambda p: p.address,
             )
             if not leaves:
