@@ -23,12 +23,13 @@ from ._layouts import (
     where_to_edit,
 )
 
-# Overlapping pairs reported one by one per region; beyond that one finding
+# Overlapping pairs reported one by one per layout; beyond that one finding
 # counts the rest. Real layouts have a handful; a file where thousands of
 # partitions share addresses would otherwise produce millions of findings.
 OVERLAPS_LISTED = 50
-# Groups of overlapping partitions that finding lists.
+# Groups of overlapping partitions, and regions, that finding names.
 GROUPS_LISTED = 10
+REGIONS_NAMED = 3
 
 
 def _finding(
@@ -88,6 +89,8 @@ def partition_overlap(build: Build) -> Iterator[Finding]:
         layout = checked.layout
         twins = static_twins(build, layout)
         grouped = layout.by_region()
+        left = OVERLAPS_LISTED
+        unlisted: List[Tuple[str, _Overlaps, int]] = []  # region, its overlaps, how many not listed
         for region in sorted(grouped):
             leaves = sorted(
                 (
@@ -98,10 +101,14 @@ def partition_overlap(build: Build) -> Iterator[Finding]:
                 key=lambda p: (p.address, p.end),
             )
             overlaps = _Overlaps(leaves, twins)
-            for first, second in overlaps.pairs(OVERLAPS_LISTED):
+            for first, second in overlaps.pairs(left):
                 yield _overlap(build, checked, first, second)
-            if overlaps.count > OVERLAPS_LISTED:
-                yield _more_overlaps(build, checked, region, overlaps)
+            listed = min(left, overlaps.count)
+            left -= listed
+            if overlaps.count > listed:
+                unlisted.append((region, overlaps, overlaps.count - listed))
+        if unlisted:
+            yield _more_overlaps(build, checked, unlisted)
 
 
 class _Overlaps:
@@ -159,24 +166,30 @@ class _Overlaps:
         return groups
 
 
-def _more_overlaps(build: Build, checked: Checked, region: str, overlaps: _Overlaps) -> Finding:
-    groups = overlaps.groups()
+def _more_overlaps(build: Build, checked: Checked, unlisted: List[Tuple[str, _Overlaps, int]]) -> Finding:
+    """One finding for the overlaps past the first OVERLAPS_LISTED: how many, where, which groups."""
+    groups = [(region, group) for region, overlaps, _ in unlisted for group in overlaps.groups()]
     evidence = [
-        f"0x{group[0].address:x}-0x{max(p.end for p in group):x}: {len(group)} partitions ("
+        f"{region} 0x{group[0].address:x}-0x{max(p.end for p in group):x}: {len(group)} partitions ("
         + ", ".join(p.name for p in group[:3])
         + (", …)" if len(group) > 3 else ")")
-        for group in groups[:GROUPS_LISTED]
+        for region, group in groups[:GROUPS_LISTED]
     ]
     if len(groups) > GROUPS_LISTED:
         evidence.append(f"… and {len(groups) - GROUPS_LISTED} more groups")
-    involved = sum(len(group) for group in groups)
+    regions = [region for region, _, _ in unlisted]
+    if len(regions) == 1:
+        where = _region_words(regions[0])
+    else:
+        named = ", ".join(regions[:REGIONS_NAMED]) + (", …" if len(regions) > REGIONS_NAMED else "")
+        where = f"{len(regions)} regions ({named})"
     return _finding(
         build,
         checked,
-        groups[0][:1],
-        f"{overlaps.count - OVERLAPS_LISTED} more overlaps in {_region_words(region)} are not listed one "
-        f"by one (only the first {OVERLAPS_LISTED} are): {involved} partitions in {len(groups)} "
-        "group(s) share addresses",
+        groups[0][1][:1],
+        f"{sum(count for _, _, count in unlisted)} more overlaps in {where} are not listed one by one "
+        f"(only the first {OVERLAPS_LISTED} are): {sum(len(group) for _, group in groups)} partitions "
+        f"in {len(groups)} group(s) share addresses",
         fix="move or shrink the overlapping partitions so that no two share addresses",
         evidence=evidence,
     )
