@@ -18,7 +18,6 @@ from ._layouts import (
     inner_containers,
     is_region_placeholder,
     spanned_names,
-    static_twin,
     static_twins,
     where_to_edit,
 )
@@ -254,6 +253,7 @@ def partition_out_of_bounds(build: Build) -> Iterator[Finding]:
     """
     for checked in checked_layouts(build):
         layout = checked.layout
+        twins = static_twins(build, layout)
         for part in layout.partitions.values():
             region = layout.region_of(part)
             if not part.has_extent or region is None or region.end is None or region.base is None:
@@ -262,7 +262,7 @@ def partition_out_of_bounds(build: Build) -> Iterator[Finding]:
                 continue  # PMD106 reports it
             if part.address >= region.base and part.end <= region.end:
                 continue
-            if static_twin(build, layout, (part.name,)):
+            if part.name in twins:
                 continue
             side = "starts before" if part.address < region.base else "ends after"
             yield _finding(
@@ -311,12 +311,13 @@ def partition_misaligned(build: Build) -> Iterator[Finding]:
         layout = checked.layout
         # Members are erased with their container, and so are inner containers.
         with_container = spanned_names(layout) | inner_containers(layout)
+        twins = static_twins(build, layout)
         for part in layout.partitions.values():
             region = layout.region_of(part)
             if region is None or not region.is_flash or not part.has_extent or part.size <= 0:
                 continue
             problem = _misalignment(part, region, part.name in with_container)
-            if problem is None or static_twin(build, layout, (part.name,)):
+            if problem is None or part.name in twins:
                 continue
             message, block, severity = problem
             yield _finding(
@@ -390,9 +391,10 @@ def container_mismatch(build: Build) -> Iterator[Finding]:
         layout = checked.layout
         if layout.kind is LayoutKind.DEVICETREE:
             continue
+        twins = static_twins(build, layout)
         for part in layout.partitions.values():
             for message, parts, severity in _container_problems(layout, part):
-                if static_twin(build, layout, [p.name for p in parts]):
+                if all(p.name in twins for p in parts):
                     continue
                 yield _finding(
                     build,
@@ -573,12 +575,13 @@ def empty_partition(build: Build) -> Iterator[Finding]:
     """
     for checked in checked_layouts(build):
         layout = checked.layout
+        twins = static_twins(build, layout)
         for part in layout.partitions.values():
             if part.size is None or part.size > 0:
                 continue
             if part.size == 0 and is_region_placeholder(layout, part):
                 continue
-            if static_twin(build, layout, (part.name,)):
+            if part.name in twins:
                 continue
             what = "zero" if part.size == 0 else f"negative ({hx(part.size)})"
             yield _finding(
