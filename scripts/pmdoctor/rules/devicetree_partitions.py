@@ -87,9 +87,11 @@ def images_disagree(build: Build) -> Iterator[Finding]:
     """
     if build.era is not Era.DEVICETREE:
         return
-    images = _devicetree_images(build)
-    for domain in sorted({image.domain or "" for image in images}):
-        members = [image for image in images if (image.domain or "") == domain]
+    by_domain: Dict[str, List[Image]] = {}
+    for image in _devicetree_images(build):
+        by_domain.setdefault(image.domain or "", []).append(image)
+    for domain in sorted(by_domain):
+        members = by_domain[domain]
         reference = _reference(members)
         for other in members:
             if other is reference:
@@ -413,8 +415,12 @@ def migration_layout_drift(build: Build) -> Iterator[Finding]:
     for baseline in build.baselines:
         expected = devicetree_equivalents(baseline)
         for seen, image, complete in _current(build, baseline.domain):
+            # (address, size) -> the first partition there: where a renamed partition went.
+            placed: Dict[Tuple[Optional[int], Optional[int]], _Seen] = {}
+            for current in seen.values():
+                placed.setdefault((current.address, current.size), current)
             for entry in expected:
-                yield from _compare(build, baseline, entry, seen, image, complete)
+                yield from _compare(build, baseline, entry, seen, placed, image, complete)
 
 
 def _current(build: Build, domain: Optional[str]) -> Iterator[Tuple[Dict[str, _Seen], Optional[Image], bool]]:
@@ -426,13 +432,13 @@ def _current(build: Build, domain: Optional[str]) -> Iterator[Tuple[Dict[str, _S
         return
     images = [i for i in _devicetree_images(build) if i.domain == domain]
     main = _reference(images)
-    seen_keys: List[tuple] = []
+    seen_keys: set = set()
     for image in sorted(images, key=lambda i: i is not main):
         layout = image.devicetree.layout
         key = tuple(sorted((p.name, p.address, p.size, p.device) for p in layout.partitions.values()))
         if key in seen_keys:
             continue
-        seen_keys.append(key)
+        seen_keys.add(key)
         yield {p.name: _seen_dt(layout, image, p) for p in layout.partitions.values()}, image, image is main
 
 
@@ -453,12 +459,20 @@ def _seen_dt(layout: Layout, image: Image, part: Partition) -> _Seen:
     )
 
 
-def _compare(build, baseline: Layout, entry: DtEquivalent, seen: Dict[str, _Seen], image, complete: bool):
+def _compare(
+    build,
+    baseline: Layout,
+    entry: DtEquivalent,
+    seen: Dict[str, _Seen],
+    placed: Dict[Tuple[Optional[int], Optional[int]], _Seen],
+    image,
+    complete: bool,
+):
     was = f"{entry.pm_name} {_span(entry.address, entry.size)}"
     current = seen.get(entry.label)
     where = f"{image.name}'s devicetree" if build.era is Era.DEVICETREE and image else "this build"
     if current is None:
-        twin = next((s for s in seen.values() if (s.address, s.size) == (entry.address, entry.size)), None)
+        twin = placed.get((entry.address, entry.size))
         if twin is not None:
             problem = (
                 f"is {twin.label} in {where}, not {entry.label}: flash-map users look it up as {entry.label}"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from ..model import Build, ChosenLine, DtNode, Era, Image, Layout, LayoutKind, Partition, Region, Source
 from ..model.drivers import is_nor
@@ -240,6 +240,38 @@ def _label(node: Optional[DtNode]) -> str:
     return f"&{node.labels[0]}" if node.labels else f"&{{{node.path}}}"
 
 
+# "image X has it" evidence lines a finding shows; builds have a handful of images, and a
+# finding for each of thousands must not list all the others.
+_ELSEWHERE_LISTED = 10
+
+
+class _Elsewhere:
+    """The images that get right what a finding's image gets wrong, as evidence lines.
+
+    Each question (a chosen node, a bus, a driver) is answered for every image once
+    per rule run; each finding then takes the first lines that are not about itself.
+    """
+
+    def __init__(self) -> None:
+        self.answers: Dict[tuple, Tuple[List[Tuple[Image, str]], set]] = {}
+
+    def lines(
+        self, image: Image, question: tuple, ask: Callable[..., List[Tuple[Image, str]]], *args: object
+    ) -> List[str]:
+        """Up to _ELSEWHERE_LISTED lines of ``ask(*args)`` not about ``image``; ``question`` names
+        everything the answer depends on."""
+        if question not in self.answers:
+            found = ask(*args)
+            self.answers[question] = (found, {id(other) for other, _ in found})
+        found, ids = self.answers[question]
+        shown = [line for other, line in found[: _ELSEWHERE_LISTED + 1] if other is not image]
+        shown = shown[:_ELSEWHERE_LISTED]
+        total = len(found) - (id(image) in ids)
+        if total > len(shown):
+            shown.append(f"… and {total - len(shown)} more images")
+        return shown
+
+
 def _needs(build: Build) -> Iterator[Tuple[Image, List[Partition], Optional[Region]]]:
     if not build.partition_manager:
         return
@@ -279,6 +311,7 @@ def _dt_needs(build: Build) -> Iterator[Tuple[Image, List[Partition], DtNode]]:
 
 
 def _dt_unreachable(build: Build) -> Iterator[Finding]:
+    elsewhere = _Elsewhere()
     for image, parts, node in _dt_needs(build):
         if node.status_okay:
             continue
@@ -294,20 +327,20 @@ def _dt_unreachable(build: Build) -> Iterator[Finding]:
             ),
             location=disabled.origin or disabled.source,
             image=image.name,
-            evidence=_part_evidence(build, parts) + _enabled_elsewhere(build, image, node),
+            evidence=_part_evidence(build, parts)
+            + elsewhere.lines(image, ("enabled", node.path, node.label), _enabled_elsewhere, build, node),
             fixes=[fixes.devicetree_snippet(build, image, snippet, f"enable {node.label} for {image.name}")],
             subject=("ext-devicetree", image.name),
         )
 
 
-def _enabled_elsewhere(build: Build, image: Image, node: DtNode) -> List[str]:
+def _enabled_elsewhere(build: Build, node: DtNode) -> List[Tuple[Image, str]]:
     lines = []
     for other in build.images:
         theirs = other.devicetree.nodes.get(node.path)
-        if other is not image and theirs is not None and theirs.status_okay:
-            lines.append(
-                f"image '{other.name}' has {node.label} enabled ({at(build, Source(other.devicetree.file))})"
-            )
+        if theirs is not None and theirs.status_okay:
+            where = at(build, Source(other.devicetree.file))
+            lines.append((other, f"image '{other.name}' has {node.label} enabled ({where})"))
     return lines
 
 
@@ -355,8 +388,12 @@ def ext_flash_unreachable_devicetree(build: Build) -> Iterator[Finding]:
     devicetree, and the fix is the `status = "okay";` lines alone.
     """
     yield from _dt_unreachable(build)
+    elsewhere = _Elsewhere()
+    via_chosen: Optional[bool] = None
     for image, parts, region in _needs(build):
-        if not _via_chosen(build, region):
+        if via_chosen is None:  # every image needs the same layout's region: ask once
+            via_chosen = _via_chosen(build, region)
+        if not via_chosen:
             continue
         problem = _devicetree_problem(image)
         if problem is None:
@@ -375,7 +412,7 @@ def ext_flash_unreachable_devicetree(build: Build) -> Iterator[Finding]:
             image=image.name,
             evidence=_part_evidence(build, parts)
             + _region_evidence(build, region)
-            + _chosen_elsewhere(build, image),
+            + elsewhere.lines(image, ("chosen",), _chosen_elsewhere, build),
             fixes=[
                 fixes.devicetree_snippet(
                     build, image, snippet, f"give {image.name} the external flash chosen node, enabled"
@@ -417,17 +454,20 @@ def _outermost_disabled(image: Image, node: DtNode) -> DtNode:
     return node
 
 
-def _chosen_elsewhere(build: Build, image: Image) -> List[str]:
-    """Which other image does have it: the contrast that shows the mistake."""
+def _chosen_elsewhere(build: Build) -> List[Tuple[Image, str]]:
+    """Which images do have it: the contrast that shows the mistake."""
     lines = []
     for other in build.images:
-        if other is image or other.domain is not None:
+        if other.domain is not None:
             continue
         node = other.devicetree.chosen_node(CHOSEN)
         if node is not None and node.status_okay:
             lines.append(
-                f"image '{other.name}' has it: {CHOSEN} = {_label(node)} "
-                f"({at(build, Source(other.devicetree.file))})"
+                (
+                    other,
+                    f"image '{other.name}' has it: {CHOSEN} = {_label(node)} "
+                    f"({at(build, Source(other.devicetree.file))})",
+                )
             )
     return lines
 
@@ -486,19 +526,24 @@ def ext_flash_driver_missing(build: Build) -> Iterator[Finding]:
     itself (MCUboot for `slot1_partition`, the application when it writes
     updates or uses storage there).
     """
+    elsewhere = _Elsewhere()
     for image, parts, node in _dt_needs(build):
         if has_driver(image, node) is False:
-            yield _driver_finding(build, image, parts, None, None, node)
+            yield _driver_finding(build, elsewhere, image, parts, None, None, node)
+    gates: List[Optional[str]] = []
     for image, parts, region in _needs(build):
-        gate = _gate(build, region)
+        if not gates:  # every image needs the same layout's region: ask once
+            gates.append(_gate(build, region))
+        gate = gates[0]
         node = chip(build, image)
         if _passes_gate(image, gate, node):
             continue
-        yield _driver_finding(build, image, parts, region, gate, node)
+        yield _driver_finding(build, elsewhere, image, parts, region, gate, node)
 
 
 def _driver_finding(
     build: Build,
+    elsewhere: _Elsewhere,
     image: Image,
     parts: List[Partition],
     region: Optional[Region],
@@ -534,7 +579,7 @@ def _driver_finding(
     evidence = (
         _part_evidence(build, parts)
         + _region_evidence(build, region)
-        + _driver_elsewhere(build, image, gate, node)
+        + elsewhere.lines(image, _driver_question(gate, node), _driver_elsewhere, build, gate, node)
     )
     return Finding(
         message=head + what + ". " + _consequence(image, parts) + ".",
@@ -566,10 +611,15 @@ def _driver_lines(image: Image, compatible: str) -> List[str]:
     return lines
 
 
-def _driver_elsewhere(build: Build, image: Image, gate: Optional[str], node: Optional[DtNode]) -> List[str]:
+def _driver_question(gate: Optional[str], node: Optional[DtNode]) -> tuple:
+    """What `_driver_elsewhere` depends on: the gate, and of the chip only its compatible."""
+    return ("driver", gate, None if node is None else (_compatible(node), bool(node.compatible)))
+
+
+def _driver_elsewhere(build: Build, gate: Optional[str], node: Optional[DtNode]) -> List[Tuple[Image, str]]:
     lines = []
     for other in build.images:
-        if other is image or other.domain is not None or not other.config:
+        if other.domain is not None or not other.config:
             continue
         if _passes_gate(other, gate, node) and has_driver(other, node):
             names = DRIVERS.get(_compatible(node) or "", ())
@@ -577,7 +627,7 @@ def _driver_elsewhere(build: Build, image: Image, gate: Optional[str], node: Opt
                 ", ".join(f"{name}=y ({at(build, other.config.where(name))})" for name in names)
                 or "the driver"
             )
-            lines.append(f"image '{other.name}' has it: {shown}")
+            lines.append((other, f"image '{other.name}' has it: {shown}"))
     return lines
 
 

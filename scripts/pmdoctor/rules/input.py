@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from typing import Dict, Iterator, Optional
 
-from ..model import Build
+from ..model import Build, Image
 from ..model.findings import Finding, Fix, Severity
 from . import rule
 
@@ -29,10 +29,11 @@ def unreadable_file(build: Build) -> Iterator[Finding]:
     Rebuild (`west build -p`) so the file is written again, or attach the
     complete file when you share a build.
     """
+    images = _ImageIndex(build)
     for problem in build.problems:
         if problem.kind == "unreadable":
             # An image's domain is known only once its files are read; fill it in here.
-            owner = build.image(problem.image) if problem.image else None
+            owner = images.get(problem.image) if problem.image else None
             yield Finding(
                 message=problem.message,
                 location=problem.source,
@@ -41,6 +42,21 @@ def unreadable_file(build: Build) -> Iterator[Finding]:
                 fixes=[Fix("regenerate the file with a pristine build: west build -p")],
                 subject=(str(problem.source.file),),
             )
+
+
+class _ImageIndex:
+    """``build.image()`` answered from two dicts: one problem per image must not rescan every image."""
+
+    def __init__(self, build: Build):
+        self.by_name: Dict[str, Image] = {}
+        self.by_role: Dict[str, Image] = {}
+        for image in build.images:
+            self.by_name.setdefault(image.name, image)
+            self.by_role.setdefault(image.role, image)
+
+    def get(self, name_or_role: str) -> Optional[Image]:
+        image = self.by_name.get(name_or_role)
+        return image if image is not None else self.by_role.get(name_or_role)
 
 
 @rule("PMD002", "schema-violation", Severity.ERROR, rank=80)

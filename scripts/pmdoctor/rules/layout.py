@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Iterator, List, Optional, Tuple
+from bisect import bisect_left, bisect_right
+from typing import Iterator, List, Optional, Set, Tuple
 
 from ..model import Build, Layout, LayoutKind, Partition, Region
 from ..model.findings import Finding, Fix, Severity
@@ -14,11 +15,20 @@ from ._shared.layouts import (
     edit_path,
     hexrange,
     hx,
+    inner_containers,
     is_region_placeholder,
-    nested_in_container,
-    static_twin,
+    spanned_names,
+    static_twins,
     where_to_edit,
 )
+
+# Overlapping pairs reported one by one per layout; beyond that one finding
+# counts the rest. Real layouts have a handful; a file where thousands of
+# partitions share addresses would otherwise produce millions of findings.
+OVERLAPS_LISTED = 50
+# Groups of overlapping partitions, and regions, that finding names.
+GROUPS_LISTED = 10
+REGIONS_NAMED = 3
 
 
 def _finding(
@@ -43,8 +53,8 @@ def _finding(
     )
 
 
-def _extent_parts(layout: Layout, region: str) -> List[Partition]:
-    return [p for p in layout.partitions.values() if p.region == region and p.has_extent and p.size > 0]
+def _extent_parts(parts: List[Partition]) -> List[Partition]:
+    return [p for p in parts if p.has_extent and p.size > 0]
 
 
 # ------------------------------------------------------------------ PMD101
@@ -76,22 +86,112 @@ def partition_overlap(build: Build) -> Iterator[Finding]:
     """
     for checked in checked_layouts(build):
         layout = checked.layout
-        for region in sorted(layout.by_region()):
+        twins = static_twins(build, layout)
+        grouped = layout.by_region()
+        left = OVERLAPS_LISTED
+        unlisted: List[Tuple[str, _Overlaps, int]] = []  # region, its overlaps, how many not listed
+        for region in sorted(grouped):
             leaves = sorted(
                 (
                     p
-                    for p in _extent_parts(layout, region)
+                    for p in _extent_parts(grouped[region])
                     if not p.is_container and p.name not in KNOWN_SPANS
                 ),
                 key=lambda p: (p.address, p.end),
             )
-            for index, first in enumerate(leaves):
-                for second in leaves[index + 1 :]:
-                    if second.address >= first.end:
-                        break
-                    if static_twin(build, layout, (first.name, second.name)):
-                        continue
-                    yield _overlap(build, checked, first, second)
+            overlaps = _Overlaps(leaves, twins)
+            for first, second in overlaps.pairs(left):
+                yield _overlap(build, checked, first, second)
+            listed = min(left, overlaps.count)
+            left -= listed
+            if overlaps.count > listed:
+                unlisted.append((region, overlaps, overlaps.count - listed))
+        if unlisted:
+            yield _more_overlaps(build, checked, unlisted)
+
+
+class _Overlaps:
+    """The overlapping pairs of one region's leaves (sorted by address, end), found by a sweep.
+
+    A pair is left out when both partitions come unchanged from the static file
+    (it is reported there). Counting costs one binary search per partition;
+    listing costs one step per pair listed, however many pairs there are.
+    """
+
+    def __init__(self, leaves: List[Partition], twins: Set[str]):
+        self.leaves = leaves
+        self.twins = twins
+        self.starts = [p.address for p in leaves]
+        # Positions of the partitions that are not static twins: a twin's overlaps
+        # with other twins are skipped without visiting them.
+        self.plain = [i for i, p in enumerate(leaves) if p.name not in twins]
+        self.count = sum(len(self._partners(i)) for i in range(len(leaves)))
+
+    def _partners(self, index: int) -> range:
+        """Positions (in ``leaves`` or, for a twin, in ``plain``) of the later partitions it overlaps."""
+        first = self.leaves[index]
+        stop = bisect_left(self.starts, first.end, index + 1)
+        if first.name not in self.twins:
+            return range(index + 1, stop)
+        return range(bisect_right(self.plain, index), bisect_left(self.plain, stop))
+
+    def pairs(self, limit: int) -> Iterator[Tuple[Partition, Partition]]:
+        """The first ``limit`` pairs, in the order of a pairwise scan."""
+        listed = 0
+        for index, first in enumerate(self.leaves):
+            positions = self._partners(index)
+            twin = first.name in self.twins
+            for position in positions:
+                if listed == limit:
+                    return
+                yield first, self.leaves[self.plain[position] if twin else position]
+                listed += 1
+
+    def groups(self) -> List[List[Partition]]:
+        """Runs of partitions joined by overlaps (each has one that is not a static twin)."""
+        groups: List[List[Partition]] = []
+        current: List[Partition] = []
+        reach = None
+        for part in self.leaves:
+            if reach is not None and part.address < reach:
+                current.append(part)
+                reach = max(reach, part.end)
+                continue
+            if len(current) > 1 and any(p.name not in self.twins for p in current):
+                groups.append(current)
+            current, reach = [part], part.end
+        if len(current) > 1 and any(p.name not in self.twins for p in current):
+            groups.append(current)
+        return groups
+
+
+def _more_overlaps(build: Build, checked: Checked, unlisted: List[Tuple[str, _Overlaps, int]]) -> Finding:
+    """One finding for the overlaps past the first OVERLAPS_LISTED: how many, where, which groups."""
+    groups = [(region, group) for region, overlaps, _ in unlisted for group in overlaps.groups()]
+    evidence = [
+        f"{region} 0x{group[0].address:x}-0x{max(p.end for p in group):x}: {len(group)} partitions ("
+        + ", ".join(p.name for p in group[:3])
+        + (", …)" if len(group) > 3 else ")")
+        for region, group in groups[:GROUPS_LISTED]
+    ]
+    if len(groups) > GROUPS_LISTED:
+        evidence.append(f"… and {len(groups) - GROUPS_LISTED} more groups")
+    regions = [region for region, _, _ in unlisted]
+    if len(regions) == 1:
+        where = _region_words(regions[0])
+    else:
+        named = ", ".join(regions[:REGIONS_NAMED]) + (", …" if len(regions) > REGIONS_NAMED else "")
+        where = f"{len(regions)} regions ({named})"
+    return _finding(
+        build,
+        checked,
+        groups[0][1][:1],
+        f"{sum(count for _, _, count in unlisted)} more overlaps in {where} are not listed one by one "
+        f"(only the first {OVERLAPS_LISTED} are): {sum(len(group) for _, group in groups)} partitions "
+        f"in {len(groups)} group(s) share addresses",
+        fix="move or shrink the overlapping partitions so that no two share addresses",
+        evidence=evidence,
+    )
 
 
 def _overlap(build: Build, checked: Checked, first: Partition, second: Partition) -> Finding:
@@ -153,6 +253,7 @@ def partition_out_of_bounds(build: Build) -> Iterator[Finding]:
     """
     for checked in checked_layouts(build):
         layout = checked.layout
+        twins = static_twins(build, layout)
         for part in layout.partitions.values():
             region = layout.region_of(part)
             if not part.has_extent or region is None or region.end is None or region.base is None:
@@ -161,7 +262,7 @@ def partition_out_of_bounds(build: Build) -> Iterator[Finding]:
                 continue  # PMD106 reports it
             if part.address >= region.base and part.end <= region.end:
                 continue
-            if static_twin(build, layout, (part.name,)):
+            if part.name in twins:
                 continue
             side = "starts before" if part.address < region.base else "ends after"
             yield _finding(
@@ -208,12 +309,15 @@ def partition_misaligned(build: Build) -> Iterator[Finding]:
     """
     for checked in checked_layouts(build):
         layout = checked.layout
+        # Members are erased with their container, and so are inner containers.
+        with_container = spanned_names(layout) | inner_containers(layout)
+        twins = static_twins(build, layout)
         for part in layout.partitions.values():
             region = layout.region_of(part)
             if region is None or not region.is_flash or not part.has_extent or part.size <= 0:
                 continue
-            problem = _misalignment(layout, part, region)
-            if problem is None or static_twin(build, layout, (part.name,)):
+            problem = _misalignment(part, region, part.name in with_container)
+            if problem is None or part.name in twins:
                 continue
             message, block, severity = problem
             yield _finding(
@@ -226,30 +330,11 @@ def partition_misaligned(build: Build) -> Iterator[Finding]:
             )
 
 
-def _inner_container(layout: Layout, part: Partition) -> bool:
-    """A container inside a larger one (mcuboot_primary_app, tfm_secure in mcuboot_primary).
-
-    Partition Manager spans `mcuboot_primary` over `app`, not over
-    `mcuboot_primary_app`, so the span lists alone do not show the nesting.
-    """
-    if not part.is_container:
-        return False
-    return any(
-        other.is_container
-        and other.region == part.region
-        and other.has_extent
-        and other.size > part.size
-        and other.address <= part.address
-        and part.end <= other.end
-        for other in layout.partitions.values()
-    )
-
-
-def _misalignment(layout: Layout, part: Partition, region: Region) -> Optional[Tuple[str, int, Severity]]:
+def _misalignment(part: Partition, region: Region, in_container: bool) -> Optional[Tuple[str, int, Severity]]:
     erase, write = region.erase_block, region.write_block
     # Members are erased with their container; outermost containers (a whole
     # slot) are erased on their own, so they are checked like plain partitions.
-    if erase and not nested_in_container(layout, part) and not _inner_container(layout, part):
+    if erase and not in_container:
         bad = [what for what, value in (("start", part.address), ("size", part.size)) if value % erase]
         if bad:
             return (
@@ -306,9 +391,10 @@ def container_mismatch(build: Build) -> Iterator[Finding]:
         layout = checked.layout
         if layout.kind is LayoutKind.DEVICETREE:
             continue
+        twins = static_twins(build, layout)
         for part in layout.partitions.values():
             for message, parts, severity in _container_problems(layout, part):
-                if static_twin(build, layout, [p.name for p in parts]):
+                if all(p.name in twins for p in parts):
                     continue
                 yield _finding(
                     build,
@@ -412,12 +498,13 @@ def static_gaps(build: Build) -> Iterator[Finding]:
         if layout is None:
             continue
         checked = Checked(layout)
-        for region_name in sorted(layout.by_region()):
+        grouped = layout.by_region()
+        for region_name in sorted(grouped):
             region = layout.regions.get(region_name)
             if region is None or region.base is None or region.end is None:
                 continue
             leaves = sorted(
-                (p for p in _extent_parts(layout, region_name) if not p.is_container and p.name != "app"),
+                (p for p in _extent_parts(grouped[region_name]) if not p.is_container and p.name != "app"),
                 key=lambda p: p.address,
             )
             if not leaves:
@@ -488,12 +575,13 @@ def empty_partition(build: Build) -> Iterator[Finding]:
     """
     for checked in checked_layouts(build):
         layout = checked.layout
+        twins = static_twins(build, layout)
         for part in layout.partitions.values():
             if part.size is None or part.size > 0:
                 continue
             if part.size == 0 and is_region_placeholder(layout, part):
                 continue
-            if static_twin(build, layout, (part.name,)):
+            if part.name in twins:
                 continue
             what = "zero" if part.size == 0 else f"negative ({hx(part.size)})"
             yield _finding(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Iterator, List, Optional, Tuple
 
 from ..model import (
@@ -800,33 +801,83 @@ def _images_fix(build: Build, count: int) -> List[Fix]:
     ]
 
 
+# Images without slots reported one by one; beyond that one finding counts the rest, so a
+# count in the millions (a typo, or a hostile .config) costs no more than the layout's size.
+_PAIRS_LISTED = 8
+
+
+def _missing_slots(layout: Layout, index: int, single: bool) -> List[str]:
+    names = [primary_slot_name(layout.kind, index)]
+    if not single:
+        names.append(secondary_slot_name(layout.kind, index))
+    return [n for n in names if layout.get(n) is None]
+
+
 def _missing_pairs(build: Build, layout: Layout, expected: int) -> Iterator[Finding]:
     single = mcuboot_mode(build) in ("single", "ram-load")
+    mcuboot = mcuboot_image(build)
+    static = fixes.static_file(build, layout.domain) if layout.kind is not LayoutKind.DEVICETREE else None
+    listed = 0
+    # Each step either finds an image's slots in the layout or reports them, and reports stop
+    # after _PAIRS_LISTED: the loop ends within the layout's size, whatever `expected` is.
     for index in range(1, expected):
-        names = [primary_slot_name(layout.kind, index)]
-        if not single:
-            names.append(secondary_slot_name(layout.kind, index))
-        missing = [n for n in names if layout.get(n) is None]
+        missing = _missing_slots(layout, index, single)
         if not missing:
             continue
-        mcuboot = mcuboot_image(build)
-        static = fixes.static_file(build, layout.domain) if layout.kind is not LayoutKind.DEVICETREE else None
-        yield Finding(
-            message=(
-                f"MCUboot updates {expected} images, but image {index} has no {' / '.join(missing)} "
-                f"in {layout.label}"
-            ),
-            location=mcuboot.config.where("CONFIG_UPDATEABLE_IMAGE_NUMBER"),
-            image=mcuboot.name,
-            fixes=[
+        if listed == _PAIRS_LISTED:
+            count = expected - index - _complete_pairs(layout, index, expected, single)
+            yield _pair_finding(
+                mcuboot,
+                f"MCUboot updates {expected} images, and {count} more of them (images {index} to "
+                f"{expected - 1}) have no slot partitions in {layout.label}",
                 Fix(
-                    f"add {', '.join(missing)} to the static layout, or lower the number of updateable "
-                    "images",
+                    "lower the number of updateable images to the slot pairs the layout has, or add the "
+                    "missing pairs to the static layout",
                     static,
-                )
-            ],
-            subject=("image-pair-missing", str(index)),
+                ),
+                f"{index}-{expected - 1}",
+            )
+            return
+        listed += 1
+        yield _pair_finding(
+            mcuboot,
+            f"MCUboot updates {expected} images, but image {index} has no {' / '.join(missing)} "
+            f"in {layout.label}",
+            Fix(
+                f"add {', '.join(missing)} to the static layout, or lower the number of updateable images",
+                static,
+            ),
+            str(index),
         )
+
+
+def _pair_finding(mcuboot: Image, message: str, fix: Fix, which: str) -> Finding:
+    return Finding(
+        message=message,
+        location=mcuboot.config.where("CONFIG_UPDATEABLE_IMAGE_NUMBER"),
+        image=mcuboot.name,
+        fixes=[fix],
+        subject=("image-pair-missing", which),
+    )
+
+
+def _complete_pairs(layout: Layout, first: int, expected: int, single: bool) -> int:
+    """How many images ``first`` .. ``expected - 1`` have their slots, counted from the layout's names."""
+    devicetree = layout.kind is LayoutKind.DEVICETREE
+    slot = re.compile(r"slot(\d+)_partition" if devicetree else r"mcuboot_primary_(\d+)")
+    complete = set()
+    for name in layout.partitions:
+        match = slot.fullmatch(name)
+        if match is None:
+            continue
+        index = int(match.group(1)) // 2 if devicetree else int(match.group(1))
+        if (
+            first <= index < expected
+            and name == primary_slot_name(layout.kind, index)
+            and not _missing_slots(layout, index, single)
+        ):
+            complete.add(index)
+    return len(complete)
 
 
 def _dead_pair(build: Build, layout: Layout, images: int) -> Iterator[Finding]:

@@ -13,7 +13,7 @@ from ..model.findings import Finding, Fix, Severity
 from ..model.pm import normalised_board, static_file_names
 from . import rule
 from ._shared import targets as fixes
-from ._shared.common import mcuboot_image, static_layout_for, user_setting
+from ._shared.common import UserSettings, mcuboot_image, static_layout_for
 from ._shared.layouts import hx
 
 # ------------------------------------------------------------------ helpers
@@ -291,12 +291,13 @@ def _ignored_sizes(build: Build) -> Iterator[Finding]:
         if layout is None:
             continue
         static = static_layout_for(build, image.domain)
+        users = UserSettings(build, image)
         for symbol, setting in image.config.settings.items():
             if not symbol.startswith(_SIZE_PREFIX) or not isinstance(setting.value, int):
                 continue
             suffix = symbol[len(_SIZE_PREFIX) :]
             part = layout.get(_SIZE_ALIASES.get(suffix, suffix.lower()))
-            user = user_setting(build, image, symbol)
+            user = users.get(symbol)
             if part is None or part.size is None or part.size == setting.value or user is None:
                 continue
             if static is not None and part.name not in static.partitions:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import PurePath
-from typing import Iterator, List, Optional, Tuple, Union
+from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 from ..model import Build, Era, Image, Layout, LayoutKind, Partition
 from ..model.findings import Finding, Fix, Severity
@@ -12,6 +12,7 @@ from ._shared.layouts import (
     checked_layouts,
     edit_path,
     find_partition,
+    first_overlaps,
     hexrange,
     is_region_placeholder,
     nested_in_container,
@@ -415,23 +416,38 @@ def _counterpart(layout: Layout, part: Partition) -> Optional[Partition]:
     return None
 
 
-def _overlapped(layout: Layout, region: str, part: Partition) -> List[Partition]:
-    """The used Partition Manager partitions that lie under a devicetree partition."""
-    return [
-        p
-        for p in layout.partitions.values()
-        if p.region == region
-        and p.has_extent
-        and p.size > 0
-        and not p.is_container
-        and not is_region_placeholder(layout, p)
-        and not p.name.startswith("EMPTY_")
-        and p.address < part.end
-        and p.end > part.address
-    ]
+# How many of the Partition Manager partitions under a devicetree partition a message names.
+_UNDER_NAMED = 3
 
 
-def _disagreement(layout: Layout, region: str, part: Partition) -> Optional[str]:
+def _under(layout: Layout, wanted: List[Tuple[Partition, str]]) -> Dict[str, List[Partition]]:
+    """Devicetree partition name -> the first used Partition Manager partitions that lie under it.
+
+    One query per region for all the devicetree partitions, not one scan of the layout each.
+    """
+    by_region: Dict[str, List[Partition]] = {}
+    for part, region in wanted:
+        by_region.setdefault(region, []).append(part)
+    found: Dict[str, List[Partition]] = {}
+    for region, parts in by_region.items():
+        used = [
+            p
+            for p in layout.partitions.values()
+            if p.region == region
+            and p.has_extent
+            and p.size > 0
+            and not p.is_container
+            and not is_region_placeholder(layout, p)
+            and not p.name.startswith("EMPTY_")
+        ]
+        answers = first_overlaps(used, [(part.address, part.end) for part in parts], _UNDER_NAMED)
+        found.update((part.name, answer) for part, answer in zip(parts, answers))
+    return found
+
+
+def _disagreement(
+    layout: Layout, region: str, part: Partition, under: Dict[str, List[Partition]]
+) -> Optional[str]:
     twin = _counterpart(layout, part)
     if twin is not None:
         if (twin.address, twin.size, twin.region) == (part.address, part.size, region):
@@ -440,10 +456,9 @@ def _disagreement(layout: Layout, region: str, part: Partition) -> Optional[str]
             f"devicetree `{part.name}` ({hexrange(part)}) is `{twin.name}` at {hexrange(twin)} "
             f"in {twin.region} in partitions.yml"
         )
-    under = _overlapped(layout, region, part)
-    if not under:
+    if not under[part.name]:
         return None  # free space Partition Manager leaves alone: harmless
-    names = ", ".join(f"`{p.name}` {hexrange(p)}" for p in under[:3])
+    names = ", ".join(f"`{p.name}` {hexrange(p)}" for p in under[part.name])
     return (
         f"devicetree `{part.name}` ({hexrange(part)}) has no Partition Manager counterpart, "
         f"and Partition Manager puts {names} there"
@@ -482,13 +497,19 @@ def devicetree_partitions_ignored(build: Build) -> Iterator[Finding]:
     layout = build.layout_for_domain(None)
     if build.era is Era.DEVICETREE or app is None or layout is None or app.devicetree.layout is None:
         return
-    probable: List[Tuple[Partition, str, str]] = []
+    compared: List[Tuple[Partition, Optional[bool], str]] = []
     for part in app.devicetree.layout.partitions.values():
         authored = _authorship(app, part)
         region = _pm_region(app, part)
         if authored is False or region is None or not part.has_extent:
             continue
-        problem = _disagreement(layout, region, part)
+        compared.append((part, authored, region))
+    under = _under(
+        layout, [(part, region) for part, _, region in compared if _counterpart(layout, part) is None]
+    )
+    probable: List[Tuple[Partition, str, str]] = []
+    for part, authored, region in compared:
+        problem = _disagreement(layout, region, part, under)
         if problem is None:
             continue
         if authored is None:

@@ -6,7 +6,7 @@ that disagree on "is MCUboot built" would report the same build differently.
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from ...model import Build, Image, Layout, Partition, Setting, Source
 
@@ -81,10 +81,30 @@ def user_setting(build: Build, image: Image, symbol: str) -> Optional[Setting]:
         config = build.user_configs[key]
         if symbol in config:
             return config.settings[symbol]
+    return _cache_setting(build, image, symbol)
+
+
+def _cache_setting(build: Build, image: Image, symbol: str) -> Optional[Setting]:
     for key in (f"{image.name}_{symbol}", symbol if image.role == "app" else None):
         if key and key in build.cmake_cache:
             return Setting(symbol, build.cmake_cache[key], Source(build.path / "CMakeCache.txt"))
     return None
+
+
+class UserSettings:
+    """``user_setting`` for many symbols of one image: the image's fragments are merged once."""
+
+    def __init__(self, build: Build, image: Image):
+        self.build = build
+        self.image = image
+        self.settings: Dict[str, Setting] = {}
+        for key in _user_files_of(build, image):
+            for symbol, setting in build.user_configs[key].settings.items():
+                self.settings.setdefault(symbol, setting)  # the first fragment that sets it wins
+
+    def get(self, symbol: str) -> Optional[Setting]:
+        setting = self.settings.get(symbol)
+        return setting if setting is not None else _cache_setting(self.build, self.image, symbol)
 
 
 def user_source(build: Build, image: Image, symbol: str) -> Source:

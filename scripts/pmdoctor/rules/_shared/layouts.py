@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right, insort
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, List, Optional, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
 from ...model import DEFAULT_PLACEMENT, Build, Era, Image, Layout, LayoutKind, Partition
 from ...model.names import devicetree_names, pm_name
@@ -43,19 +44,19 @@ def checked_layouts(build: Build) -> Iterator[Checked]:
             if static.layout is not None:
                 yield Checked(static.layout)
         return
-    seen: List[Tuple[tuple, List[str], Layout]] = []
+    # Layout key -> the images that have it and the first one's layout; a dict keeps the
+    # first-seen order and finds a repeated layout without comparing it with every other.
+    seen: Dict[tuple, Tuple[List[str], Layout]] = {}
     for image in build.images:
         layout = image.devicetree.layout
         if layout is None:
             continue
         key = tuple(sorted((p.name, p.address, p.size, p.region) for p in layout.partitions.values()))
-        for known_key, names, _ in seen:
-            if known_key == key:
-                names.append(image.name)
-                break
+        if key in seen:
+            seen[key][0].append(image.name)
         else:
-            seen.append((key, [image.name], layout))
-    for _, names, layout in seen:
+            seen[key] = ([image.name], layout)
+    for names, layout in seen.values():
         yield Checked(layout, tuple(names))
 
 
@@ -92,25 +93,44 @@ def image_devicetree_layout(build: Build, *roles: str) -> Optional[Tuple[Image, 
     return None
 
 
+def _static_source(build: Build, layout: Layout) -> Optional[Layout]:
+    """The static layout a generated layout was made from (the first of its domain), if any."""
+    if layout.kind is not LayoutKind.GENERATED:
+        return None
+    for static in build.static_files:
+        if static.layout is not None and static.domain == layout.domain:
+            return static.layout
+    return None
+
+
+def _unchanged(mine: Optional[Partition], theirs: Optional[Partition]) -> bool:
+    if theirs is None or mine is None:
+        return False
+    return (mine.address, mine.size, mine.region) == (theirs.address, theirs.size, theirs.region)
+
+
 def static_twin(build: Build, layout: Layout, names: Iterable[str]) -> bool:
     """True when a generated layout's partitions all come unchanged from the static file.
 
     The static file is what the user edits, so findings are reported there
     once, not a second time on partitions.yml.
     """
-    if layout.kind is not LayoutKind.GENERATED:
+    static = _static_source(build, layout)
+    if static is None:
         return False
-    for static in build.static_files:
-        if static.layout is None or static.domain != layout.domain:
-            continue
-        for name in names:
-            mine, theirs = layout.get(name), static.layout.get(name)
-            if theirs is None or mine is None:
-                return False
-            if (mine.address, mine.size, mine.region) != (theirs.address, theirs.size, theirs.region):
-                return False
-        return True
-    return False
+    return all(_unchanged(layout.get(name), static.get(name)) for name in names)
+
+
+def static_twins(build: Build, layout: Layout) -> Set[str]:
+    """Every partition name for which ``static_twin(build, layout, (name,))`` holds.
+
+    For a group of names, ``static_twin`` is true exactly when all of them are in
+    this set; rules that judge many pairs look names up here instead.
+    """
+    static = _static_source(build, layout)
+    if static is None:
+        return set()
+    return {name for name, part in layout.partitions.items() if _unchanged(part, static.get(name))}
 
 
 def is_region_placeholder(layout: Layout, part: Partition) -> bool:
@@ -118,8 +138,89 @@ def is_region_placeholder(layout: Layout, part: Partition) -> bool:
     return part.name in layout.regions or part.name in DEFAULT_PLACEMENT
 
 
+def spanned_names(layout: Layout) -> Set[str]:
+    """The names that some container of the layout spans (one level)."""
+    return {name for part in layout.partitions.values() for name in part.span}
+
+
 def nested_in_container(layout: Layout, part: Partition) -> bool:
-    return any(part.name in other.span for other in layout.partitions.values())
+    """A member of a container; rules asking it of every partition use ``spanned_names`` once."""
+    return part.name in spanned_names(layout)
+
+
+def inner_containers(layout: Layout) -> Set[str]:
+    """Containers inside a larger container of the same region (mcuboot_primary_app, tfm_secure).
+
+    Partition Manager spans `mcuboot_primary` over `app`, not over
+    `mcuboot_primary_app`, so the span lists alone do not show the nesting.
+    One sort per region instead of comparing every container with every other:
+    in (address, -end) order, a container lies inside a strictly larger one
+    exactly when some container before it (equal extents excluded) ends at or
+    after its end.
+    """
+    by_region: Dict[str, List[Partition]] = {}
+    for part in layout.partitions.values():
+        if part.is_container and part.has_extent:
+            by_region.setdefault(part.region, []).append(part)
+    inner: Set[str] = set()
+    for containers in by_region.values():
+        containers.sort(key=lambda p: (p.address, -p.end))
+        furthest: Optional[int] = None  # the largest end among containers before the current extent
+        start = 0
+        while start < len(containers):
+            extent = (containers[start].address, containers[start].end)
+            stop = start
+            while stop < len(containers) and (containers[stop].address, containers[stop].end) == extent:
+                stop += 1
+            group = containers[start:stop]
+            if furthest is not None and furthest >= extent[1]:
+                inner.update(part.name for part in group)
+            furthest = extent[1] if furthest is None else max(furthest, extent[1])
+            start = stop
+    return inner
+
+
+def first_overlaps(
+    parts: List[Partition], ranges: List[Tuple[int, int]], limit: int
+) -> List[List[Partition]]:
+    """For each (start, end) range, the first ``limit`` of ``parts`` (in list order) that overlap it.
+
+    ``parts`` must have an extent. Overlap means ``part.address < end and part.end > start``.
+    Offline, in O((parts + ranges) log parts): ranges are taken by rising end, parts are
+    added by rising address while they start before that end, into a Fenwick tree over
+    part ends (largest first) whose nodes keep the ``limit`` earliest positions; a range
+    then reads the nodes covering the ends above its start.
+    """
+    ends = sorted({part.end for part in parts})
+    tree: List[List[int]] = [[] for _ in range(len(ends) + 1)]
+
+    def add(position: int, end: int) -> None:
+        node = len(ends) - bisect_right(ends, end) + 1  # 1 = the largest end
+        while node <= len(ends):
+            kept = tree[node]
+            if len(kept) < limit or position < kept[-1]:
+                insort(kept, position)
+                del kept[limit:]
+            node += node & -node
+
+    def earliest(start: int) -> List[int]:
+        node = len(ends) - bisect_right(ends, start)  # how many ends lie above start
+        found: List[int] = []
+        while node > 0:
+            found.extend(tree[node])
+            node -= node & -node
+        return sorted(found)[:limit]
+
+    by_address = sorted(range(len(parts)), key=lambda i: parts[i].address)
+    answers: List[List[Partition]] = [[] for _ in ranges]
+    added = 0
+    for which in sorted(range(len(ranges)), key=lambda i: ranges[i][1]):
+        start, end = ranges[which]
+        while added < len(by_address) and parts[by_address[added]].address < end:
+            add(by_address[added], parts[by_address[added]].end)
+            added += 1
+        answers[which] = [parts[i] for i in earliest(start)]
+    return answers
 
 
 def hexrange(part: Partition) -> str:
