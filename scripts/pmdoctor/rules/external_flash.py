@@ -12,7 +12,6 @@ Otherwise ``flash_area_open()`` returns -ENOENT and the slot is simply gone.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -22,20 +21,32 @@ from ..model.findings import Finding, Fix, Severity
 from . import rule
 from ._shared import targets as fixes
 from ._shared.common import app_pm_layout, erase_block, next_power_of_two
+from ._shared.external import fully_loaded, is_mcuboot, is_slot, needed
 from ._shared.layouts import edit_path, hexrange, hx, is_region_placeholder, static_twin
-from .slots import swap_mode
+from ._shared.mcuboot import swap_mode
 
 EXT = "external_flash"
+
+
 CHOSEN = "nordic,pm-ext-flash"
+
+
 HAS_DRIVER = "CONFIG_PM_EXTERNAL_FLASH_HAS_DRIVER"
+
+
 OVERRIDE = "PM_OVERRIDE_EXTERNAL_DRIVER_CHECK"
+
+
 SECONDARY_OPTION = "PM_EXTERNAL_FLASH_MCUBOOT_SECONDARY"
+
 
 # Driver Kconfig per NOR compatible, and the lines a working setup adds (EXT-01).
 DRIVERS: Dict[str, Tuple[str, ...]] = {
     "nordic,qspi-nor": ("CONFIG_NORDIC_QSPI_NOR",),
     "jedec,spi-nor": ("CONFIG_SPI", "CONFIG_SPI_NOR"),
 }
+
+
 DRIVER_LINES: Dict[str, Tuple[str, ...]] = {
     "nordic,qspi-nor": (
         "CONFIG_NORDIC_QSPI_NOR=y",
@@ -44,25 +55,16 @@ DRIVER_LINES: Dict[str, Tuple[str, ...]] = {
     ),
     "jedec,spi-nor": ("CONFIG_SPI=y", "CONFIG_SPI_NOR=y", "CONFIG_SPI_NOR_FLASH_LAYOUT_PAGE_SIZE=4096"),
 }
+
+
 # The flash page layout the NOR driver reports, and its Kconfig default (EXT-05).
 PAGE_SIZE: Dict[str, Tuple[str, int]] = {
     "nordic,qspi-nor": ("CONFIG_NORDIC_QSPI_NOR_FLASH_LAYOUT_PAGE_SIZE", 4096),
     "jedec,spi-nor": ("CONFIG_SPI_NOR_FLASH_LAYOUT_PAGE_SIZE", 65536),
 }
-# An application with any of these writes images into the secondary slot.
-DFU_WRITERS = (
-    "CONFIG_IMG_MANAGER",
-    "CONFIG_MCUBOOT_IMG_MANAGER",
-    "CONFIG_MCUMGR_GRP_IMG",
-    "CONFIG_MCUMGR_CMD_IMG_MGMT",
-    "CONFIG_DFU_TARGET_MCUBOOT",
-)
-_SLOT = re.compile(r"mcuboot_(primary|secondary)(?:_(\d+))?$")
-_DT_SLOT = re.compile(r"slot\d+_partition")
+
+
 _EXECUTABLE = ("mcuboot_primary", "mcuboot_primary_app", "app")
-
-
-# ------------------------------------------------------------------ helpers
 
 
 def _external(layout: Optional[Layout]) -> List[Partition]:
@@ -85,31 +87,6 @@ def at(build: Build, source: Optional[Source]) -> str:
     except ValueError:
         shown = str(source.file)
     return f"{shown}:{source.line}" if source.line else shown
-
-
-def _is_mcuboot(image: Image) -> bool:
-    return image.role == "mcuboot" or image.config.enabled("CONFIG_MCUBOOT")
-
-
-def _is_slot(part: Partition) -> bool:
-    return _SLOT.match(part.name) is not None or _DT_SLOT.fullmatch(part.name) is not None
-
-
-def _complete(image: Image) -> bool:
-    """Both files present: without them say nothing rather than guess."""
-    return bool(image.config) and bool(image.devicetree)
-
-
-def needed(image: Image, parts: Sequence[Partition]) -> List[Partition]:
-    """The external partitions this image must open."""
-    if not _complete(image) or image.domain is not None:
-        return []  # the network core cannot reach the application core's flash
-    if _is_mcuboot(image):
-        return [part for part in parts if _is_slot(part)]
-    if image.role != "app":
-        return []
-    writes_updates = any(image.config.enabled(name) for name in DFU_WRITERS)
-    return [part for part in parts if writes_updates or not _is_slot(part)]
 
 
 def _region(layout: Optional[Layout]) -> Optional[Region]:
@@ -207,8 +184,8 @@ def _names(parts: Sequence[Partition]) -> str:
 
 def _consequence(image: Image, parts: Sequence[Partition]) -> str:
     names = _names(parts)
-    slots = [part for part in parts if _is_slot(part)]
-    if _is_mcuboot(image):
+    slots = [part for part in parts if is_slot(part)]
+    if is_mcuboot(image):
         return (
             f'MCUboot\'s flash map drops {names}, so it stops with "Failed to open flash area … -2" '
             '(older MCUboot: "Failed reading sectors; BOOT_MAX_IMG_SECTORS … too small?")'
@@ -344,9 +321,6 @@ def _enabled_elsewhere(build: Build, node: DtNode) -> List[Tuple[Image, str]]:
     return lines
 
 
-# ------------------------------------------------------------------ PMD301
-
-
 @rule("PMD301", "ext-flash-unreachable-devicetree", Severity.ERROR, rank=94, explains=("slot-unreachable",))
 def ext_flash_unreachable_devicetree(build: Build) -> Iterator[Finding]:
     """
@@ -470,9 +444,6 @@ def _chosen_elsewhere(build: Build) -> List[Tuple[Image, str]]:
                 )
             )
     return lines
-
-
-# ------------------------------------------------------------------ PMD302
 
 
 @rule("PMD302", "ext-flash-driver-missing", Severity.ERROR, rank=95, explains=("slot-unreachable",))
@@ -606,7 +577,7 @@ def _driver_fixes(build: Build, image: Image, compatible: Optional[str]) -> List
 
 def _driver_lines(image: Image, compatible: str) -> List[str]:
     lines = list(DRIVER_LINES[compatible])
-    if _is_mcuboot(image) and image.config.get("CONFIG_MULTITHREADING") is False:
+    if is_mcuboot(image) and image.config.get("CONFIG_MULTITHREADING") is False:
         lines.append("CONFIG_MULTITHREADING=y")  # the NOR drivers need it in MCUboot
     return lines
 
@@ -629,9 +600,6 @@ def _driver_elsewhere(build: Build, gate: Optional[str], node: Optional[DtNode])
             )
             lines.append((other, f"image '{other.name}' has it: {shown}"))
     return lines
-
-
-# ------------------------------------------------------------------ PMD303
 
 
 @rule("PMD303", "redundant-chosen", Severity.WARNING, rank=40)
@@ -782,9 +750,6 @@ def _same_chip(one: DtNode, other: DtNode) -> bool:
     )
 
 
-# ------------------------------------------------------------------ PMD304
-
-
 @rule("PMD304", "option-at-wrong-level", Severity.ERROR, rank=90)
 def option_at_wrong_level(build: Build) -> Iterator[Finding]:
     """
@@ -886,9 +851,6 @@ def _image_values(build: Build, name: str) -> List[str]:
         for image in build.images
         if image.domain is None and name in image.config
     ]
-
-
-# ------------------------------------------------------------------ PMD305
 
 
 @rule("PMD305", "ext-flash-size-units", Severity.ERROR, rank=70, explains=("pm-not-packed",))
@@ -1017,9 +979,6 @@ def _human(size: int) -> str:
     return f"{hx(size)} bytes"
 
 
-# ------------------------------------------------------------------ PMD306
-
-
 @rule("PMD306", "ext-flash-page-layout", Severity.ERROR, rank=68, explains=("sectors-incompatible",))
 def ext_flash_page_layout(build: Build) -> Iterator[Finding]:
     """
@@ -1052,7 +1011,7 @@ def ext_flash_page_layout(build: Build) -> Iterator[Finding]:
         return
     mode = swap_mode(build)
     for image in build.images:
-        if not _complete(image) or image.domain is not None or not _is_mcuboot(image):
+        if not fully_loaded(image) or image.domain is not None or not is_mcuboot(image):
             continue
         page = _page_layout(image, chip(build, image))
         if page is None:
@@ -1114,9 +1073,6 @@ def _page_finding(
         ],
         subject=("ext-page", image.name, secondary.name),
     )
-
-
-# ------------------------------------------------------------------ PMD307
 
 
 @rule("PMD307", "executable-slot-off-chip", Severity.ERROR, rank=80, explains=("pm-failed", "boot-hang"))
@@ -1181,9 +1137,6 @@ def _pm_layouts(build: Build) -> Iterator[Layout]:
             yield static.layout
 
 
-# ------------------------------------------------------------------ PMD308
-
-
 @rule(
     "PMD308",
     "driver-check-override-without-driver",
@@ -1218,7 +1171,7 @@ def driver_check_override_without_driver(build: Build) -> Iterator[Finding]:
         return
     gate = _gate(build, _region(layout))
     for image in build.images:
-        if not _complete(image) or image.domain is not None:
+        if not fully_loaded(image) or image.domain is not None:
             continue
         node = image.devicetree.chosen_node(CHOSEN)
         if gate is None or not _passes_gate(image, gate, node):

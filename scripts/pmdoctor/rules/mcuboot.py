@@ -30,7 +30,7 @@ from ._shared.common import (
     user_source,
 )
 from ._shared.layouts import find_partition, hx
-from .slots import swap_mode
+from ._shared.mcuboot import swap_mode
 
 # ------------------------------------------------------------------ helpers
 

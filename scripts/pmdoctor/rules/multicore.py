@@ -10,8 +10,8 @@ from ..model.findings import Finding, Fix, Severity
 from . import rule
 from ._shared.common import app_pm_layout, mcuboot_image
 from ._shared.layouts import edit_path, where_to_edit
+from ._shared.protection import said
 from ._shared.targets import build_option, image_kconfig
-from .protection import said
 
 # What a static file needs for simultaneous net-core update (NCS multi-image DFU guide).
 _STATIC_SNIPPETS = {

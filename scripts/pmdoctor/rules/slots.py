@@ -2,37 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from typing import Iterator
 
 from ..model import Build, Layout, LayoutKind, Partition
 from ..model.findings import Finding, Fix, Severity
 from . import rule
 from ._shared.layouts import checked_layouts, edit_path, hx, static_twin
-
-
-def swap_mode(build: Build) -> Optional[str]:
-    """ "move", "offset", "scratch", "overwrite" or None, from MCUboot's or sysbuild's Kconfig."""
-    sb = build.sysbuild_config
-    mcuboot = build.image("mcuboot")
-    sources = [mcuboot.config] if mcuboot else []
-    sources += [image.config for image in build.images if image.role == "app"]
-    for config in sources:
-        for mode in ("MOVE", "OFFSET", "SCRATCH"):
-            if config.enabled(f"CONFIG_BOOT_SWAP_USING_{mode}"):
-                return mode.lower()
-        if config.enabled("CONFIG_BOOT_UPGRADE_ONLY"):
-            return "overwrite"
-    for mode in ("MOVE", "OFFSET", "SCRATCH"):
-        if sb.enabled(f"SB_CONFIG_MCUBOOT_MODE_SWAP_USING_{mode}") or sb.enabled(
-            f"SB_CONFIG_MCUBOOT_MODE_SWAP_{mode}"
-        ):
-            return mode.lower()
-    # NCS 2.6-2.9 spell swap-using-move this way.
-    if sb.enabled("SB_CONFIG_MCUBOOT_MODE_SWAP_WITHOUT_SCRATCH"):
-        return "move"
-    if sb.enabled("SB_CONFIG_MCUBOOT_MODE_OVERWRITE_ONLY"):
-        return "overwrite"
-    return None
+from ._shared.mcuboot import swap_mode
 
 
 def _sector(layout: Layout, *parts: Partition) -> int:

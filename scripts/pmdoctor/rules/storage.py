@@ -7,7 +7,8 @@ from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 from ..model import Build, Era, Image, Layout, LayoutKind, Partition
 from ..model.findings import Finding, Fix, Severity
-from . import external_flash, rule
+from . import rule
+from ._shared.external import needed
 from ._shared.layouts import (
     checked_layouts,
     edit_path,
@@ -19,8 +20,8 @@ from ._shared.layouts import (
     static_twin,
     where_to_edit,
 )
+from ._shared.protection import fprotect_block, protect_blocks, said
 from ._shared.targets import devicetree_snippet, image_kconfig
-from .protection import fprotect_block, protect_blocks, said
 
 STORAGE_NAMES = (
     "settings_storage",
@@ -76,7 +77,7 @@ def _storage_judges_reach(image: Image, part: Partition) -> bool:
     must open (PMD301/PMD302), they name the exact chosen node and driver
     lines; saying it again here would report one cause twice.
     """
-    return part.region == "external_flash" and not external_flash.needed(image, [part])
+    return part.region == "external_flash" and not needed(image, [part])
 
 
 def _external_problem(image: Image, part: Partition) -> Optional[str]:

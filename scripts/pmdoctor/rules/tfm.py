@@ -17,8 +17,8 @@ from ._shared.layouts import (
     static_twin,
     where_to_edit,
 )
+from ._shared.protection import said
 from ._shared.targets import image_kconfig
-from .protection import said
 
 # TF-M's secure partitions; everything else in flash_primary is non-secure or unused.
 _SECURE_PREFIXES = ("tfm", "mcuboot", "b0", "s0", "s1", "provision", "spm", "boot_partition", "slot0_s_")
