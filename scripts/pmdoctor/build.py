@@ -17,7 +17,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 
 from . import soc as socs
 from .inputs.scope import Environment, ReadScope, real
-from .loaders import LoadError
+from .loaders import MISSING, LoadError, file_problem
 from .loaders.cmake import is_build_dir, load_cmake_cache
 from .loaders.devicetree import dtlib_origin, is_nor, load_devicetree
 from .loaders.kconfig import load_kconfig
@@ -161,6 +161,19 @@ class _Assembler:
     def problem(self, error: LoadError, image: Optional[str] = None, domain: Optional[str] = None):
         self.build.problems.append(LoadProblem("unreadable", error.source, error.message, image, domain))
 
+    def present(self, path: Path, image: Optional[str] = None, domain: Optional[str] = None) -> bool:
+        """Whether a regular file this run may read is at ``path``.
+
+        Anything else where a build file belongs (a folder, a FIFO, a device)
+        is a load problem, not an absence: it hides every check of that file.
+        """
+        why = file_problem(path)
+        if why == MISSING or not self.may_read(path):
+            return False
+        if why is not None:
+            self.problem(LoadError(path, why), image, domain)
+        return why is None
+
     def yaml(self, path: Path, schema: Optional[str], domain: Optional[str]) -> Optional[YamlDoc]:
         if not self.may_read(path):
             return None
@@ -182,7 +195,7 @@ class _Assembler:
         return doc
 
     def kconfig(self, path: Path, image: Optional[str] = None) -> Kconfig:
-        if not path.is_file() or not self.may_read(path):
+        if not self.present(path, image):
             return Kconfig()
         try:
             return load_kconfig(path)
@@ -191,7 +204,7 @@ class _Assembler:
             return Kconfig()
 
     def devicetree(self, path: Path, image: str) -> Devicetree:
-        if not path.is_file() or not self.may_read(path):
+        if not self.present(path, image):
             return Devicetree()
         try:
             return load_devicetree(path, image, self.zephyr_base)
@@ -210,7 +223,7 @@ class _Assembler:
             self.problem(error)
         build.sysbuild_config = Kconfig()
         top_config = self.kconfig(self.top / "zephyr" / ".config")
-        build.sysbuild = (self.top / "domains.yaml").is_file() or any(
+        build.sysbuild = _exists(self.top / "domains.yaml") or any(
             name.startswith("SB_CONFIG_") for name in top_config.settings
         )
         if build.sysbuild:
@@ -235,7 +248,7 @@ class _Assembler:
         domains_file = self.top / "domains.yaml"
         images: Dict[str, Path] = {}
         default = None
-        if domains_file.is_file() and self.may_read(domains_file):
+        if self.present(domains_file):
             try:
                 domains = load_domains(domains_file)
                 images, default = domains.images, domains.default
@@ -274,7 +287,7 @@ class _Assembler:
                 continue
             if not self.scope.allows(target):  # a link out of the build: not an image of it
                 continue
-            if (child / "zephyr" / ".config").is_file() or (child / "zephyr" / "zephyr.dts").is_file():
+            if _exists(child / "zephyr" / ".config") or _exists(child / "zephyr" / "zephyr.dts"):
                 found.append(child)
         return found
 
@@ -298,7 +311,7 @@ class _Assembler:
         """build_info.yml (Zephyr >= 4.0) names the user's source dir and versions."""
         for directory in [self.top] + [image.build_dir for image in self.build.images]:
             path = directory / "build_info.yml"
-            if not path.is_file() or not self.may_read(path):
+            if not self.present(path):
                 continue
             try:
                 info = load_build_info(path)
@@ -330,7 +343,7 @@ class _Assembler:
                 layout = layout_from_yaml(doc, LayoutKind.GENERATED, domain)
                 layout.mtime = _mtime(path)
                 regions_file = directory / path.name.replace("partitions", "regions", 1)
-                if regions_file.is_file():
+                if self.present(regions_file, domain=domain):
                     regions_doc = self.yaml(regions_file, "regions", domain)
                     if regions_doc is not None:
                         layout.regions = regions_from_yaml(regions_doc)
@@ -419,7 +432,7 @@ class _Assembler:
         for pattern in patterns:
             for path in sorted(Path(source).glob(pattern)):
                 key = path.relative_to(source).as_posix()
-                if key not in self.build.user_configs:
+                if key not in self.build.user_configs and path.is_file():  # the user's files, not outputs
                     self.build.user_configs[key] = self.kconfig(path)
 
     def user_overlays(self) -> None:
@@ -473,14 +486,14 @@ class _Assembler:
             if not match or not value:
                 continue
             path = self._local_static_path(value)
-            if path is not None and path.is_file() and path not in seen:
+            if path is not None and _exists(path) and path not in seen:
                 seen.add(path)
                 if not self.may_read(path, f"{key} in CMakeCache.txt"):
                     named_elsewhere = True
                     continue
                 domain = "CPUNET" if match.group(1) and "net" in match.group(1).lower() else None
                 yield path, domain, f"{key} in CMakeCache.txt"
-            elif path is None or not path.is_file():
+            elif path is None or not _exists(path):
                 named_elsewhere = True
                 self.build.notes.append(
                     f"the static layout {value} named by {key} in CMakeCache.txt is not on this machine"
@@ -494,7 +507,7 @@ class _Assembler:
             return
         for name in static_file_names(self.build.board, cache):
             path = source / name
-            if path.is_file():
+            if _exists(path):  # even a folder or FIFO: it is reported, not passed over for the next name
                 yield path, None, "application source directory"
                 return
 
@@ -508,7 +521,7 @@ class _Assembler:
         source = self.build.source_dir
         if not pure_path(value).is_absolute():
             return Path(source) / value if source is not None else None
-        if Path(value).is_file():
+        if _exists(Path(value)):
             return Path(value)
         recorded = self.recorded_source
         if recorded is None or source is None or Path(source) == Path(recorded):
@@ -552,6 +565,11 @@ def _is_application(folder: Path) -> bool:
         return (folder / "CMakeLists.txt").is_file()
     except OSError:
         return False
+
+
+def _exists(path: Path) -> bool:
+    """Something is at ``path`` (a file, or something where a file should be); links are followed."""
+    return file_problem(path) != MISSING
 
 
 def _mtime(path: Path) -> Optional[float]:

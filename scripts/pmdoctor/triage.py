@@ -28,7 +28,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 from . import soc as socs
 from .build import _complete_region, load_build
 from .inputs.scope import Environment, ReadScope, real
-from .loaders import LoadError, read_text
+from .loaders import MISSING, LoadError, file_problem, read_text
 from .loaders.cmake import parse_cmake_cache
 from .loaders.devicetree import load_devicetree
 from .loaders.dts_source import looks_like_source_dts, parse_sources
@@ -175,12 +175,16 @@ def _walk(
                 dirs.remove(directory)
         for name in sorted(names):
             path = here / name
-            if real(path) in seen or not path.is_file():
+            why = file_problem(path)
+            if real(path) in seen or why == MISSING:
                 continue
             if not scope.allows(path):
                 skipped.append(
                     Attachment(path, str(path), detail="a link to a file outside what was given: not read")
                 )
+                continue
+            if why is not None:  # a FIFO, socket, device or link loop: never opened, so never waited on
+                skipped.append(Attachment(path, str(path), detail=why))
                 continue
             seen.add(real(path))
             if len(files) >= MAX_FILES:

@@ -7,14 +7,31 @@ Loaders never judge. A file that cannot be read or parsed raises
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from pathlib import Path
-from typing import Optional
+from typing import BinaryIO, Optional
 
 from ..model import Source
 
 # Real partitions/zephyr.dts/.config files are at most a few MB; anything far
 # larger is not a build output and would only cost memory.
 MAX_FILE_BYTES = 32 * 1024 * 1024
+
+# Never wait for a writer (a FIFO), never take a terminal as ours; no newline translation on Windows.
+_OPEN_FLAGS = getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+
+# What :func:`file_problem` answers when nothing is at the path.
+MISSING = "file does not exist"
+
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
 
 
 class LoadError(Exception):
@@ -29,25 +46,85 @@ class LoadError(Exception):
         return f"{self.source}: {self.message}"
 
 
-def read_text(path: Path, limit: int = MAX_FILE_BYTES) -> str:
-    """Read a text file, refusing what is missing, huge, binary or not UTF-8."""
+def _not_regular(mode: int) -> Optional[str]:
+    """Why a file of this mode is not read, or None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    kind = next((name for test, name in _KINDS if test(mode)), "something other than a regular file")
+    return f"is {kind}, not a file"
+
+
+def file_problem(path: Path) -> Optional[str]:
+    """None when ``path`` is a regular file, :data:`MISSING` when nothing is there, else why not.
+
+    Only regular files are opened: reading a FIFO blocks until someone writes
+    to it, and a device (``/dev/zero``) never ends. Nothing is opened here.
+    """
     try:
-        size = path.stat().st_size
-        if size > limit:
-            raise LoadError(path, f"file is {size} bytes, more than the {limit} bytes pmdoctor reads")
-        with path.open("rb") as handle:
-            raw = handle.read(limit + 1)
+        return _not_regular(os.stat(path).st_mode)
+    except (FileNotFoundError, NotADirectoryError):
+        return MISSING  # also a dangling link, or a parent that is a file
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "is a symbolic link loop, not a file"
+        return f"cannot read: {exc.strerror or exc}"
+
+
+def open_regular(path: Path, limit: int = MAX_FILE_BYTES) -> BinaryIO:
+    """Open a regular file of at most ``limit`` bytes for reading, or raise :class:`LoadError`.
+
+    The type is checked before opening and again on what was opened: the file
+    may be swapped for a FIFO in between, and ``O_NONBLOCK`` makes even that
+    open return at once instead of waiting for a writer.
+    """
+    why = file_problem(path)
+    if why is not None:
+        raise LoadError(path, why)
+    flags = os.O_RDONLY | _OPEN_FLAGS
+    try:
+        descriptor = os.open(path, flags)
     except FileNotFoundError:
-        raise LoadError(path, "file does not exist") from None
-    except IsADirectoryError:
-        raise LoadError(path, "is a directory, not a file") from None
+        raise LoadError(path, MISSING) from None
     except OSError as exc:
         raise LoadError(path, f"cannot read: {exc.strerror or exc}") from None
+    try:
+        status = os.fstat(descriptor)
+        why = _not_regular(status.st_mode)
+        if why is not None:
+            raise LoadError(path, why)
+        if status.st_size > limit:
+            raise LoadError(path, _too_big(status.st_size, limit))
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
+def _too_big(size: int, limit: int) -> str:
+    return f"file is {size} bytes, more than the {limit} bytes pmdoctor reads"
+
+
+def read_text(path: Path, limit: int = MAX_FILE_BYTES) -> str:
+    """Read a text file, refusing what is missing, not a regular file, huge, binary or not UTF-8."""
+    with open_regular(path, limit) as handle:
+        try:
+            raw = handle.read(limit + 1)
+        except OSError as exc:
+            raise LoadError(path, f"cannot read: {exc.strerror or exc}") from None
+    if len(raw) > limit:  # it grew since it was measured
+        raise LoadError(path, _too_big(len(raw), limit))
     if b"\x00" in raw:
-        raise LoadError(path, "binary data (NUL bytes), not a text file")
+        raise LoadError(path, _BINARY)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise LoadError(path, f"not valid UTF-8 text (byte 0x{raw[exc.start]:02x})", line) from None
+        raise LoadError(path, _not_utf8(raw[exc.start]), line) from None
     return text.lstrip("\ufeff")
+
+
+_BINARY = "binary data (NUL bytes), not a text file"
+
+
+def _not_utf8(byte: int) -> str:
+    return f"not valid UTF-8 text (byte 0x{byte:02x})"

@@ -1,0 +1,215 @@
+"""Hostile files stay bounded: what is not a regular file is never opened, huge inputs cost little.
+
+Each test builds its hostile input in ``tmp_path`` at run time and drives the
+real CLI in a subprocess where the behaviour is the CLI's. Time and memory
+bounds are generous on purpose (shared, noisy machines): they catch the
+orders of magnitude the old code took (minutes, gigabytes), not a regression
+of a few percent. The figures themselves are measured outside the suite.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable, Dict, List, Tuple
+
+import pytest
+
+from conftest import BUILDS, ROOT
+from helpers import run_pmdoctor
+
+FOUNDATION = BUILDS / "foundation"
+unix_only = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs and devices are POSIX")
+
+
+def copy_case(tmp_path: Path, name: str = "child_image_nrf52840") -> Path:
+    return Path(shutil.copytree(FOUNDATION / name, tmp_path / name))
+
+
+def assert_clean_run(result: subprocess.CompletedProcess) -> None:
+    """No traceback and no internal error (exit 3): bad input is a finding, not a crash."""
+    for stream in (result.stdout, result.stderr):
+        assert "Traceback" not in stream, stream[-3000:]
+        assert "internal error" not in stream, stream[-3000:]
+    assert result.returncode != 3
+
+
+# A wrapper whose only child is pmdoctor, so its peak memory is pmdoctor's alone.
+_MEASURE = """
+import resource, subprocess, sys, time
+start = time.perf_counter()
+done = subprocess.run(sys.argv[2:], capture_output=True, text=True, timeout=300)
+seconds = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+with open(sys.argv[1], "w") as out:
+    out.write(f"{seconds} {peak}\\n{done.returncode}\\n")
+sys.stdout.write(done.stdout)
+sys.stderr.write(done.stderr)
+sys.exit(done.returncode)
+"""
+
+
+def run_measured(*args: str, cwd: Path) -> Tuple[subprocess.CompletedProcess, float, float]:
+    """The CLI in a subprocess; also its wall seconds and its peak resident memory in MB (Linux units)."""
+    figures = cwd / "figures.txt"
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "scripts"), NO_COLOR="1")
+    env.pop("ZEPHYR_BASE", None)
+    result = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(figures), sys.executable, "-m", "pmdoctor", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=320,
+    )
+    seconds, peak = figures.read_text().split()[:2]
+    return result, float(seconds), int(peak) / 1024
+
+
+# ------------------------------------------------------------ 1. only regular files are opened
+
+
+@unix_only
+def test_fifo_where_a_build_file_belongs_is_a_finding_not_a_hang(tmp_path: Path) -> None:
+    """Reading a FIFO blocks until someone writes to it: the old loader waited forever here."""
+    case = copy_case(tmp_path)
+    (case / "partitions.yml").unlink()
+    os.mkfifo(case / "partitions.yml")
+    result = run_pmdoctor("-d", str(case), cwd=tmp_path)  # a hang ends in TimeoutExpired
+    assert_clean_run(result)
+    assert result.returncode == 1
+    assert "PMD001" in result.stdout and "is a FIFO (named pipe), not a file" in result.stdout
+    assert str(Path(case.name) / "partitions.yml") in result.stdout
+
+
+def _refusals(path: Path, *, swapped: bool = False) -> List[str]:
+    """What read_text says about ``path``, found in a subprocess.
+
+    A loader that opens a FIFO waits for a writer forever: in a subprocess,
+    that fails on the timeout instead of hanging the suite. ``swapped`` makes
+    the type check answer "a regular file", as when the file is replaced by a
+    FIFO between the check and the open (a race that cannot be produced on demand).
+    """
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "import pmdoctor.loaders as loaders\n"
+        "if sys.argv[2] == 'swapped':\n"
+        "    loaders.file_problem = lambda path: None\n"
+        "for read in (loaders.read_text,):\n"
+        "    try:\n"
+        "        read(Path(sys.argv[1]))\n"
+        "        print('read')\n"
+        "    except loaders.LoadError as error:\n"
+        "        print(error.message)\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "scripts"))
+    argv = [sys.executable, "-c", script, str(path), "swapped" if swapped else "-"]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=20)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+@unix_only
+def test_the_readers_refuse_what_is_not_a_regular_file(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.yml"
+    os.mkfifo(fifo)
+    (tmp_path / "folder.yml").mkdir()
+    cases = {fifo: "is a FIFO (named pipe)", tmp_path / "folder.yml": "is a directory"}
+    if Path("/dev/null").exists():
+        cases[Path("/dev/null")] = "is a character device"  # the old loader read it as an empty file
+    for path, why in cases.items():
+        assert _refusals(path) == [f"{why}, not a file"]
+
+
+@unix_only
+def test_a_file_swapped_for_a_fifo_after_the_check_is_refused_without_blocking(tmp_path: Path) -> None:
+    """O_NONBLOCK makes the open return at once; the check of what was opened refuses the FIFO."""
+    fifo = tmp_path / "partitions.yml"
+    os.mkfifo(fifo)
+    assert _refusals(fifo, swapped=True) == ["is a FIFO (named pipe), not a file"]
+
+
+# ------------------------------------------------------------ 2. the assemblers say what is there
+
+# (case, file below it, the -d directory below the case)
+BUILD_FILES = [
+    ("child_image_nrf52840", "zephyr/zephyr.dts", "."),
+    ("child_image_nrf52840", "zephyr/.config", "."),
+    ("child_image_nrf52840", "mcuboot/zephyr/.config", "."),
+    ("child_image_nrf52840", "CMakeCache.txt", "."),
+    ("child_image_nrf52840", "partitions.yml", "."),
+    ("child_image_nrf52840", "regions.yml", "."),
+    ("sysbuild_nrf5340", "domains.yaml", "."),
+    ("sysbuild_nrf5340", "regions_CPUNET.yml", "."),
+    ("static_nrf52840", "app/pm_static.yml", "app/build"),
+]
+MAKERS: Dict[str, Tuple[Callable[[Path], None], str]] = {
+    "folder": (lambda path: path.mkdir(), "is a directory, not a file"),
+    "fifo": (lambda path: os.mkfifo(path), "is a FIFO (named pipe), not a file"),
+    "link loop": (lambda path: path.symlink_to(path.name), "is a symbolic link loop, not a file"),
+}
+
+
+@unix_only
+@pytest.mark.parametrize("kind", sorted(MAKERS))
+@pytest.mark.parametrize(("case_name", "relative", "build"), BUILD_FILES, ids=[f[1] for f in BUILD_FILES])
+def test_something_else_where_a_build_file_belongs_is_pmd001(
+    tmp_path: Path, case_name: str, relative: str, build: str, kind: str
+) -> None:
+    """The old assemblers took a folder or FIFO there for a missing file and checked nothing of it."""
+    case = copy_case(tmp_path, case_name)
+    target = case / relative
+    target.unlink()
+    make, why = MAKERS[kind]
+    make(target)
+    result = run_pmdoctor("-d", str(case / build), "-f", "json", cwd=tmp_path)
+    assert_clean_run(result)
+    assert result.returncode == 1, result.stdout[-2000:] + result.stderr
+    findings = json.loads(result.stdout)["builds"][0]["findings"]
+    assert any(
+        f["rule"] == "PMD001" and f["message"] == why and f["location"]["file"].endswith(relative)
+        for f in findings
+    ), [f["message"] for f in findings if f["rule"] == "PMD001"]
+
+
+def _char_device(path: Path) -> None:
+    try:
+        os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, 3))  # what /dev/null is on Linux
+    except (PermissionError, AttributeError, OSError):
+        pytest.skip("cannot create a device node here (needs root on Linux)")
+
+
+@unix_only
+def test_device_node_in_a_build_dir_is_pmd001(tmp_path: Path) -> None:
+    case = copy_case(tmp_path)
+    (case / "zephyr" / "zephyr.dts").unlink()
+    _char_device(case / "zephyr" / "zephyr.dts")
+    result = run_pmdoctor("-d", str(case), cwd=tmp_path)
+    assert_clean_run(result)
+    assert result.returncode == 1
+    assert "is a character device, not a file" in result.stdout
+
+
+@unix_only
+def test_triage_lists_fifos_and_devices_as_not_used_and_never_blocks(tmp_path: Path) -> None:
+    folder = tmp_path / "thread"
+    shutil.copytree(ROOT / "tests" / "triage" / "pinnacle100", folder)
+    os.mkfifo(folder / "console2.log")
+    os.mkfifo(tmp_path / "given.log")
+    given = [str(folder), str(tmp_path / "given.log")]
+    if Path("/dev/null").exists():
+        given.append("/dev/null")
+    result = run_pmdoctor("triage", *given, "-f", "json", cwd=tmp_path)
+    assert_clean_run(result)
+    inputs = {Path(i["path"]).name: i for i in json.loads(result.stdout)["builds"][0]["inputs"]}
+    for name in ("console2.log", "given.log"):
+        assert not inputs[name]["taken_as"] and inputs[name]["detail"] == "is a FIFO (named pipe), not a file"
+    if "/dev/null" in given:
+        assert inputs["null"]["detail"] == "is a character device, not a file"
+    assert inputs["console.log"]["taken_as"] == "log"  # the real files are still read
