@@ -22,6 +22,11 @@ import pytest
 
 from conftest import BUILDS, ROOT
 from helpers import run_pmdoctor
+from pmdoctor.loaders import LoadError, parse_int
+from pmdoctor.loaders.kconfig import parse_value
+from pmdoctor.loaders.logs import version_tuple
+from pmdoctor.loaders.partitions import _int
+from pmdoctor.loaders.yamlfile import parse_yaml
 
 FOUNDATION = BUILDS / "foundation"
 unix_only = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs and devices are POSIX")
@@ -213,3 +218,72 @@ def test_triage_lists_fifos_and_devices_as_not_used_and_never_blocks(tmp_path: P
     if "/dev/null" in given:
         assert inputs["null"]["detail"] == "is a character device, not a file"
     assert inputs["console.log"]["taken_as"] == "log"  # the real files are still read
+
+
+# ------------------------------------------------------------ 3. YAML bounded before it is built
+
+
+def test_huge_yaml_is_refused_before_it_is_built(tmp_path: Path) -> None:
+    """16 MB of small entries: the old loader built all 1.2 million nodes (40 s, 1 GB) before counting."""
+    case = copy_case(tmp_path)
+    entries = 400_000
+    (case / "partitions.yml").write_text(
+        "".join(f"p{i}:\n  address: 0x{i:x}\n  size: 0x10\n" for i in range(entries))
+    )
+    result, seconds, peak_mb = run_measured("-d", str(case), cwd=tmp_path)
+    assert_clean_run(result)
+    assert result.returncode == 1
+    assert "PMD001" in result.stdout and "more than 200000 nodes" in result.stdout
+    assert seconds < 20, seconds
+    assert peak_mb < 400, peak_mb
+
+
+def test_libyaml_depth_limit_reads_as_ours(tmp_path: Path) -> None:
+    """libyaml (PyYAML 6.0.4) stops at its own depth before the events reach our count: same message."""
+    with pytest.raises(LoadError, match="YAML nested more than 64 levels deep") as caught:
+        parse_yaml("app: " + "[" * 100_000 + "]" * 100_000 + "\n", tmp_path / "partitions.yml")
+    assert caught.value.source.line == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("app:\n  size: " + "1" * 5000 + "\n", "an integer 5000 characters long"),
+        ("app:\n  size: 0x" + "f" * 5000 + "\n", "an integer 5002 characters long"),
+        ("app:\n  ? " + "9" * 4400 + "\n  : 1\n", "an integer 4400 characters long"),
+        ("app:\n  size: !!int twelve\n", "not a valid int"),
+        ("app:\n  built: 2024-13-45\n", "not a valid timestamp"),
+    ],
+    ids=["decimal", "hex", "key", "bad-int-tag", "bad-date"],
+)
+def test_yaml_values_python_cannot_build_are_pmd001(tmp_path: Path, text: str, words: str) -> None:
+    """int() refuses more than 4300 digits (exit 3 before); a bad date raised ValueError too."""
+    case = copy_case(tmp_path)
+    (case / "partitions.yml").write_text(text)
+    result = run_pmdoctor("-d", str(case), cwd=tmp_path)
+    assert_clean_run(result)
+    assert result.returncode == 1
+    assert "PMD001" in result.stdout and words in result.stdout
+
+
+def test_numbers_too_long_to_be_numbers_stay_text() -> None:
+    long = "1" * 5000
+    assert parse_int(long) is None and parse_int("0x" + "f" * 5000) is None
+    assert parse_int("0x1000") == 0x1000 and parse_int("12") == 12 and parse_int("x") is None
+    assert parse_value("0x" + "f" * 5000) == "0x" + "f" * 5000  # Kconfig keeps it as text
+    assert parse_value("0x20") == 0x20
+    assert _int(long) is None and _int("0x20") == 0x20
+    assert version_tuple("v" + long + ".1.2") is None
+    assert version_tuple("v2.6.1") == (2, 6, 1)
+
+
+def test_a_log_naming_an_absurd_version_is_no_crash(tmp_path: Path) -> None:
+    """The version regex takes any run of digits; int() of 5000 of them was exit 3."""
+    log = tmp_path / "boot.log"
+    log.write_text(
+        "*** Booting nRF Connect SDK v" + "1" * 5000 + ".0.0 ***\nImage upload inspect failed: 5\n"
+    )
+    result = run_pmdoctor("triage", str(log), cwd=tmp_path)
+    assert_clean_run(result)
+    assert result.returncode == 1
+    assert "recognised line" in result.stdout

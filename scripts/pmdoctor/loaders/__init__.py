@@ -19,6 +19,11 @@ from ..model import Source
 # larger is not a build output and would only cost memory.
 MAX_FILE_BYTES = 32 * 1024 * 1024
 
+# Python refuses to turn more than 4300 decimal digits into an int (or an int
+# that large back into decimal text). No address, size or version comes near
+# this length; below it, even a hex number's decimal form stays printable.
+MAX_INT_TEXT = 1000
+
 # Never wait for a writer (a FIFO), never take a terminal as ours; no newline translation on Windows.
 _OPEN_FLAGS = getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
 
@@ -128,3 +133,13 @@ _BINARY = "binary data (NUL bytes), not a text file"
 
 def _not_utf8(byte: int) -> str:
     return f"not valid UTF-8 text (byte 0x{byte:02x})"
+
+
+def parse_int(text: str, base: int = 0) -> Optional[int]:
+    """``int(text, base)``, or None when ``text`` is no integer or too long to be an address or size."""
+    if len(text) > MAX_INT_TEXT:
+        return None
+    try:
+        return int(text, base)
+    except ValueError:
+        return None

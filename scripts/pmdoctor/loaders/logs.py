@@ -22,9 +22,10 @@ from typing import Callable, List, Optional, Tuple
 
 from ..model import Source
 from ..symptoms import Symptom
-from . import read_text
+from . import parse_int, read_text
 
-# Lines longer than this are not log messages (minified data, base64 ...).
+# Lines longer than this are not log messages (minified data, base64 ...). It
+# also keeps every number a recogniser reads far below Python's 4300-digit int limit.
 _MAX_LINE = 2000
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -117,7 +118,8 @@ def version_tuple(text: Optional[str]) -> Optional[Tuple[int, ...]]:
     match = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", text)
     if not match:
         return None
-    return tuple(int(part) for part in match.groups(default="0"))
+    parts = [parse_int(part, 10) for part in match.groups(default="0")]
+    return None if None in parts else tuple(parts)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -377,11 +379,11 @@ def _versions_of(lines: List[str], result: LogFile) -> None:
     for line in lines:
         if result.ncs_version is None:
             match = _NCS_VERSION.search(line) or _NCS_PATH.search(line)
-            if match:
+            if match and version_tuple(match.group(1)):
                 result.ncs_version = match.group(1)
         if result.zephyr_version is None:
             match = _ZEPHYR_VERSION.search(line)
-            if match:
+            if match and version_tuple(match.group(1)):
                 result.zephyr_version = match.group(1)
         if result.board is None:
             match = _BOARD.match(line)

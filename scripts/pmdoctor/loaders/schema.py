@@ -122,4 +122,5 @@ def _wrappers(data: Any) -> List[Any]:
 
 
 def _key(part: str) -> Any:
-    return int(part) if part.isdigit() else part
+    """A part of pykwalify's error path: a sequence index, or a mapping key (which may be all digits)."""
+    return int(part) if part.isascii() and part.isdigit() and len(part) <= 18 else part
