@@ -287,3 +287,48 @@ def test_a_log_naming_an_absurd_version_is_no_crash(tmp_path: Path) -> None:
     assert_clean_run(result)
     assert result.returncode == 1
     assert "recognised line" in result.stdout
+
+
+# ------------------------------------------------------------ 4. duplicate keys are warned about
+
+
+def test_duplicate_key_in_a_layout_is_a_pmd002_warning_naming_both_lines(tmp_path: Path) -> None:
+    case = copy_case(tmp_path)
+    partitions = case / "partitions.yml"
+    text = partitions.read_text()
+    assert text.startswith("app:\n  address: 0xc200\n")
+    partitions.write_text("app:\n  address: 0xc000\n" + text[len("app:\n") :])
+    result = run_pmdoctor("-d", str(case), "-f", "json", cwd=tmp_path)
+    assert_clean_run(result)
+    assert result.returncode == 0  # a warning: the build is as Partition Manager read it
+    warnings = [f for f in json.loads(result.stdout)["builds"][0]["findings"] if f["rule"] == "PMD002"]
+    assert len(warnings) == 1
+    warning = warnings[0]
+    assert warning["severity"] == "warning"
+    assert warning["location"]["line"] == 3
+    assert warning["message"].startswith("app/address: given twice, on lines 2 and 3;")
+    assert "keeps the last one (line 3)" in warning["message"]
+
+
+def test_duplicate_keys_keep_the_last_value_and_its_line(tmp_path: Path) -> None:
+    text = "a: &x {k: 1, k: 2}\nb: *x\nc:\n  size: 1\nc:\n  size: 2\n"
+    doc = parse_yaml(text, tmp_path / "pm_static.yml")
+    assert doc.data == {"a": {"k": 2}, "b": {"k": 2}, "c": {"size": 2}}
+    assert doc.line("c", "size") == 6  # the kept value's line, as Partition Manager uses it
+    # The aliased mapping is built twice but reported once.
+    assert [(d.keys, d.first, d.second) for d in doc.duplicates] == [(("a", "k"), 1, 1), (("c",), 3, 5)]
+
+
+def test_triage_warns_about_duplicates_in_static_and_regions_files(tmp_path: Path) -> None:
+    static = tmp_path / "pm_static.yml"
+    static.write_text("mcuboot:\n  address: 0x0\n  size: 0xc000\n  size: 0x10000\n")
+    regions = tmp_path / "regions.yml"
+    regions.write_text(
+        "flash_primary:\n  name: flash_primary\n  base_address: 0x0\n  size: 0x100000\n  size: 0x80000\n"
+    )
+    result = run_pmdoctor("triage", str(static), str(regions), "-f", "json", cwd=tmp_path)
+    assert_clean_run(result)
+    warnings = [f for f in json.loads(result.stdout)["builds"][0]["findings"] if f["rule"] == "PMD002"]
+    where = {(Path(f["location"]["file"]).name, f["location"]["line"]) for f in warnings}
+    assert where == {("pm_static.yml", 4), ("regions.yml", 5)}
+    assert all(f["severity"] == "warning" and "given twice" in f["message"] for f in warnings)

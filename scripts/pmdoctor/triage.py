@@ -36,7 +36,7 @@ from .loaders.kconfig import parse_kconfig
 from .loaders.logs import LogFile, Versions, parse_log, version_tuple
 from .loaders.overlay import scan_chosen
 from .loaders.partitions import layout_from_yaml, regions_from_yaml
-from .loaders.schema import validate
+from .loaders.schema import duplicate_keys, validate
 from .loaders.yamlfile import YamlDoc, parse_yaml
 from .model import (
     DEFAULT_PLACEMENT,
@@ -512,7 +512,17 @@ class Triage:
         regions: Dict[Optional[str], Dict[str, Region]] = {}
         for item in items:
             if item.kind == "regions" and item.yaml is not None:
-                regions[domain_of_partitions_file(item.path.name)] = regions_from_yaml(item.yaml)
+                domain = domain_of_partitions_file(item.path.name)
+                regions[domain] = regions_from_yaml(item.yaml)
+                for violation in duplicate_keys(item.yaml):  # layouts get theirs from validate()
+                    build.problems.append(
+                        LoadProblem(
+                            "schema-minor",
+                            Source(item.path, violation.line),
+                            violation.message,
+                            domain=domain,
+                        )
+                    )
         for item in items:
             if item.kind not in ("partitions", "static") or item.yaml is None:
                 continue

@@ -1,4 +1,4 @@
-"""YAML with line numbers and bounds on size, depth and alias expansion.
+"""YAML with line numbers, duplicate keys and bounds on size, depth and alias expansion.
 
 PyYAML composes the node graph (with the C parser when available); we then
 build plain Python data ourselves, recording the line of every mapping key
@@ -7,13 +7,17 @@ Before composing, the parser's event stream is counted, so a file too deep
 or too large is refused before it costs memory. Aliases are followed, but
 the total number of nodes built is bounded, so a "billion laughs" file
 fails fast instead of eating memory.
+
+A key given twice in one mapping keeps its last value, as in PyYAML and in
+Partition Manager (which loads with PyYAML); each repeat is recorded in
+:attr:`YamlDoc.duplicates` so the assembler can warn about it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import yaml
 
@@ -34,13 +38,23 @@ _INT_TAG = "tag:yaml.org,2002:int"
 _TOO_DEEP = f"YAML nested more than {MAX_DEPTH} levels deep"
 
 
+@dataclass(frozen=True)
+class DuplicateKey:
+    """A key given a second time in one mapping: the value at ``second`` is the one kept."""
+
+    keys: Path_
+    first: int
+    second: int
+
+
 @dataclass
 class YamlDoc:
-    """Parsed YAML data plus the line of each path in it."""
+    """Parsed YAML data plus the line of each path in it, and the keys given twice."""
 
     path: Path
     data: Any
     lines: Dict[Path_, int] = field(default_factory=dict)
+    duplicates: List[DuplicateKey] = field(default_factory=list)
 
     def line(self, *keys: Any) -> Optional[int]:
         """Line of the deepest known prefix of ``keys`` (1-based)."""
@@ -60,6 +74,15 @@ class _Builder:
         self.active: set = set()
         self.built: set = set()
         self.aliased = False  # a node was built twice: the file uses aliases
+        self.duplicates: List[DuplicateKey] = []
+        self.seen_duplicates: Set[Tuple[int, int]] = set()
+        self.replacing = 0  # inside the kept value of a duplicate key: its lines replace the first's
+
+    def note_line(self, where: Path_, line: int) -> None:
+        if self.replacing:
+            self.lines[where] = line
+        else:  # an alias or merge reaches a path again: the first line stays
+            self.lines.setdefault(where, line)
 
     def build(self, node: yaml.Node, where: Path_) -> Any:
         self.count += 1
@@ -84,7 +107,7 @@ class _Builder:
             if isinstance(node, yaml.SequenceNode):
                 items = []
                 for index, child in enumerate(node.value):
-                    self.lines.setdefault((*where, index), child.start_mark.line + 1)
+                    self.note_line((*where, index), child.start_mark.line + 1)
                     items.append(self.build(child, (*where, index)))
                 return items
             return self.mapping(node, where)
@@ -93,6 +116,7 @@ class _Builder:
 
     def mapping(self, node: yaml.MappingNode, where: Path_) -> Dict[Any, Any]:
         result: Dict[Any, Any] = {}
+        given: Dict[Any, int] = {}  # key -> line, for the keys written in this mapping itself
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 merged = self.build(value_node, where)
@@ -104,9 +128,25 @@ class _Builder:
             key = self.build(key_node, where)
             if isinstance(key, (list, dict)):
                 raise LoadError(self.path, "a mapping key is not a scalar", key_node.start_mark.line + 1)
-            self.lines.setdefault((*where, key), key_node.start_mark.line + 1)
-            result[key] = self.build(value_node, (*where, key))
+            line = key_node.start_mark.line + 1
+            repeated = key in given
+            if repeated:
+                self.duplicate((*where, key), given[key], line)
+            else:
+                given[key] = line
+            self.replacing += repeated
+            try:
+                self.note_line((*where, key), line)
+                result[key] = self.build(value_node, (*where, key))
+            finally:
+                self.replacing -= repeated
         return result
+
+    def duplicate(self, keys: Path_, first: int, second: int) -> None:
+        # An aliased mapping is built once per alias: report its duplicate once.
+        if (first, second) not in self.seen_duplicates:
+            self.seen_duplicates.add((first, second))
+            self.duplicates.append(DuplicateKey(keys, first, second))
 
     def scalar(self, node: yaml.ScalarNode) -> Any:
         line = node.start_mark.line + 1
@@ -142,7 +182,7 @@ def parse_yaml(text: str, path: Path) -> YamlDoc:
         return YamlDoc(path, None)
     builder = _Builder(path)
     data = builder.build(root, ())
-    return YamlDoc(path, data, builder.lines)
+    return YamlDoc(path, data, builder.lines, builder.duplicates)
 
 
 def _check_events(text: str, path: Path) -> None:
