@@ -332,3 +332,21 @@ def test_triage_warns_about_duplicates_in_static_and_regions_files(tmp_path: Pat
     where = {(Path(f["location"]["file"]).name, f["location"]["line"]) for f in warnings}
     assert where == {("pm_static.yml", 4), ("regions.yml", 5)}
     assert all(f["severity"] == "warning" and "given twice" in f["message"] for f in warnings)
+
+
+# ------------------------------------------------------------ 5. thousands of sysbuild domains
+
+
+def test_ten_thousand_domains_take_seconds_not_minutes(tmp_path: Path) -> None:
+    """Every new image's folder was resolved against every earlier one: quadratic, over 150 s."""
+    case = copy_case(tmp_path, "sysbuild_nrf5340")
+    names = ["peripheral_uart", "mcuboot", "ipc_radio", "b0n"] + [f"d{i}" for i in range(10_000)]
+    top = "/home/user/peripheral_uart/build"
+    (case / "domains.yaml").write_text(
+        f"default: peripheral_uart\nbuild_dir: {top}\ndomains:\n"
+        + "".join(f"  - name: {name}\n    build_dir: {top}/{name}\n" for name in names)
+    )
+    result, seconds, _ = run_measured("-d", str(case), "-f", "json", cwd=tmp_path)
+    assert_clean_run(result)
+    assert seconds < 30, seconds
+    assert len(json.loads(result.stdout)["builds"][0]["images"]) == len(names)

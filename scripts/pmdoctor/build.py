@@ -142,6 +142,8 @@ class _Assembler:
         self.zephyr_base: Optional[Path] = environment.zephyr_base
         self.scope = scope
         self.refused: set = set()
+        # Each image's name and resolved build dir, so a new one is compared in constant time.
+        self.image_keys: set = set()
 
     # -- file loading, recording problems ---------------------------------
 
@@ -293,8 +295,9 @@ class _Assembler:
 
     def add_image(self, name: str, directory: Path, role: str, config: Optional[Kconfig] = None):
         resolved = real(directory)
-        if any(image.name == name or real(image.build_dir) == resolved for image in self.build.images):
+        if name in self.image_keys or resolved in self.image_keys:
             return  # a second name (symlink) for an image already loaded
+        self.image_keys.update((name, resolved))
         config = config if config is not None else self.kconfig(directory / "zephyr" / ".config", name)
         image = Image(name=name, build_dir=directory, role=role, config=config)
         image.devicetree = self.devicetree(directory / "zephyr" / "zephyr.dts", name)
