@@ -22,9 +22,9 @@ import pytest
 
 from conftest import BUILDS, ROOT
 from helpers import run_pmdoctor
-from pmdoctor.loaders import LoadError, parse_int
+from pmdoctor.loaders import LoadError, parse_int, read_text
 from pmdoctor.loaders.kconfig import parse_value
-from pmdoctor.loaders.logs import version_tuple
+from pmdoctor.loaders.logs import _KEYWORDS, MAX_REPEATS, RECOGNISERS, load_log, parse_log, version_tuple
 from pmdoctor.loaders.partitions import _int
 from pmdoctor.loaders.yamlfile import parse_yaml
 
@@ -93,7 +93,7 @@ def test_fifo_where_a_build_file_belongs_is_a_finding_not_a_hang(tmp_path: Path)
 
 
 def _refusals(path: Path, *, swapped: bool = False) -> List[str]:
-    """What read_text says about ``path``, found in a subprocess.
+    """What read_text and read_line_blocks say about ``path``, found in a subprocess.
 
     A loader that opens a FIFO waits for a writer forever: in a subprocess,
     that fails on the timeout instead of hanging the suite. ``swapped`` makes
@@ -106,7 +106,7 @@ def _refusals(path: Path, *, swapped: bool = False) -> List[str]:
         "import pmdoctor.loaders as loaders\n"
         "if sys.argv[2] == 'swapped':\n"
         "    loaders.file_problem = lambda path: None\n"
-        "for read in (loaders.read_text,):\n"
+        "for read in (loaders.read_text, lambda path: list(loaders.read_line_blocks(path))):\n"
         "    try:\n"
         "        read(Path(sys.argv[1]))\n"
         "        print('read')\n"
@@ -129,7 +129,7 @@ def test_the_readers_refuse_what_is_not_a_regular_file(tmp_path: Path) -> None:
     if Path("/dev/null").exists():
         cases[Path("/dev/null")] = "is a character device"  # the old loader read it as an empty file
     for path, why in cases.items():
-        assert _refusals(path) == [f"{why}, not a file"]
+        assert _refusals(path) == [f"{why}, not a file"] * 2
 
 
 @unix_only
@@ -137,7 +137,7 @@ def test_a_file_swapped_for_a_fifo_after_the_check_is_refused_without_blocking(t
     """O_NONBLOCK makes the open return at once; the check of what was opened refuses the FIFO."""
     fifo = tmp_path / "partitions.yml"
     os.mkfifo(fifo)
-    assert _refusals(fifo, swapped=True) == ["is a FIFO (named pipe), not a file"]
+    assert _refusals(fifo, swapped=True) == ["is a FIFO (named pipe), not a file"] * 2
 
 
 # ------------------------------------------------------------ 2. the assemblers say what is there
@@ -350,3 +350,81 @@ def test_ten_thousand_domains_take_seconds_not_minutes(tmp_path: Path) -> None:
     assert_clean_run(result)
     assert seconds < 30, seconds
     assert len(json.loads(result.stdout)["builds"][0]["images"]) == len(names)
+
+
+# ------------------------------------------------------------ 6. logs streamed, repeats counted
+
+FLASH_AREA = "<err> mcuboot: Failed to open flash area ID 1 (image 0 slot 1): -2"
+
+
+def _boot_loop_log(path: Path, lines: int) -> Path:
+    path.write_text("*** Booting MCUboot v2.1.0 ***\n" + f"{FLASH_AREA}\n" * lines)
+    return path
+
+
+def test_repeated_log_lines_are_quoted_a_few_times_and_counted(tmp_path: Path) -> None:
+    log = parse_log("\n".join(f"[00:00:{i:02}.000,000] {FLASH_AREA}" for i in range(50)), None)
+    assert [s.source.line for s in log.symptoms] == list(range(1, MAX_REPEATS + 1))
+    assert log.omitted == 50 - MAX_REPEATS
+    assert (
+        log.describe()
+        == f"50 recognised line(s); {50 - MAX_REPEATS} repeating the same messages are counted, not quoted"
+    )
+    # Different messages are each quoted.
+    several = parse_log("\n".join(f"Failed to open flash area ID {i}: -2" for i in range(5)), None)
+    assert len(several.symptoms) == 5 and several.omitted == 0
+    assert several.describe() == "5 recognised line(s)"
+
+
+def test_every_recogniser_has_its_keywords() -> None:
+    """Only lines holding a keyword meet the recognisers (test_logs.py has a line for each of them)."""
+    assert len(_KEYWORDS) == len(RECOGNISERS)
+    assert all(word == word.lower() for words in _KEYWORDS for word in words)
+
+
+def test_a_log_file_reads_as_its_text(tmp_path: Path) -> None:
+    """load_log streams the file; it must see the same lines as parse_log on the whole text."""
+    text = (
+        "\ufeff*** Booting nRF Connect SDK v2.5.1 ***\r\nnoise\x0bmore\n"
+        "\x1b[1;31mE: Failed to open flash area ID 2: -19\x1b[0m\r\n\u2028Image upload inspect failed: 5\n"
+        "Jumping to the first image slot\n"
+    )
+    path = tmp_path / "c.log"
+    path.write_bytes(text.encode("utf-8"))
+    streamed = load_log(path)
+    whole = parse_log(read_text(path), path)
+    assert streamed == whole
+    assert [(s.id, s.source.line) for s in streamed.symptoms] == [
+        ("device-not-ready", 4),
+        ("slot-unreachable", 6),
+        ("boot-hang", 7),
+    ]
+
+
+@pytest.mark.parametrize("mode", ["build", "triage"])
+def test_a_boot_loop_log_stays_small_and_fast(tmp_path: Path, mode: str) -> None:
+    """400,000 recognised lines: 14-24 s, 1.1 GB and a 140 MB report before."""
+    log = _boot_loop_log(tmp_path / "console.log", 400_000)
+    if mode == "build":
+        args: List[str] = ["-d", str(FOUNDATION / "child_image_nrf52840"), "--log", str(log)]
+    else:
+        args = ["triage", str(log)]
+    result, seconds, peak_mb = run_measured(*args, "-f", "json", cwd=tmp_path)
+    assert_clean_run(result)
+    assert result.returncode == 1
+    assert len(result.stdout) < 200_000
+    build = json.loads(result.stdout)["builds"][0]
+    observed = [line for f in build["findings"] for line in f.get("observed", [])]
+    assert 1 <= len(observed) <= MAX_REPEATS
+    detail = next(i["detail"] for i in build["inputs"] if Path(i["path"]).name == "console.log")
+    assert detail.startswith("400000 recognised line(s);")
+    assert seconds < 30, seconds
+    assert peak_mb < 400, peak_mb
+
+
+def test_a_bad_byte_late_in_a_log_is_still_reported_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "late.log"
+    path.write_bytes(b"fine\n" * 300_000 + b"caf\xe9\n")
+    with pytest.raises(LoadError, match=r"not valid UTF-8 text \(byte 0xe9\)") as caught:
+        load_log(path)
+    assert caught.value.source.line == 300_001

@@ -740,4 +740,6 @@ def attach_logs(build: Build, logs: Iterable[Path]) -> None:
             build.inputs.append(InputFile(path, "", error.message))
             continue
         build.symptoms.extend(log.symptoms)
-        build.inputs.append(InputFile(path, "log", f"{len(log.symptoms)} recognised line(s)"))
+        build.inputs.append(InputFile(path, "log", log.describe()))
+        if log.omitted:  # the text report lists no inputs: say here that lines were counted, not quoted
+            build.notes.append(f"{path}: {log.describe()}")

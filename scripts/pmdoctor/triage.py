@@ -339,7 +339,7 @@ def _as_log(item: Attachment) -> bool:
     if log.symptoms or log.log_markers >= 2 or item.path.suffix.lower() == ".log":
         item.kind, item.log = "log", log
         item.detail = (
-            f"{len(log.symptoms)} recognised line(s)"
+            log.describe()
             if log.symptoms
             else "no MCUboot, MCUmgr, Partition Manager, linker, imgtool, TF-M or nrfutil message recognised"
         )
@@ -653,8 +653,11 @@ class Triage:
         for item in items:
             if item.kind != "log":
                 continue
-            # Parse again with what the other files told about the firmware version.
-            log = parse_log(item.text, item.path, versions)
+            # Parse again with what the other files told about the firmware version, unless that
+            # changes nothing: nothing was told, or the log names its own version (which wins).
+            log = item.log
+            if log is None or not (log.ncs_version or log.zephyr_version or versions == Versions()):
+                log = parse_log(item.text, item.path, versions)
             build.symptoms.extend(log.symptoms)
             if log.board and not build.board:
                 build.board = log.board

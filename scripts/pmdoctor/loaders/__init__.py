@@ -11,7 +11,7 @@ import errno
 import os
 import stat
 from pathlib import Path
-from typing import BinaryIO, Optional
+from typing import BinaryIO, Iterator, List, Optional
 
 from ..model import Source
 
@@ -133,6 +133,62 @@ _BINARY = "binary data (NUL bytes), not a text file"
 
 def _not_utf8(byte: int) -> str:
     return f"not valid UTF-8 text (byte 0x{byte:02x})"
+
+
+def read_line_blocks(path: Path, limit: int = MAX_FILE_BYTES) -> Iterator[List[str]]:
+    """The lines of a text file, as ``read_text(path).splitlines()`` has them, in lists of about 1 MB.
+
+    Memory stays bounded whatever the file's size. The same files are refused
+    as by :func:`read_text`, with the same message and line, but only once
+    the whole file has been read: a caller that must not act on a bad file
+    reads it to the end before using what it got.
+    """
+    bad: Optional[LoadError] = None
+    size = lines = 0
+    rest = b""  # the start of a line whose end is in the next block
+    with open_regular(path, limit) as handle:
+        while True:
+            try:
+                block = handle.read(_BLOCK)
+            except OSError as exc:
+                raise LoadError(path, f"cannot read: {exc.strerror or exc}") from None
+            size += len(block)
+            if size > limit:  # it grew since it was measured
+                raise LoadError(path, _too_big(size, limit))
+            if b"\x00" in block:
+                raise LoadError(path, _BINARY)
+            data = rest + block
+            # Whole lines only: a "\n" is never inside a UTF-8 sequence, nor between "\r" and "\n".
+            cut = data.rfind(b"\n") + 1 if block else len(data)
+            chunk, rest = data[:cut], data[cut:]
+            if chunk and bad is None:  # after a UTF-8 error only NUL bytes matter: read_text names them first
+                try:
+                    text = chunk.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    line = lines + chunk[: exc.start].count(b"\n") + 1
+                    bad = LoadError(path, _not_utf8(chunk[exc.start]), line)
+                else:
+                    yield (text.lstrip("\ufeff") if lines == 0 else text).splitlines()
+                    lines += chunk.count(b"\n")
+            if not block:
+                break
+    if bad is not None:
+        raise bad
+
+
+# Text is split into lines a block at a time, in C; the block bounds the memory a reader holds.
+_BLOCK = 1 << 20
+
+
+def split_line_blocks(text: str) -> Iterator[List[str]]:
+    """``text.splitlines()`` in lists of about 1 MB, so a 32 MB text is not copied into one list."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start + _BLOCK)
+        end = len(text) if end < 0 else end + 1
+        # A "\n" never ends a line early: splitlines' other breaks (\r, \x0b ...) all lie inside a block.
+        yield text[start:end].splitlines()
+        start = end
 
 
 def parse_int(text: str, base: int = 0) -> Optional[int]:
