@@ -22,7 +22,7 @@ import pytest
 
 from conftest import BUILDS, ROOT
 from helpers import run_pmdoctor
-from pmdoctor.loaders import LoadError, parse_int, read_text
+from pmdoctor.loaders import LoadError, file_problem, parse_int, read_text
 from pmdoctor.loaders.kconfig import parse_value
 from pmdoctor.loaders.logs import _KEYWORDS, MAX_REPEATS, RECOGNISERS, load_log, parse_log, version_tuple
 from pmdoctor.loaders.partitions import _int
@@ -428,3 +428,74 @@ def test_a_bad_byte_late_in_a_log_is_still_reported_with_its_line(tmp_path: Path
     with pytest.raises(LoadError, match=r"not valid UTF-8 text \(byte 0xe9\)") as caught:
         load_log(path)
     assert caught.value.source.line == 300_001
+
+
+# ------------------------------------------------------------ 7. symlink loops
+
+
+@unix_only
+def test_symlink_loops_in_a_triage_folder_are_listed_not_fatal(tmp_path: Path) -> None:
+    folder = tmp_path / "thread"
+    shutil.copytree(ROOT / "tests" / "triage" / "pinnacle100", folder)
+    (folder / "a.yml").symlink_to("b.yml")
+    (folder / "b.yml").symlink_to("a.yml")
+    (folder / "self.log").symlink_to("self.log")
+    result = run_pmdoctor("triage", str(folder), "-f", "json", cwd=tmp_path)
+    assert_clean_run(result)
+    inputs = {Path(i["path"]).name: i["detail"] for i in json.loads(result.stdout)["builds"][0]["inputs"]}
+    for name in ("a.yml", "b.yml", "self.log"):
+        assert inputs[name] == "is a symbolic link loop, not a file"
+
+
+@unix_only
+def test_symlink_loops_in_and_as_a_build_directory(tmp_path: Path) -> None:
+    case = copy_case(tmp_path)
+    (case / "loop_a").symlink_to("loop_b")
+    (case / "loop_b").symlink_to("loop_a")
+    (case / "self").symlink_to("self")
+    (case / "mcuboot" / "zephyr" / "self").symlink_to("self")
+    result = run_pmdoctor("-d", str(case), "-f", "json", cwd=tmp_path)
+    assert_clean_run(result)
+    assert json.loads(result.stdout)["builds"][0]["images"] == ["app", "mcuboot"]
+    # A loop given as the build directory: a one-line usage error (Path.resolve raised RuntimeError).
+    (tmp_path / "a").symlink_to("b")
+    (tmp_path / "b").symlink_to("a")
+    for name in ("a", "self_dir"):
+        if name == "self_dir":
+            (tmp_path / name).symlink_to(name)
+        result = run_pmdoctor("-d", name, cwd=tmp_path)
+        assert_clean_run(result)
+        assert result.returncode == 2
+        assert result.stderr.strip() == f"pmdoctor: {name}: no such directory"
+
+
+def test_paths_too_long_for_this_system_in_build_files_are_no_crash(tmp_path: Path) -> None:
+    """A name of 5000 characters made Path.is_file()/is_dir() raise ENAMETOOLONG (exit 3)."""
+    long = "/home/user/" + "a" * 5000
+    sysbuild = copy_case(tmp_path, "sysbuild_nrf5340")
+    domains = sysbuild / "domains.yaml"
+    domains.write_text(
+        domains.read_text()
+        + f"  - name: evil\n    build_dir: {long}\n  - name: evil2\n    build_dir: {'b' * 300}/x\n"
+    )
+    child = copy_case(tmp_path)
+    cache = child / "CMakeCache.txt"
+    text = cache.read_text()
+    for key in ("APPLICATION_SOURCE_DIR:PATH=", "ZEPHYR_BASE:PATH="):
+        assert text.count(key) == 1
+        start = text.index(key) + len(key)
+        text = text[:start] + long + text[text.index("\n", start) :]
+    cache.write_text(text + f"PM_STATIC_YML_FILE:STRING={long}/pm_static.yml\n")
+    for case in (sysbuild, child):
+        result = run_pmdoctor("-d", str(case), cwd=tmp_path)
+        assert_clean_run(result)
+        assert result.returncode in (0, 1)
+    result = run_pmdoctor("-d", "a" * 5000, cwd=tmp_path)
+    assert_clean_run(result)
+    assert result.returncode == 2
+
+
+def test_file_problem_never_raises_on_names_from_inputs(tmp_path: Path) -> None:
+    """A path recorded in a stranger's file may be too long, or hold a NUL: nothing is there."""
+    for name in ("a" * 5000, "x" * 300 + "/y", "nul\x00name"):
+        assert file_problem(tmp_path / name) == "file does not exist"

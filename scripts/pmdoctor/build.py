@@ -60,8 +60,8 @@ def find_build_dir(
     """Pick the build directory the way ``west build`` does."""
     cwd = Path(cwd or os.getcwd())
     if explicit:
-        path = (cwd / explicit).resolve() if not Path(explicit).is_absolute() else Path(explicit)
-        if not path.is_dir():
+        path = real(cwd / explicit) if not Path(explicit).is_absolute() else Path(explicit)
+        if not os.path.isdir(path):  # False, not an error, for a name too long for this system
             raise NoBuildDirectory(f"{explicit}: no such directory")
         if not is_build_dir(path):
             raise NoBuildDirectory(f"{explicit}: not a build directory (no CMakeCache.txt)")
@@ -302,7 +302,7 @@ class _Assembler:
         image = Image(name=name, build_dir=directory, role=role, config=config)
         image.devicetree = self.devicetree(directory / "zephyr" / "zephyr.dts", name)
         signed = directory / "zephyr" / "zephyr.signed.bin"
-        if signed.is_file() and self.scope.allows(signed):
+        if file_problem(signed) is None and self.scope.allows(signed):
             image.signed_image, image.signed_image_size = signed, signed.stat().st_size
         if _is_netcore(image):
             image.domain = "CPUNET"
@@ -413,7 +413,7 @@ class _Assembler:
                 )
             self.build.source_dir = candidate
             return True
-        if recorded is not None and Path(recorded).is_dir():
+        if recorded is not None and os.path.isdir(recorded):
             why = "holds no CMakeLists.txt" if self.scope.grows else "was not given"
             self.build.notes.append(f"application source {recorded} {why}: not read")
         return False
@@ -701,7 +701,7 @@ def _say_which_parser(build: Build, environment: Environment) -> None:
     recorded = build.cmake_cache.get("ZEPHYR_BASE")
     if not recorded or not any(image.devicetree.file for image in build.images):
         return
-    if not (Path(recorded) / "scripts" / "dts").is_dir():
+    if not os.path.isdir(Path(recorded) / "scripts" / "dts"):  # a recorded path may be any text
         return
     if environment.zephyr_base is not None and real(Path(recorded)) == environment.zephyr_base:
         return

@@ -72,7 +72,11 @@ def file_problem(path: Path) -> Optional[str]:
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             return "is a symbolic link loop, not a file"
+        if exc.errno == errno.ENAMETOOLONG:  # a name no file can have here (taken from an input)
+            return MISSING
         return f"cannot read: {exc.strerror or exc}"
+    except ValueError:  # an embedded NUL in a name taken from an input
+        return MISSING
 
 
 def open_regular(path: Path, limit: int = MAX_FILE_BYTES) -> BinaryIO:

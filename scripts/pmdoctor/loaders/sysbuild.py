@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path, PurePath, PureWindowsPath
@@ -34,7 +35,8 @@ def relocate(recorded: str, recorded_top: Optional[str], local_top: Path) -> Pat
     candidate, written = Path(recorded), pure_path(recorded)
     if not candidate.is_absolute() and not written.is_absolute():
         return local_top / candidate
-    if candidate.is_dir() and (candidate / "CMakeCache.txt").exists():
+    # os.path answers False, never raises, for a name too long or otherwise impossible here.
+    if os.path.isdir(candidate) and os.path.exists(candidate / "CMakeCache.txt"):
         return candidate
     if recorded_top:
         try:
