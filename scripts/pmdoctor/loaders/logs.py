@@ -376,9 +376,14 @@ _KEYWORDS: List[Tuple[str, ...]] = [
     ("hash not found",),
     ("unable to find bootable image",),
 ]
-_LINE_KEYWORDS = sorted(
-    {word for words in _KEYWORDS for word in words} | {"jumping to the first", "*** booting "}
-)
+_JUMP_WORD, _BANNER_WORD = "jumping to the first image slot", "*** booting "
+# Keyword -> the recognisers (indices) whose matches contain it.
+_RECOGNISERS_OF: Dict[str, List[int]] = {}
+for _index, _words in enumerate(_KEYWORDS):
+    for _word in _words:
+        _RECOGNISERS_OF.setdefault(_word, []).append(_index)
+del _index, _words, _word
+_LINE_KEYWORDS = sorted({*_RECOGNISERS_OF, _JUMP_WORD, _BANNER_WORD})
 _VERSION_KEYWORDS = {  # LogFile attribute -> text a line that names it contains
     "ncs_version": ("ncs", "nrf connect sdk", "nrf/v", "nrf\\v"),
     "zephyr_version": ("zephyr os ", "zephyr version:"),
@@ -416,8 +421,8 @@ def _recognise(
     first = 1  # the number of the block's first line
     for lines in blocks():
         reader.count_markers(lines)
-        for index in _having(lines, _LINE_KEYWORDS):
-            reader.line(first + index, lines[index])
+        for index, words in _having(lines, _LINE_KEYWORDS).items():
+            reader.line(first + index, lines[index], words)
         first += len(lines)
     if reader.jumped is not None:
         number, line = reader.jumped
@@ -432,28 +437,39 @@ def _recognise(
     return result
 
 
-def _having(lines: List[str], keywords: Iterable[str]) -> List[int]:
-    """Indices of the ``lines`` that hold one of ``keywords`` (lower case, colour codes removed), in order."""
+def _having(lines: List[str], keywords: Iterable[str]) -> Dict[int, List[str]]:
+    """The ``lines`` that hold any of ``keywords`` (lower case, colour codes removed): index -> those held.
+
+    In line order. A regular expression whose keyword a line lacks cannot
+    match it, so only the recognisers of the keywords found need to run.
+    """
     low = "\n".join(lines)
     if "\x1b" in low:
         low = _ANSI.sub("", low)  # a colour code never spans lines: the line count stays
     low = low.lower()
-    starts: List[int] = []
-    for keyword in keywords:
-        at = low.find(keyword)
+    keywords = list(keywords)
+    width = len(keywords)
+    find, count = low.find, low.count
+    hits: List[int] = []  # position * width + keyword number: sorts by position, in C
+    for number, keyword in enumerate(keywords):
+        at = find(keyword)
         while at >= 0:
-            starts.append(at)
-            end = low.find("\n", at)  # one hit per line is enough
-            at = -1 if end < 0 else low.find(keyword, end)
-    starts.sort()
-    indices: List[int] = []
+            hits.append(at * width + number)
+            end = find("\n", at)  # once per line is enough
+            at = -1 if end < 0 else find(keyword, end)
+    hits.sort()
+    found: Dict[int, List[str]] = {}
     index = last = 0
-    for at in starts:
-        index += low.count("\n", last, at)
+    for hit in hits:
+        at, number = divmod(hit, width)
+        index += count("\n", last, at)
         last = at
-        if not indices or indices[-1] != index:
-            indices.append(index)
-    return indices
+        held = found.get(index)
+        if held is None:
+            found[index] = [keywords[number]]
+        else:
+            held.append(keywords[number])
+    return found
 
 
 # What the second pass learns from one line's text: the cleaned line; whether it is too long
@@ -485,8 +501,9 @@ class _Reader:
             if len(line) <= _MAX_LINE and _MARKERS.search(line):
                 self.result.log_markers += 1
 
-    def line(self, number: int, raw: str) -> None:
-        line, long, jump, banner, decoded = self.facts(raw)
+    def line(self, number: int, raw: str, words: List[str]) -> None:
+        """One line, holding the keywords ``words`` (see :func:`_having`)."""
+        line, long, jump, banner, decoded = self.facts(raw, words)
         if long:  # no log message, but a banner in it still counts
             if banner:
                 self.jumped = None
@@ -505,20 +522,26 @@ class _Reader:
         self.per_symptom[symptom] = self.per_symptom.get(symptom, 0) + 1
         self.result.symptoms.append(Symptom(symptom, meaning, line.strip(), Source(self.result.path, number)))
 
-    def facts(self, raw: str) -> _Facts:
-        known = self.seen.get(raw)
+    def facts(self, raw: str, words: List[str]) -> _Facts:
+        known = self.seen.get(raw)  # the words are the raw text's: no part of the key
         if known is None:
             line = _clean(raw)
             long = len(line) > _MAX_LINE
-            jump = not long and bool(_JUMP.search(line))
-            decoded = None if long else self.decode(line)
-            known = (line, long, jump, bool(_APP_BANNER.search(line)), decoded)
+            jump = not long and _JUMP_WORD in words and bool(_JUMP.search(line))
+            banner = _BANNER_WORD in words and bool(_APP_BANNER.search(line))
+            decoded = None if long else self.decode(line, words)
+            known = (line, long, jump, banner, decoded)
             _remember(self.seen, raw, known)
         return known
 
-    def decode(self, line: str) -> Optional[Tuple[str, str]]:
+    def decode(self, line: str, words: List[str]) -> Optional[Tuple[str, str]]:
         """The symptom and meaning of the first recogniser that matches, if it decodes."""
-        for index, (pattern, decode) in enumerate(RECOGNISERS):
+        if len(words) == 1:  # the usual case
+            indices: Iterable[int] = _RECOGNISERS_OF.get(words[0], ())
+        else:
+            indices = sorted({index for word in words for index in _RECOGNISERS_OF.get(word, ())})
+        for index in indices:
+            pattern, decode = RECOGNISERS[index]
             match = pattern.search(line)
             if match is None:
                 continue
@@ -543,7 +566,7 @@ def _versions_of(blocks: Iterable[List[str]], result: LogFile) -> None:
             if getattr(result, name) is None
             for word in words
         ]
-        for index in _having(lines, wanted) if wanted else ():
+        for index in _having(lines, wanted) if wanted else ():  # the lines holding one
             _version_in(_clean(lines[index]), result)
 
 
