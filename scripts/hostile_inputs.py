@@ -337,12 +337,26 @@ def markdown_outside_code(text: str) -> str:
 MARKDOWN_HOSTILE = ("<script", "<img", "](http", "```", "<iframe")
 
 
+# What must never come out of rendering a reply: live HTML or links a hostile name planted.
+HTML_HOSTILE = ("<script", "<img", "<iframe", "<a href", "javascript:")
+
+
 @_format_check("markdown")
 def markdown_problem(text: str) -> Optional[str]:
-    rendered = markdown_outside_code(text)
-    for needle in MARKDOWN_HOSTILE:
-        if needle in rendered:
-            return f"markdown carries {needle!r} outside code spans"
+    """Render with a real CommonMark renderer when one is installed (raw HTML on, as forums allow);
+    else fall back to a textual approximation of code spans and fences."""
+    try:
+        from markdown_it import MarkdownIt
+    except ImportError:
+        rendered = markdown_outside_code(text)
+        for needle in MARKDOWN_HOSTILE:
+            if needle in rendered:
+                return f"markdown carries {needle!r} outside code spans"
+        return None
+    html = MarkdownIt("commonmark", {"html": True}).enable("table").render(text)
+    for needle in HTML_HOSTILE:
+        if needle in html:
+            return f"markdown renders {needle!r}"
     return None
 
 

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Callable, List
+from typing import Callable, List, Optional
 
 import pytest
 
@@ -51,7 +51,7 @@ def junk(path: Path) -> None:
     path.write_bytes(bytes(range(256)) * 4)
 
 
-# (description, file below the case, how to break it, words the report must contain)
+# (description, file below the case, how to break it, words the report must contain or None)
 BREAKAGES: List[tuple] = [
     ("truncated app devicetree", "zephyr/zephyr.dts", truncate, "devicetree does not parse"),
     ("truncated mcuboot devicetree", "mcuboot/zephyr/zephyr.dts", truncate, "devicetree does not parse"),
@@ -82,11 +82,13 @@ BREAKAGES: List[tuple] = [
         "alias bomb",
     ),
     (
-        # libyaml composes recursively in C: this used to kill the interpreter (SIGSEGV).
+        # libyaml composes recursively in C: this used to kill the interpreter (SIGSEGV). Which
+        # refusal comes first, ours or libyaml's own depth limit, depends on the PyYAML release:
+        # the behaviour is checked (a PMD001 for that file), not the wording.
         "flow YAML nested 100000 deep",
         "partitions.yml",
         lambda p: p.write_text("app: " + "[" * 100_000 + "]" * 100_000 + "\n"),
-        "nested more than 64 levels deep",
+        None,
     ),
     (
         "block YAML nested 3000 deep",
@@ -107,7 +109,7 @@ BREAKAGES: List[tuple] = [
     ("relative", "breaker", "words"), [b[1:] for b in BREAKAGES], ids=[b[0] for b in BREAKAGES]
 )
 def test_unreadable_file_is_a_finding(
-    tmp_path: Path, relative: str, breaker: Callable[[Path], None], words: str
+    tmp_path: Path, relative: str, breaker: Callable[[Path], None], words: Optional[str]
 ) -> None:
     case = copy_case(tmp_path)
     broken = case / relative
@@ -116,7 +118,7 @@ def test_unreadable_file_is_a_finding(
     assert_no_traceback(result)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "PMD001" in result.stdout
-    assert words in result.stdout
+    assert words is None or words in result.stdout
     assert str(Path(case.name) / relative) in result.stdout  # the report names the file
 
 

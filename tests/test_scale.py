@@ -181,9 +181,8 @@ def test_a_huge_image_count_is_summarised(tmp_path):
 def test_sweeps_agree_with_the_pairwise_definitions():
     # The sweeps replace "compare every partition with every other": on small random layouts
     # (negative and zero sizes, equal extents, static twins) they must give the same answers.
-    from pmdoctor.rules._shared.layouts import first_overlaps, inner_containers
-
     from pmdoctor.model import Layout, LayoutKind, Partition
+    from pmdoctor.rules._shared.layouts import first_overlaps, inner_containers
     from pmdoctor.rules.layout import _Overlaps
 
     rng = random.Random(9)

@@ -18,6 +18,7 @@ confidence.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Tuple, TypeVar
 
 from .inputs.kinds import KIND_NAMES, Input, InputKind, InputSet, domain_of
 from .inputs.locate import SOURCE_CANDIDATE, build_top, locate_build
-from .inputs.scope import Environment, ReadScope
+from .inputs.scope import Environment, ReadScope, real
 from .inputs.sniff import ATTACHED, sniff_attachments
 from .loaders import LoadError, read_text
 from .loaders.cmake import parse_cmake_cache
@@ -35,7 +36,7 @@ from .loaders.kconfig import parse_kconfig
 from .loaders.logs import LogFile, Versions, parse_log, version_tuple
 from .loaders.overlay import scan_chosen
 from .loaders.partitions import layout_from_yaml, regions_from_yaml
-from .loaders.schema import validate
+from .loaders.schema import SchemaViolation, duplicate_keys, validate
 from .loaders.sysbuild import dig, load_domains
 from .loaders.yamlfile import YamlDoc, parse_yaml
 from .model import (
@@ -67,7 +68,7 @@ _NOT_BOARD_STEMS = {"app", "prj", "mcuboot", "sysbuild", "pm_static", "partition
 # Provenance of the files a user gave on the command line (triage attachments, --log).
 GIVEN_LOG = "--log"
 # The order notes are listed in, by the step that writes them.
-_NOTE_ORDER = ("build", "inputs", "inferred", "layouts", "images", "era", "parser")
+_NOTE_ORDER = ("build", "inputs", "inferred", "layouts", "images", "era", "parser", "logs")
 
 T = TypeVar("T")
 
@@ -135,7 +136,10 @@ class _Assembler:
         return doc
 
     def validate(self, item: Input, doc: YamlDoc, schema: str) -> None:
-        for violation in validate(doc, schema):
+        self.report(item, validate(doc, schema))
+
+    def report(self, item: Input, violations: List[SchemaViolation]) -> None:
+        for violation in violations:
             kind = ProblemKind.SCHEMA_MINOR if violation.minor else ProblemKind.SCHEMA
             self.build.problems.append(
                 LoadProblem(kind, Source(item.path, violation.line), violation.message, domain=item.domain)
@@ -304,6 +308,7 @@ class _Assembler:
                 doc = self.yaml(item, None)
                 if doc is not None:
                     self.regions[domain_of(item.path.name)] = regions_from_yaml(doc)
+                    self.report(item, duplicate_keys(doc))  # layouts get theirs from validate()
         for item in own:
             if item.kind is InputKind.PARTITIONS or (item.kind is InputKind.STATIC and not self.complete):
                 beside = regions.get(item.path.with_name(item.path.name.replace("partitions", "regions", 1)))
@@ -572,16 +577,25 @@ class _Assembler:
         build = self.build
         versions = Versions(version_tuple(build.ncs_version), version_tuple(build.zephyr_version))
         for item in self.inputs.of(InputKind.LOG):
-            try:
-                # Parsed again with what the other files told about the firmware version.
-                log = parse_log(self.text(item), item.path, versions)
-            except LoadError as error:
-                build.problems.append(LoadProblem(ProblemKind.UNREADABLE, error.source, error.message))
-                item.detail, item.kind = error.message, None
-                continue
+            sniffed = item.parsed if isinstance(item.parsed, LogFile) else None
+            # Parse again with what the other files told about the firmware version, unless that
+            # changes nothing: nothing was told, or the log names its own version (which wins).
+            if sniffed is not None and (
+                sniffed.ncs_version or sniffed.zephyr_version or versions == Versions()
+            ):
+                log = sniffed
+            else:
+                try:
+                    log = parse_log(self.text(item), item.path, versions)
+                except LoadError as error:
+                    build.problems.append(LoadProblem(ProblemKind.UNREADABLE, error.source, error.message))
+                    item.detail, item.kind = error.message, None
+                    continue
             build.symptoms.extend(log.symptoms)
             if item.provenance == GIVEN_LOG:
-                item.detail = f"{len(log.symptoms)} recognised line(s)"
+                item.detail = log.describe()
+                if log.omitted:  # the text report lists no inputs: say here that lines were counted
+                    self.notes["logs"].append(f"{item.path}: {log.describe()}")
             elif log.board and not build.board:
                 build.board = log.board
 
@@ -604,7 +618,7 @@ class _Assembler:
         recorded = build.cmake_cache.get("ZEPHYR_BASE")
         if not recorded or not any(image.devicetree.file for image in build.images):
             return
-        if not (Path(recorded) / "scripts" / "dts").is_dir():
+        if not os.path.isdir(Path(recorded) / "scripts" / "dts"):  # a recorded path may be any text
             return
         if environment.zephyr_base is not None and _same_path(Path(recorded), environment.zephyr_base):
             return
@@ -734,8 +748,8 @@ def _mtime(path: Path) -> Optional[float]:
 
 def _same_path(a: Path, b: Path) -> bool:
     try:
-        return a.resolve() == b.resolve()
-    except (OSError, RuntimeError):
+        return real(a) == real(b)
+    except (OSError, ValueError):
         return False
 
 

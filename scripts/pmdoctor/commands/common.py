@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Callable, Iterable, List, Optional, Sequence, TextIO
 
 from ..inputs.locate import find_build_dir
-from ..inputs.scope import Environment
+from ..inputs.scope import Environment, real
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -112,7 +112,7 @@ def sarif_root(given: Optional[str], cwd: Path) -> Path:
     """``--sarif-root``, else the git work tree around the cwd (code scanning wants
     repository-relative URIs), else the cwd."""
     if given:
-        return (cwd / given).resolve()
+        return real(cwd / given)
     for directory in (cwd, *cwd.parents):
         if (directory / ".git").exists():  # a file in worktrees and submodules
             return directory

@@ -23,7 +23,7 @@ import re
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from ..loaders import LoadError, read_text
+from ..loaders import MISSING, LoadError, file_problem, read_text
 from ..loaders.cmake import is_build_dir, parse_cmake_cache
 from ..loaders.sysbuild import dig, load_build_info, load_domains, pure_path
 from .kinds import ImageDir, Input, InputKind, InputSet, domain_of
@@ -46,8 +46,8 @@ def find_build_dir(
     """Pick the build directory the way ``west build`` does."""
     cwd = Path(cwd or os.getcwd())
     if explicit:
-        path = (cwd / explicit).resolve() if not Path(explicit).is_absolute() else Path(explicit)
-        if not path.is_dir():
+        path = real(cwd / explicit) if not Path(explicit).is_absolute() else Path(explicit)
+        if not os.path.isdir(path):  # False, not an error, for a name too long for this system
             raise NoBuildDirectory(f"{explicit}: no such directory")
         if not is_build_dir(path):
             raise NoBuildDirectory(f"{explicit}: not a build directory (no CMakeCache.txt)")
@@ -86,7 +86,7 @@ def resolve_dir_fmt(dir_fmt: str, cwd: Path, board: Optional[str]) -> Optional[P
     if board:
         values["board"] = board
     try:
-        return (cwd / os.path.normpath(dir_fmt.format(**values))).resolve()
+        return real(cwd / os.path.normpath(dir_fmt.format(**values)))
     except (KeyError, IndexError, ValueError):
         pass
     known = Path()
@@ -95,7 +95,7 @@ def resolve_dir_fmt(dir_fmt: str, cwd: Path, board: Optional[str]) -> Optional[P
             known = known / part.format(**values)
         except (KeyError, IndexError, ValueError):
             return _single_child_build(cwd / known)
-    return (cwd / known).resolve()
+    return real(cwd / known)
 
 
 def _single_child_build(directory: Path, limit: int = 8) -> Optional[Path]:
@@ -109,7 +109,7 @@ def _single_child_build(directory: Path, limit: int = 8) -> Optional[Path]:
             return None
         directory = children[0]
         if is_build_dir(directory):
-            return directory.resolve()
+            return real(directory)
     return None
 
 
@@ -175,6 +175,8 @@ class _Locator:
         self.found = InputSet(root=top, complete=True)
         self.cache: Dict[str, str] = {}
         self.refused: set = set()
+        # Each image's name and resolved folder, so a new one is compared in constant time.
+        self.image_keys: set = set()
 
     def may_read(self, path: Path, named_by: str = "") -> bool:
         """Whether ``path`` lies inside what this run may read; says so once when it does not."""
@@ -212,7 +214,7 @@ class _Locator:
         cache = self.add(self.top / "CMakeCache.txt", InputKind.CMAKE_CACHE)
         self.cache = parse_cmake_cache(self.text(cache))
         top_config = self.top / "zephyr" / ".config"
-        sysbuild = (self.top / "domains.yaml").is_file() or "SB_CONFIG_" in self._peek(top_config)
+        sysbuild = _present(self.top / "domains.yaml") or "SB_CONFIG_" in self._peek(top_config)
         if sysbuild:
             self.add(top_config, InputKind.SYSBUILD_CONFIG)
             self.sysbuild_images()
@@ -265,8 +267,9 @@ class _Locator:
 
     def image(self, name: str, directory: Path, default: bool = False) -> None:
         resolved = real(directory)
-        if any(i.name == name or real(i.path) == resolved for i in self.found.images):
+        if name in self.image_keys or resolved in self.image_keys:
             return  # a second name (symlink) for an image already listed
+        self.image_keys.update((name, resolved))
         self.found.images.append(ImageDir(name, directory, default))
 
     def _subbuilds(self, directory: Path) -> List[Path]:
@@ -284,7 +287,7 @@ class _Locator:
                 continue
             if not self.scope.allows(target):  # a link out of the build: not an image of it
                 continue
-            if (child / "zephyr" / ".config").is_file() or (child / "zephyr" / "zephyr.dts").is_file():
+            if _present(child / "zephyr" / ".config") or _present(child / "zephyr" / "zephyr.dts"):
                 found.append(child)
         return found
 
@@ -293,7 +296,7 @@ class _Locator:
         self.add(zephyr / ".config", InputKind.CONFIG, image=image.name)
         self.add(zephyr / "zephyr.dts", InputKind.ZEPHYR_DTS, image=image.name)
         signed = zephyr / "zephyr.signed.bin"
-        if signed.is_file():
+        if file_problem(signed) is None:
             self.add(signed, InputKind.SIGNED_IMAGE, image=image.name)
 
     # -- Partition Manager's outputs ----------------------------------------
@@ -310,7 +313,7 @@ class _Locator:
                 if self.add(path, InputKind.PARTITIONS, domain=domain) is None:
                     continue
                 regions = directory / path.name.replace("partitions", "regions", 1)
-                if regions.is_file():
+                if _present(regions):
                     self.add(regions, InputKind.REGIONS, domain=domain)
 
     # -- the application's sources --------------------------------------------
@@ -358,7 +361,7 @@ class _Locator:
                     f"application source {recorded} is not on this machine; using {candidate}"
                 )
             return candidate
-        if recorded is not None and recorded.is_dir():
+        if recorded is not None and os.path.isdir(recorded):
             why = "holds no CMakeLists.txt" if self.scope.grows else "was not given"
             self.found.notes.append(f"application source {recorded} {why}: not read")
         return None
@@ -371,7 +374,7 @@ class _Locator:
                 continue
             path = self._local_static_path(value)
             domain = "CPUNET" if match.group(1) and "net" in match.group(1).lower() else None
-            if path is None or not path.is_file():
+            if path is None or not _present(path):
                 self.found.notes.append(
                     f"the static layout {value} named by {key} in CMakeCache.txt is not on this machine"
                 )
@@ -391,7 +394,8 @@ class _Locator:
         found = set()
         for folder in _STATIC_FOLDERS:
             for path in source.glob(folder + "pm_static*"):
-                if path.is_file() and path.suffix in (".yml", ".yaml") and self.scope.allows(path):
+                # Even a folder or FIFO by that name: it is reported, not passed over.
+                if path.suffix in (".yml", ".yaml") and _present(path) and self.scope.allows(path):
                     found.add(path)
         for path in sorted(found):
             # Candidates: the assembler decides which one Partition Manager reads, if any.
@@ -409,7 +413,7 @@ class _Locator:
         if not pure_path(value).is_absolute():
             base = source if source is not None else recorded
             return Path(base) / value if base is not None else None
-        if Path(value).is_file():
+        if _present(Path(value)):
             return Path(value)
         if recorded is None or source is None or Path(source) == Path(recorded):
             return None
@@ -436,16 +440,10 @@ class _Locator:
 
 
 def _present(path: Path) -> bool:
-    """Something is at ``path`` (a file, or something that should have been one)."""
-    try:
-        return path.exists() or path.is_symlink()
-    except OSError:
-        return False
+    """Something is at ``path``: a file, or something where a file should be (reported when read)."""
+    return file_problem(path) != MISSING
 
 
 def _is_application(folder: Path) -> bool:
     """A Zephyr application folder: every one has a CMakeLists.txt."""
-    try:
-        return (folder / "CMakeLists.txt").is_file()
-    except OSError:
-        return False
+    return file_problem(folder / "CMakeLists.txt") is None

@@ -19,7 +19,8 @@ import re
 from pathlib import Path
 from typing import Iterable, List, Optional, Tuple
 
-from ..loaders import LoadError, read_text
+from ..loaders import MISSING, LoadError, file_problem, read_text
+from ..loaders.cmake import is_build_dir
 from ..loaders.dts_source import looks_like_source_dts
 from ..loaders.logs import parse_log
 from ..loaders.yamlfile import YamlDoc, parse_yaml
@@ -94,22 +95,26 @@ def _walk(
     seen: set,
     scope: ReadScope,
 ) -> None:
-    if (top / "CMakeCache.txt").is_file():
+    if is_build_dir(top):
         build_dirs.append(top)
         return
     for root, dirs, names in os.walk(top, followlinks=False):
         here = Path(root)
         dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
         for directory in list(dirs):
-            if (here / directory / "CMakeCache.txt").is_file() and scope.allows(here / directory):
+            if is_build_dir(here / directory) and scope.allows(here / directory):
                 build_dirs.append(here / directory)
                 dirs.remove(directory)
         for name in sorted(names):
             path = here / name
-            if real(path) in seen or not path.is_file():
+            why = file_problem(path)
+            if real(path) in seen or why == MISSING:
                 continue
             if not scope.allows(path):
                 skipped.append(_unused(path, str(path), "a link to a file outside what was given: not read"))
+                continue
+            if why is not None:  # a FIFO, socket, device or link loop: never opened, so never waited on
+                skipped.append(_unused(path, str(path), why))
                 continue
             seen.add(real(path))
             if len(files) >= MAX_FILES:
@@ -286,7 +291,7 @@ def _as_log(item: Input) -> bool:
     if log.symptoms or log.log_markers >= 2 or item.path.suffix.lower() == ".log":
         item.kind, item.parsed = InputKind.LOG, log
         item.detail = (
-            f"{len(log.symptoms)} recognised line(s)"
+            log.describe()
             if log.symptoms
             else "no MCUboot, MCUmgr, Partition Manager, linker, imgtool, TF-M or nrfutil message recognised"
         )

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Dict
 
-from . import read_text
+from . import MISSING, file_problem, read_text
 
 _ENTRY = re.compile(r"^([^#/][^:=]*):([A-Z]+)=(.*)$")
 
@@ -25,5 +25,9 @@ def load_cmake_cache(path: Path) -> Dict[str, str]:
 
 
 def is_build_dir(path: Path) -> bool:
-    """A build directory is one with a CMakeCache.txt, as for ``west build``."""
-    return (path / "CMakeCache.txt").is_file()
+    """A build directory is one with a CMakeCache.txt, as for ``west build``.
+
+    Whatever is there counts: a CMakeCache.txt that is a folder or a FIFO is
+    reported as unreadable (PMD001), not taken for a missing one.
+    """
+    return file_problem(path / "CMakeCache.txt") != MISSING

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from ..model import Kconfig, Setting, Source
-from . import read_text
+from . import parse_int, read_text
 
 _ASSIGNMENT = re.compile(r"^((?:SB_)?CONFIG_[A-Za-z0-9_]+)=(.*)$")
 _NOT_SET = re.compile(r"^# ((?:SB_)?CONFIG_[A-Za-z0-9_]+) is not set\s*$")
@@ -26,10 +26,8 @@ def parse_value(raw: str) -> object:
         return False
     if len(raw) >= 2 and raw[0] == raw[-1] == '"':
         return re.sub(r"\\(.)", r"\1", raw[1:-1])
-    try:
-        return int(raw, 0)
-    except ValueError:
-        return raw
+    number = parse_int(raw)
+    return raw if number is None else number
 
 
 def parse_kconfig(text: str, path: Path) -> Kconfig:

@@ -10,6 +10,11 @@ INVALID_TLV after them), so the version is taken from the log's own boot
 banner or build lines, else from the caller (the other files), or the
 meaning says it is unknown.
 
+A log is read a block of lines at a time, twice (versions first, then
+messages), so its size costs time but not memory; only lines holding a
+recogniser's keyword meet the regular expressions. A message repeated
+thousands of times (a boot loop) is quoted a few times and counted after that.
+
 Pure parsing: no judgement about the build (that is the PMD8xx rules' job).
 """
 
@@ -18,14 +23,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 from ..model import Source
 from ..model.symptoms import Symptom
-from . import read_text
+from . import parse_int, read_line_blocks, split_line_blocks
 
-# Lines longer than this are not log messages (minified data, base64 ...).
+# Lines longer than this are not log messages (minified data, base64 ...). It
+# also keeps every number a recogniser reads far below Python's 4300-digit int limit.
 _MAX_LINE = 2000
+# Quoted lines per log: of one message (symptom and meaning), and of one symptom in all.
+# A boot loop repeats the same lines thousands of times; the rest are counted.
+MAX_REPEATS = 3
+MAX_PER_SYMPTOM = 20
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 ERRNO = {
@@ -117,7 +127,8 @@ def version_tuple(text: Optional[str]) -> Optional[Tuple[int, ...]]:
     match = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", text)
     if not match:
         return None
-    return tuple(int(part) for part in match.groups(default="0"))
+    parts = [parse_int(part, 10) for part in match.groups(default="0")]
+    return None if None in parts else tuple(parts)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -130,6 +141,14 @@ class LogFile:
     zephyr_version: Optional[str] = None
     board: Optional[str] = None
     log_markers: int = 0  # lines that look like log output even when nothing was recognised
+    omitted: int = 0  # recognised lines counted but not quoted (see MAX_REPEATS)
+
+    def describe(self) -> str:
+        """What the list of inputs says about this log."""
+        told = f"{len(self.symptoms) + self.omitted} recognised line(s)"
+        if self.omitted:
+            told += f"; {self.omitted} repeating the same messages are counted, not quoted"
+        return told
 
 
 # ------------------------------------------------------------ recognisers
@@ -330,66 +349,238 @@ _MARKERS = re.compile(
 )
 
 
+# Text every match of a recogniser contains (lower case, any one of a tuple), one entry per
+# recogniser in RECOGNISERS' order (a test holds the two lists together). A log is searched for
+# these a block at a time, in C; only the lines that hold one are run through the regular
+# expressions, so a long log costs little more than reading it.
+_KEYWORDS: List[Tuple[str, ...]] = [
+    ("failed to open flash area id ",),
+    ("image upload inspect failed: ",),
+    ("mgr error",),
+    ("secondary image of image pair (",),
+    ("no free slot",),
+    ("failed reading sectors; boot_max_img_sectors=",),
+    ("cannot upgrade: ",),
+    ("not all sectors fit inside scratch",),
+    ("protect mcuboot flash failed",),
+    (" is in a protected rramc region",),
+    (") exceeds requested size 0x",),
+    (" overflowed by ",),
+    ("partition manager failed",),
+    ("incorrect amount of gaps found in static configuration",),
+    ("static partition manager file has changed",),
+    ("!!!partition alignment error!!!", "tf-m non-secure start address is not aligned"),
+    ("__device_dts_ord_",),
+    ("_1_id", "undeclared"),
+    ("invalid image header magic", "boot_set_next"),
+    ("hash not found",),
+    ("unable to find bootable image",),
+]
+_JUMP_WORD, _BANNER_WORD = "jumping to the first image slot", "*** booting "
+# Keyword -> the recognisers (indices) whose matches contain it.
+_RECOGNISERS_OF: Dict[str, List[int]] = {}
+for _index, _words in enumerate(_KEYWORDS):
+    for _word in _words:
+        _RECOGNISERS_OF.setdefault(_word, []).append(_index)
+del _index, _words, _word
+_LINE_KEYWORDS = sorted({*_RECOGNISERS_OF, _JUMP_WORD, _BANNER_WORD})
+_VERSION_KEYWORDS = {  # LogFile attribute -> text a line that names it contains
+    "ncs_version": ("ncs", "nrf connect sdk", "nrf/v", "nrf\\v"),
+    "zephyr_version": ("zephyr os ", "zephyr version:"),
+    "board": ("-- board: ",),
+}
+# Lines that look like log output are counted up to here: the count only tells a log from other text.
+MAX_MARKERS = 100
+
+
 def _clean(line: str) -> str:
-    return _ANSI.sub("", line).replace("\r", "").rstrip()
+    if "\x1b" in line:
+        line = _ANSI.sub("", line)
+    return line.replace("\r", "").rstrip()
 
 
 def parse_log(text: str, path: Optional[Path], versions: Optional[Versions] = None) -> LogFile:
     """Recognise the lines of one log; ``versions`` is what the caller knows about the firmware."""
+    return _recognise(lambda: split_line_blocks(text), path, versions)
+
+
+def load_log(path: Path, versions: Optional[Versions] = None) -> LogFile:
+    """Read and recognise one log file, a block at a time (raises LoadError when it is not text)."""
+    return _recognise(lambda: read_line_blocks(path), path, versions)
+
+
+def _recognise(
+    blocks: Callable[[], Iterable[List[str]]], path: Optional[Path], versions: Optional[Versions]
+) -> LogFile:
+    """Two passes over the lists of lines from ``blocks()``: the versions the log names, then its messages."""
     result = LogFile(path)
-    lines = [_clean(line) for line in text.splitlines()]
-    _versions_of(lines, result)
+    _versions_of(blocks(), result)
     # The log's own boot banner names the firmware that printed it; other files come second.
     own = Versions(version_tuple(result.ncs_version), version_tuple(result.zephyr_version))
-    decode_with = own if (own.ncs or own.zephyr) else (versions or Versions())
-    jumped: Optional[int] = None
-    for number, line in enumerate(lines, start=1):
-        if len(line) > _MAX_LINE:
-            continue
-        if _MARKERS.search(line):
-            result.log_markers += 1
-        if _JUMP.search(line):
-            jumped = number
-        elif jumped is not None and _APP_BANNER.search(line):
-            jumped = None  # the application did start
-        for pattern, decode in RECOGNISERS:
-            match = pattern.search(line)
-            if match is None:
-                continue
-            decoded = decode(match, decode_with)
-            if decoded is not None:
-                symptom, meaning = decoded
-                result.symptoms.append(Symptom(symptom, meaning, line.strip(), Source(path, number)))
-            break
-    if jumped is not None and not _APP_BANNER.search("\n".join(lines[jumped:])):
+    reader = _Reader(result, own if (own.ncs or own.zephyr) else (versions or Versions()))
+    first = 1  # the number of the block's first line
+    for lines in blocks():
+        reader.count_markers(lines)
+        for index, words in _having(lines, _LINE_KEYWORDS).items():
+            reader.line(first + index, lines[index], words)
+        first += len(lines)
+    if reader.jumped is not None:
+        number, line = reader.jumped
         result.symptoms.append(
             Symptom(
                 "boot-hang",
                 "MCUboot jumped to the application and the log shows nothing after it",
-                lines[jumped - 1].strip(),
-                Source(path, jumped),
+                line.strip(),
+                Source(path, number),
             )
         )
     return result
 
 
-def _versions_of(lines: List[str], result: LogFile) -> None:
-    for line in lines:
-        if result.ncs_version is None:
-            match = _NCS_VERSION.search(line) or _NCS_PATH.search(line)
-            if match:
-                result.ncs_version = match.group(1)
-        if result.zephyr_version is None:
-            match = _ZEPHYR_VERSION.search(line)
-            if match:
-                result.zephyr_version = match.group(1)
-        if result.board is None:
-            match = _BOARD.match(line)
-            if match:
-                board, qualifiers = match.groups()
-                result.board = f"{board}/{qualifiers}" if qualifiers else board
+def _having(lines: List[str], keywords: Iterable[str]) -> Dict[int, List[str]]:
+    """The ``lines`` that hold any of ``keywords`` (lower case, colour codes removed): index -> those held.
+
+    In line order. A regular expression whose keyword a line lacks cannot
+    match it, so only the recognisers of the keywords found need to run.
+    """
+    low = "\n".join(lines)
+    if "\x1b" in low:
+        low = _ANSI.sub("", low)  # a colour code never spans lines: the line count stays
+    low = low.lower()
+    keywords = list(keywords)
+    width = len(keywords)
+    find, count = low.find, low.count
+    hits: List[int] = []  # position * width + keyword number: sorts by position, in C
+    for number, keyword in enumerate(keywords):
+        at = find(keyword)
+        while at >= 0:
+            hits.append(at * width + number)
+            end = find("\n", at)  # once per line is enough
+            at = -1 if end < 0 else find(keyword, end)
+    hits.sort()
+    found: Dict[int, List[str]] = {}
+    index = last = 0
+    for hit in hits:
+        at, number = divmod(hit, width)
+        index += count("\n", last, at)
+        last = at
+        held = found.get(index)
+        if held is None:
+            found[index] = [keywords[number]]
+        else:
+            held.append(keywords[number])
+    return found
 
 
-def load_log(path: Path, versions: Optional[Versions] = None) -> LogFile:
-    """Read and recognise one log file (raises LoadError when it is not text)."""
-    return parse_log(read_text(path), path, versions)
+# What the second pass learns from one line's text: the cleaned line; whether it is too long
+# to be a message, MCUboot's jump, the application's banner; its symptom and meaning.
+_Facts = Tuple[str, bool, bool, bool, Optional[Tuple[str, str]]]
+
+
+class _Reader:
+    """The second pass: symptoms, log markers and MCUboot's jump, line by line."""
+
+    # Lines and messages whose facts are remembered: a boot loop repeats the same few, with or
+    # without new timestamps, thousands of times.
+    _REMEMBERED = 4096
+
+    def __init__(self, result: LogFile, versions: Versions):
+        self.result = result
+        self.versions = versions
+        self.seen: Dict[str, _Facts] = {}
+        self.meanings: Dict[Tuple[int, str], Optional[Tuple[str, str]]] = {}
+        self.kept: Dict[Tuple[str, str], int] = {}  # quoted lines per message
+        self.per_symptom: Dict[str, int] = {}  # quoted lines per symptom
+        self.jumped: Optional[Tuple[int, str]] = None  # MCUboot's last jump with no banner after it yet
+
+    def count_markers(self, lines: List[str]) -> None:
+        for raw in lines:
+            if self.result.log_markers >= MAX_MARKERS:
+                return
+            line = _clean(raw)
+            if len(line) <= _MAX_LINE and _MARKERS.search(line):
+                self.result.log_markers += 1
+
+    def line(self, number: int, raw: str, words: List[str]) -> None:
+        """One line, holding the keywords ``words`` (see :func:`_having`)."""
+        line, long, jump, banner, decoded = self.facts(raw, words)
+        if long:  # no log message, but a banner in it still counts
+            if banner:
+                self.jumped = None
+            return
+        if jump:
+            self.jumped = (number, line)
+        elif banner:
+            self.jumped = None  # the application did start
+        if decoded is None:
+            return
+        symptom, meaning = decoded
+        if self.kept.get(decoded, 0) >= MAX_REPEATS or self.per_symptom.get(symptom, 0) >= MAX_PER_SYMPTOM:
+            self.result.omitted += 1
+            return
+        self.kept[decoded] = self.kept.get(decoded, 0) + 1
+        self.per_symptom[symptom] = self.per_symptom.get(symptom, 0) + 1
+        self.result.symptoms.append(Symptom(symptom, meaning, line.strip(), Source(self.result.path, number)))
+
+    def facts(self, raw: str, words: List[str]) -> _Facts:
+        known = self.seen.get(raw)  # the words are the raw text's: no part of the key
+        if known is None:
+            line = _clean(raw)
+            long = len(line) > _MAX_LINE
+            jump = not long and _JUMP_WORD in words and bool(_JUMP.search(line))
+            banner = _BANNER_WORD in words and bool(_APP_BANNER.search(line))
+            decoded = None if long else self.decode(line, words)
+            known = (line, long, jump, banner, decoded)
+            _remember(self.seen, raw, known)
+        return known
+
+    def decode(self, line: str, words: List[str]) -> Optional[Tuple[str, str]]:
+        """The symptom and meaning of the first recogniser that matches, if it decodes."""
+        if len(words) == 1:  # the usual case
+            indices: Iterable[int] = _RECOGNISERS_OF.get(words[0], ())
+        else:
+            indices = sorted({index for word in words for index in _RECOGNISERS_OF.get(word, ())})
+        for index in indices:
+            pattern, decode = RECOGNISERS[index]
+            match = pattern.search(line)
+            if match is None:
+                continue
+            key = (index, match.group(0))  # a decoder reads only the match
+            if key not in self.meanings:
+                _remember(self.meanings, key, decode(match, self.versions))
+            return self.meanings[key]
+        return None
+
+
+def _remember(memory: dict, key: object, value: object) -> None:
+    if len(memory) >= _Reader._REMEMBERED:
+        memory.clear()
+    memory[key] = value
+
+
+def _versions_of(blocks: Iterable[List[str]], result: LogFile) -> None:
+    for lines in blocks:  # read to the end even when all is found: a file's errors show only there
+        wanted = [
+            word
+            for name, words in _VERSION_KEYWORDS.items()
+            if getattr(result, name) is None
+            for word in words
+        ]
+        for index in _having(lines, wanted) if wanted else ():  # the lines holding one
+            _version_in(_clean(lines[index]), result)
+
+
+def _version_in(line: str, result: LogFile) -> None:
+    if result.ncs_version is None:
+        match = _NCS_VERSION.search(line) or _NCS_PATH.search(line)
+        if match and version_tuple(match.group(1)):
+            result.ncs_version = match.group(1)
+    if result.zephyr_version is None:
+        match = _ZEPHYR_VERSION.search(line)
+        if match and version_tuple(match.group(1)):
+            result.zephyr_version = match.group(1)
+    if result.board is None:
+        match = _BOARD.match(line)
+        if match:
+            board, qualifiers = match.groups()
+            result.board = f"{board}/{qualifiers}" if qualifiers else board

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Dict, Optional
 
 from ..model import DEFAULT_PLACEMENT, Layout, LayoutKind, Partition, Region, Source
+from . import parse_int
 from .yamlfile import YamlDoc
 
 
@@ -21,10 +22,7 @@ def _int(value: Any) -> Optional[int]:
     if isinstance(value, int):
         return value
     if isinstance(value, str):
-        try:
-            return int(value.strip(), 0)
-        except ValueError:
-            return None
+        return parse_int(value.strip())
     return None
 
 

@@ -100,7 +100,42 @@ def validate(doc: YamlDoc, schema: str) -> List[SchemaViolation]:
             "is not a list" in message and keys[-1:] in (["before"], ["after"])
         )
         violations.append(SchemaViolation(doc.line(*keys), f"{where}: {message}", minor))
-    return violations
+    return violations + duplicate_keys(doc)
+
+
+# A file with thousands of repeated keys is no layout anyone wrote: name a few, count the rest.
+MAX_DUPLICATES = 20
+
+
+def duplicate_keys(doc: YamlDoc) -> List[SchemaViolation]:
+    """A warning for each key given twice in one mapping (at the line of the value that is kept).
+
+    Nothing fails: PyYAML keeps the last value without a word, and Partition
+    Manager loads its files with PyYAML, so the first value is silently ignored.
+    """
+    warnings = [
+        SchemaViolation(
+            duplicate.second,
+            f"{_key_path(duplicate.keys)}: duplicate key, given on lines {duplicate.first} "
+            f"and {duplicate.second}; "
+            f"Partition Manager (which reads it with PyYAML) keeps the last one (line {duplicate.second}) "
+            f"and silently ignores line {duplicate.first}",
+            True,
+        )
+        for duplicate in doc.duplicates[:MAX_DUPLICATES]
+    ]
+    more = len(doc.duplicates) - MAX_DUPLICATES
+    if more > 0:
+        first = doc.duplicates[MAX_DUPLICATES]
+        warnings.append(
+            SchemaViolation(first.second, f"{more} more duplicate keys, from this line on", True)
+        )
+    return warnings
+
+
+def _key_path(keys: tuple) -> str:
+    text = "/".join(str(key) for key in keys) or "top level"
+    return text if len(text) <= 2 * MAX_QUOTED else text[: 2 * MAX_QUOTED - 1] + "…"
 
 
 def _quoted(value: str) -> str:
@@ -122,4 +157,5 @@ def _wrappers(data: Any) -> List[Any]:
 
 
 def _key(part: str) -> Any:
-    return int(part) if part.isdigit() else part
+    """A part of pykwalify's error path: a sequence index, or a mapping key (which may be all digits)."""
+    return int(part) if part.isascii() and part.isdigit() and len(part) <= 18 else part

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path, PurePath, PureWindowsPath
 from typing import Any, Dict, List, Optional
 
@@ -17,6 +19,7 @@ class Domains:
     flash_order: List[str] = field(default_factory=list)
 
 
+@lru_cache(maxsize=16)  # a domains file names one top directory for thousands of domains
 def pure_path(text: str) -> PurePath:
     """A path as written on the build machine, Windows or POSIX."""
     return PureWindowsPath(text) if ("\\" in text or text[1:3] == ":/") else PurePath(text)
@@ -29,18 +32,19 @@ def relocate(recorded: str, recorded_top: Optional[str], local_top: Path) -> Pat
     absolute paths inside domains.yaml rarely exist here; what is below the
     recorded top directory is below ours too.
     """
-    candidate = Path(recorded)
-    if not candidate.is_absolute() and not pure_path(recorded).is_absolute():
+    candidate, written = Path(recorded), pure_path(recorded)
+    if not candidate.is_absolute() and not written.is_absolute():
         return local_top / candidate
-    if candidate.is_dir() and (candidate / "CMakeCache.txt").exists():
+    # os.path answers False, never raises, for a name too long or otherwise impossible here.
+    if os.path.isdir(candidate) and os.path.exists(candidate / "CMakeCache.txt"):
         return candidate
     if recorded_top:
         try:
-            relative = pure_path(recorded).relative_to(pure_path(recorded_top))
+            relative = written.relative_to(pure_path(recorded_top))
             return local_top.joinpath(*relative.parts)
         except ValueError:
             pass
-    return local_top / pure_path(recorded).name
+    return local_top / written.name
 
 
 def load_domains(path: Path) -> Domains:

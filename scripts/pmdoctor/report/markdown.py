@@ -166,7 +166,7 @@ def _parent(path: Optional[Path]) -> Optional[Path]:
     """The folder holding the build directory (None when the path cannot be resolved)."""
     try:
         return path.resolve().parent if path else None
-    except (OSError, ValueError):  # a path no file system holds (NUL in a name)
+    except (OSError, ValueError, RuntimeError):  # a NUL in a name, or a link loop
         return None
 
 

@@ -57,7 +57,7 @@ def _below(path: Path, root: Path) -> Optional[PurePath]:
         pass
     try:
         return path.resolve().relative_to(root.resolve())
-    except (OSError, ValueError):  # elsewhere, or a name no file system holds (NUL)
+    except (OSError, ValueError, RuntimeError):  # elsewhere, a NUL in a name, or a link loop
         return None
 
 
@@ -93,7 +93,11 @@ def _base_ids(options: RenderOptions) -> Dict[str, Any]:
     root = _root(options)
     if root is None:
         return {}
-    return {"originalUriBaseIds": {SRCROOT: {"uri": Path(root).resolve().as_uri() + "/"}}}
+    try:
+        uri = Path(root).resolve().as_uri() + "/"
+    except (OSError, ValueError, RuntimeError):  # a link loop given as --sarif-root
+        uri = Path(root).absolute().as_uri() + "/"
+    return {"originalUriBaseIds": {SRCROOT: {"uri": uri}}}
 
 
 def render(analyses: List[Analysis], options: RenderOptions) -> str:
