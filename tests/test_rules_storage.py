@@ -9,7 +9,7 @@ from helpers import edit, edit_partitions
 from helpers import ranked_findings as findings
 from helpers import soc_build as copy_build
 from pmdoctor.model.findings import Severity
-from pmdoctor.rules.storage import is_sdk_file
+from pmdoctor.rules.storage.devicetree_partitions_ignored import is_sdk_file
 
 NET = "nrf5340_netcore_sysbuild"
 NRF91 = "nrf9160_tfm_mcuboot"

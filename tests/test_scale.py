@@ -183,7 +183,7 @@ def test_sweeps_agree_with_the_pairwise_definitions():
     # (negative and zero sizes, equal extents, static twins) they must give the same answers.
     from pmdoctor.model import Layout, LayoutKind, Partition
     from pmdoctor.rules._shared.layouts import first_overlaps, inner_containers
-    from pmdoctor.rules.layout import _Overlaps
+    from pmdoctor.rules.layout.partition_overlap import _Overlaps
 
     rng = random.Random(9)
     for _ in range(2000):

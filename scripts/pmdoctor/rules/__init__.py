@@ -6,7 +6,10 @@ its documentation, in four sections (*What it does*, *Why it matters*,
 and SARIF all render that one text.
 
 Rule modules register themselves on import; :data:`FAMILIES` lists them so
-that importing this package loads every rule.
+that importing this package loads every rule. A large family is a package
+with one module per rule (``rules/external_flash/ext_flash_driver_missing.py``)
+and a ``_common`` module for what only its rules share; what several
+families share lives in ``rules/_shared``. Families never import each other.
 """
 
 from __future__ import annotations
@@ -99,7 +102,8 @@ def rule(
         unknown = set(explains) - set(SYMPTOMS)
         if unknown:
             raise ValueError(f"rule {rule_id} explains unknown symptoms {sorted(unknown)}")
-        family = check.__module__.rsplit(".", 1)[-1]
+        # pmdoctor.rules.<family> or pmdoctor.rules.<family>.<one rule of it>
+        family = check.__module__.split(".")[2]
         REGISTRY[rule_id] = Rule(rule_id, name, severity, check, family, rank, tuple(explains))
         return check
 

@@ -1,0 +1,178 @@
+"""PMD704 migration-layout-drift."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, Iterator, Optional, Tuple
+
+from ...model import Build, Era, Image, Layout, Partition, Source
+from ...model.dt_map import (
+    DtEquivalent,
+    devicetree_equivalents,
+    is_external,
+    partition_node_snippet,
+)
+from ...model.findings import Finding, Fix, Severity
+from .. import rule
+from .._shared.layouts import hx
+from .._shared.targets import devicetree_snippet
+from ._common import devicetree_images, flash_label_of, reference_image, region_base, span_text
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """A partition of the layout being checked, as the comparison needs it."""
+
+    label: str
+    address: Optional[int]
+    size: Optional[int]
+    external: bool
+    source: Source
+    flash: str
+    base: int
+
+
+@rule("PMD704", "migration-layout-drift", Severity.ERROR, rank=75, explains=("boot-hang", "bad-image-magic"))
+def migration_layout_drift(build: Build) -> Iterator[Finding]:
+    """
+    ## What it does
+    With `--baseline PATH` (the `partitions.yml` or `pm_static.yml` of the
+    firmware already in the field, or its PM-era build directory), compares
+    this build's layout with it through the Partition Manager ↔ devicetree
+    name mapping (`mcuboot` → `boot_partition`, `mcuboot_primary` →
+    `slot0_partition`, `mcuboot_secondary` → `slot1_partition`,
+    `settings_storage` → `storage_partition` …) and reports every partition
+    that moved, was resized, changed flash device, is missing or got another
+    label.
+
+    ## Why it matters
+    Devices in the field keep their layout: MCUboot, the slots and the
+    settings stay where the old firmware put them. A devicetree-era update
+    whose slots are elsewhere is written where the old MCUboot does not look
+    (the update never applies, or the device bricks), and a moved storage
+    partition loses every bond and setting.
+
+    ## Example
+    Deployed `mcuboot_secondary` at 0x82000 (0x76000 bytes); the new
+    devicetree has `slot1_partition` at 0x83000.
+
+    ## How to fix
+    Copy the addresses of the deployed layout into the overlays:
+    `west pmdoctor migrate -d <PM-era build>` writes overlays that reproduce
+    it exactly and checks them.
+    """
+    for baseline in build.baselines:
+        expected = devicetree_equivalents(baseline)
+        for seen, image, complete in _current(build, baseline.domain):
+            # (address, size) -> the first partition there: where a renamed partition went.
+            placed: Dict[Tuple[Optional[int], Optional[int]], _Seen] = {}
+            for current in seen.values():
+                placed.setdefault((current.address, current.size), current)
+            for entry in expected:
+                yield from _compare(build, baseline, entry, seen, placed, image, complete)
+
+
+def _current(build: Build, domain: Optional[str]) -> Iterator[Tuple[Dict[str, _Seen], Optional[Image], bool]]:
+    """Each distinct layout of the domain; ``complete`` = the main image's (missing partitions count)."""
+    if build.era is not Era.DEVICETREE:
+        layout = build.layout_for_domain(domain)
+        if layout is not None:
+            yield {e.label: _seen_pm(e) for e in devicetree_equivalents(layout)}, build.app, True
+        return
+    images = [i for i in devicetree_images(build) if i.domain == domain]
+    main = reference_image(images)
+    seen_keys: set = set()
+    for image in sorted(images, key=lambda i: i is not main):
+        layout = image.devicetree.layout
+        key = tuple(sorted((p.name, p.address, p.size, p.device) for p in layout.partitions.values()))
+        if key in seen_keys:
+            continue
+        seen_keys.add(key)
+        yield {p.name: _seen_dt(layout, image, p) for p in layout.partitions.values()}, image, image is main
+
+
+def _seen_pm(entry: DtEquivalent) -> _Seen:
+    return _Seen(entry.label, entry.address, entry.size, entry.external, entry.source, "", 0)
+
+
+def _seen_dt(layout: Layout, image: Image, part: Partition) -> _Seen:
+    base = 0 if is_external(image, part) else region_base(layout, part)
+    return _Seen(
+        part.name,
+        part.address,
+        part.size,
+        is_external(image, part),
+        part.source,
+        flash_label_of(layout, part),
+        base,
+    )
+
+
+def _compare(
+    build,
+    baseline: Layout,
+    entry: DtEquivalent,
+    seen: Dict[str, _Seen],
+    placed: Dict[Tuple[Optional[int], Optional[int]], _Seen],
+    image,
+    complete: bool,
+):
+    was = f"{entry.pm_name} {span_text(entry.address, entry.size)}"
+    current = seen.get(entry.label)
+    where = f"{image.name}'s devicetree" if build.era is Era.DEVICETREE and image else "this build"
+    if current is None:
+        twin = placed.get((entry.address, entry.size))
+        if twin is not None:
+            problem = (
+                f"is {twin.label} in {where}, not {entry.label}: flash-map users look it up as {entry.label}"
+            )
+            location = twin.source
+        elif complete:
+            problem = f"has no {entry.label} in {where}"
+            location = entry.source
+        else:
+            return
+    else:
+        changes = []
+        if current.address != entry.address:
+            changes.append(f"moved from {hx(entry.address)} to {hx(current.address)}")
+        if current.size != entry.size:
+            changes.append(f"resized from {hx(entry.size)} to {hx(current.size)}")
+        if current.external != entry.external:
+            side = ("external", "internal") if entry.external else ("internal", "external")
+            changes.append(f"moved from {side[0]} to {side[1]} flash")
+        if not changes:
+            return
+        problem = f"{entry.label} {' and '.join(changes)} in {where}"
+        location = current.source
+    yield Finding(
+        message=(
+            f"layout drift against the deployed {baseline.file.name if baseline.file else 'layout'}: "
+            f"{was} {problem}; devices updated in the field keep the old address"
+        ),
+        location=location,
+        image=image.name if image else None,
+        domain=baseline.domain,
+        evidence=[
+            f"deployed: {entry.pm_name} {span_text(entry.address, entry.size)} ({entry.source})",
+            f"now: {entry.label} "
+            + (span_text(current.address, current.size) + f" ({current.source})" if current else "absent"),
+        ],
+        fixes=[_drift_fix(build, entry, current, image)],
+        subject=(baseline.domain or "", entry.label),
+    )
+
+
+def _drift_fix(build: Build, entry: DtEquivalent, current: Optional[_Seen], image: Optional[Image]) -> Fix:
+    why = (
+        f"put {entry.label} back where {entry.pm_name} is deployed (`west pmdoctor migrate` writes them all)"
+    )
+    if build.era is not Era.DEVICETREE:
+        return Fix(
+            why.split(" (")[0] + " in the static layout",
+            None,
+            f"{entry.pm_name}: address {hx(entry.address)}",
+        )
+    flash = current.flash if current and current.flash else ("mx25r64" if entry.external else "flash0")
+    base = current.base if current else 0
+    return devicetree_snippet(build, image, partition_node_snippet(flash, entry, base), why)

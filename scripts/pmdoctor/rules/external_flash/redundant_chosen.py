@@ -1,0 +1,159 @@
+"""PMD303 redundant-chosen."""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+from ...model import Build, ChosenLine, DtNode, Image, Source
+from ...model.findings import Finding, Fix, Severity
+from .. import rule
+from .._shared import targets as fixes
+from ._common import CHOSEN, EXT, at, node_label
+
+
+@rule("PMD303", "redundant-chosen", Severity.WARNING, rank=40)
+def redundant_chosen(build: Build) -> Iterator[Finding]:
+    """
+    ## What it does
+    Looks at the `chosen` node of each image: another property that names the
+    same external flash as `nordic,pm-ext-flash` (for example
+    `zephyr,external-flash`), or an image whose `nordic,pm-ext-flash` names a
+    different chip than the application's.
+
+    ## Why it matters
+    Partition Manager reads only `nordic,pm-ext-flash`. A second property
+    pointing at the same chip does nothing for the partitions, but it
+    suggests it does, and when someone later changes one and not the other,
+    the images disagree about which chip holds the secondary slot. When
+    MCUboot's chosen chip differs from the application's, the application
+    writes the update to one chip and MCUboot looks for it on another.
+
+    ## Example
+    ```dts
+    chosen {
+        zephyr,external-flash = &mx25r64;   /* not read by Partition Manager */
+        nordic,pm-ext-flash = &mx25r64;
+    };
+    ```
+
+    ## How to fix
+    Drop the extra property from the overlay that sets it and keep
+    `nordic,pm-ext-flash`; make every image's `nordic,pm-ext-flash` name the
+    same chip.
+    """
+    if not build.partition_manager:
+        return
+    for image in build.images:
+        if image.domain is not None or not image.devicetree:
+            continue
+        yield from _duplicates(build, image)
+    yield from _disagreements(build)
+
+
+def _duplicates(build: Build, image: Image) -> Iterator[Finding]:
+    tree = image.devicetree
+    node = tree.chosen_node(CHOSEN)
+    if node is None:
+        return
+    for prop, target in sorted(tree.chosen.items()):
+        if prop == CHOSEN or target != node.path or not _names_external_flash(prop):
+            continue
+        written = _user_line(build, image, prop)
+        location = written.source if written else tree.chosen_origin.get(prop) or tree.chosen_source.get(prop)
+        fix_file = location.file if written or prop in tree.chosen_origin else None
+        line = f" (line {location.line})" if location and location.line and fix_file else ""
+        target_text = written.target if written else node_label(node)
+        yield Finding(
+            message=f"`{prop}` and `{CHOSEN}` both name {node_label(node)} in image '{image.name}'; "
+            f"Partition Manager reads only `{CHOSEN}`, so `{prop}` is redundant",
+            location=location or Source(tree.file),
+            image=image.name,
+            evidence=[
+                f"{prop} = {node_label(node)} ({at(build, tree.chosen_source.get(prop))})",
+                f"{CHOSEN} = {node_label(node)} ({at(build, tree.chosen_source.get(CHOSEN))})",
+            ],
+            fixes=[
+                Fix(
+                    f"drop `{prop}` from the chosen node{line}; keep `{CHOSEN}`"
+                    + ("" if fix_file else " (in the board file or overlay that sets it)"),
+                    fix_file,
+                    f"- {prop} = {target_text};",
+                )
+            ],
+            subject=("redundant-chosen", image.name, prop),
+        )
+
+
+def _names_external_flash(prop: str) -> bool:
+    """Chosen properties meant as "the external flash" (not zephyr,flash: that is XIP code)."""
+    return "external" in prop or "ext-flash" in prop
+
+
+def _user_line(build: Build, image: Image, prop: str) -> Optional[ChosenLine]:
+    """The user's overlay line that sets `prop` for this image, if pmdoctor found one."""
+    for line in build.user_chosen:
+        if line.prop == prop and _overlay_image(build, line) == image.name:
+            return line
+    return None
+
+
+def _overlay_image(build: Build, line: ChosenLine) -> Optional[str]:
+    """Which image an overlay applies to: child_image/<name>… and sysbuild/<name>… are that image's."""
+    source = build.source_dir
+    path = line.source.file
+    if source is None or path is None:
+        return None
+    try:
+        parts = path.relative_to(source).parts
+    except ValueError:
+        return None
+    if parts and parts[0] in ("child_image", "sysbuild") and len(parts) > 1:
+        name = parts[1].split(".", 1)[0]
+        return name
+    app = build.app
+    return app.name if app else None
+
+
+def _disagreements(build: Build) -> Iterator[Finding]:
+    app = build.app
+    reference = app.devicetree.chosen_node(CHOSEN) if app else None
+    if reference is None:
+        return
+    for image in build.images:
+        if image is app or image.domain is not None:
+            continue
+        node = image.devicetree.chosen_node(CHOSEN)
+        if node is None or _same_chip(node, reference):
+            continue
+        yield Finding(
+            message=f"`{CHOSEN}` names {node.label} ({node.name}) in image '{image.name}' but "
+            f"{reference.label} ({reference.name}) in '{app.name}': Partition Manager sized "
+            f"{EXT} from the application's chip, and the two images do not look at the same flash",
+            location=image.devicetree.chosen_origin.get(CHOSEN)
+            or image.devicetree.chosen_source.get(CHOSEN, Source(image.devicetree.file)),
+            image=image.name,
+            evidence=[
+                f"{image.name}: {node.path} {node.compatible} size {node.props.get('size')} "
+                f"({at(build, node.source)})",
+                f"{app.name}: {reference.path} {reference.compatible} size "
+                f"{reference.props.get('size')} ({at(build, reference.source)})",
+            ],
+            fixes=[
+                fixes.devicetree_snippet(
+                    build,
+                    image,
+                    f"/ {{\n\tchosen {{\n\t\t{CHOSEN} = {node_label(reference)};\n\t}};\n}};",
+                    f"point {image.name}'s {CHOSEN} at the application's chip",
+                )
+            ],
+            subject=("chosen-disagree", image.name),
+        )
+
+
+def _same_chip(one: DtNode, other: DtNode) -> bool:
+    """Same chip even when TF-M builds see the bus at a different (secure/non-secure) address."""
+    return (
+        one.name == other.name
+        and one.compatible == other.compatible
+        and one.props.get("size") == other.props.get("size")
+    )

@@ -1,0 +1,90 @@
+"""PMD103 partition-misaligned."""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional, Tuple
+
+from ...model import Build, Partition, Region
+from ...model.findings import Finding, Severity
+from .. import rule
+from .._shared.layouts import (
+    checked_layouts,
+    hexrange,
+    inner_containers,
+    spanned_names,
+    static_twins,
+)
+from ._common import layout_finding, region_words
+
+
+@rule("PMD103", "partition-misaligned", Severity.ERROR, rank=50)
+def partition_misaligned(build: Build) -> Iterator[Finding]:
+    """
+    ## What it does
+    Checks that every partition that is erased on its own (not a member of a
+    container) starts and ends on an erase-block boundary of its flash
+    (4 KB internal flash and RRAM, 2 KB on the nRF5340 network core, 4 KB
+    external NOR, or the devicetree `erase-block-size`), and that every
+    partition, members included, is a multiple of the write block.
+    Erase-block misalignment is an error, write-block misalignment a warning.
+
+    ## Why it matters
+    Erasing a partition erases whole pages: a slot that starts mid-page
+    erases the end of its neighbour, and MCUboot refuses slots whose sector
+    layout does not line up ("Cannot upgrade: slots have non-compatible
+    sectors"). Odd sizes (0x77e01) come from broken alignment arithmetic.
+
+    ## Example
+    `mcuboot_secondary: {address: 0x43800, size: 0x3a800}` on a 4 KB-page
+    nRF52832.
+
+    ## How to fix
+    Round addresses and sizes to the erase block, keeping both MCUboot slots
+    the same size.
+    """
+    for checked in checked_layouts(build):
+        layout = checked.layout
+        # Members are erased with their container, and so are inner containers.
+        with_container = spanned_names(layout) | inner_containers(layout)
+        twins = static_twins(build, layout)
+        for part in layout.partitions.values():
+            region = layout.region_of(part)
+            if region is None or not region.is_flash or not part.has_extent or part.size <= 0:
+                continue
+            problem = _misalignment(part, region, part.name in with_container)
+            if problem is None or part.name in twins:
+                continue
+            message, block, severity = problem
+            yield layout_finding(
+                build,
+                checked,
+                [part],
+                f"`{part.name}` ({hexrange(part)}) {message}",
+                severity=severity,
+                fix=f"align the start and size of `{part.name}` to 0x{block:x}",
+            )
+
+
+def _misalignment(part: Partition, region: Region, in_container: bool) -> Optional[Tuple[str, int, Severity]]:
+    erase, write = region.erase_block, region.write_block
+    # Members are erased with their container; outermost containers (a whole
+    # slot) are erased on their own, so they are checked like plain partitions.
+    if erase and not in_container:
+        bad = [what for what, value in (("start", part.address), ("size", part.size)) if value % erase]
+        if bad:
+            return (
+                f"{' and '.join(bad)} not a multiple of the 0x{erase:x}-byte erase block of "
+                f"{region_words(region.name)}",
+                erase,
+                Severity.ERROR,
+            )
+    if write and write > 1:
+        bad = [what for what, value in (("start", part.address), ("size", part.size)) if value % write]
+        if bad:
+            return (
+                f"{' and '.join(bad)} not a multiple of the {write}-byte write block of "
+                f"{region_words(region.name)}",
+                write,
+                Severity.WARNING,
+            )
+    return None

@@ -1,0 +1,173 @@
+"""PMD403 swap-mode-layout."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from ...model import (
+    Build,
+    Era,
+    Layout,
+    LayoutKind,
+    Source,
+    secondary_slot_name,
+)
+from ...model.findings import Finding, Fix, Severity
+from .. import rule
+from .._shared import targets as fixes
+from .._shared.common import (
+    mcuboot_image,
+)
+from .._shared.layouts import hx
+from ._common import mcuboot_mode, on_external_flash, slot_layout, slot_sector, user_partition
+
+
+@rule("PMD403", "swap-mode-layout", Severity.ERROR, rank=60, explains=("scratch-too-small",))
+def swap_mode_layout(build: Build) -> Iterator[Finding]:
+    """
+    ## What it does
+    Checks that the layout has what MCUboot's upgrade mode needs:
+    swap-using-scratch needs an internal `mcuboot_scratch` (`scratch_partition`)
+    at least as large as the largest slot sector; direct-XIP needs
+    `mcuboot_secondary_pad` and `mcuboot_secondary_app` with even sizes;
+    single-slot mode has no use for a `mcuboot_secondary`.
+
+    ## Why it matters
+    Without a fitting scratch area MCUboot refuses every swap ("Cannot
+    upgrade: not all sectors fit inside scratch"). A direct-XIP layout without
+    the secondary's pad cannot hold the alternate image, and an odd partition
+    size from alignment makes Partition Manager fail ("invalid address
+    0x84000, expected 0x84001"). A secondary in single-slot mode is flash
+    nobody will boot.
+
+    ## Example
+    `CONFIG_BOOT_SWAP_USING_SCRATCH=y` in MCUboot, but the static file has no
+    `mcuboot_scratch`.
+
+    ## How to fix
+    Pick the mode and the layout together: in sysbuild set
+    `SB_CONFIG_MCUBOOT_MODE_*` and let Partition Manager generate the
+    partitions once, then copy them into the static file. Swap-using-move
+    (the sysbuild default) needs no scratch at all.
+    """
+    layout = slot_layout(build)
+    mode = mcuboot_mode(build)
+    if layout is None or mode is None or (mcuboot_image(build) is None and build.era is not Era.DEVICETREE):
+        return
+    if mode == "scratch":
+        yield from _scratch(build, layout)
+    elif mode == "direct-xip" and layout.kind is not LayoutKind.DEVICETREE:
+        yield from _direct_xip(build, layout)
+    elif mode == "single":
+        secondary = layout.get(secondary_slot_name(layout.kind, 0))
+        if secondary is not None and secondary.size:
+            shown = user_partition(build, layout, secondary.name) or secondary
+            yield Finding(
+                message=(
+                    f"MCUboot runs in single-slot mode but the layout keeps `{secondary.name}` "
+                    f"({hx(secondary.size)}): nothing boots from it and app-side uploads go nowhere useful"
+                ),
+                location=shown.source,
+                severity=Severity.WARNING,
+                fixes=[
+                    Fix(
+                        f"remove `{secondary.name}` and give the space to the app or storage",
+                        shown.source.file,
+                    )
+                ],
+                subject=("single-slot-secondary", secondary.name),
+            )
+
+
+def _scratch(build: Build, layout: Layout) -> Iterator[Finding]:
+    name = "scratch_partition" if layout.kind is LayoutKind.DEVICETREE else "mcuboot_scratch"
+    scratch = layout.get(name)
+    pairs = list(layout.slot_pairs())
+    sectors = [slot_sector(build, layout, p)[0] for _, a, b in pairs for p in (a, b)]
+    largest = max(sectors, default=4096)
+    mode_where = _mode_source(build)
+    if scratch is None or not scratch.size:
+        yield Finding(
+            message=f"MCUboot uses swap-using-scratch but the layout has no `{name}`",
+            location=mode_where,
+            fixes=[_mode_fix(build), Fix(f"or add an internal `{name}` of at least {hx(largest)} bytes")],
+            subject=("scratch-missing",),
+        )
+        return
+    shown = user_partition(build, layout, name) or scratch
+    if on_external_flash(build, layout, scratch):
+        yield Finding(
+            message=f"`{name}` is on external flash; MCUboot needs the scratch area in internal flash",
+            location=shown.source,
+            fixes=[Fix(f"move `{name}` into internal flash", shown.source.file)],
+            subject=("scratch-external",),
+        )
+    elif scratch.size < largest:
+        yield Finding(
+            message=(
+                f"`{name}` ({hx(scratch.size)}) is smaller than the largest slot sector ({hx(largest)}): "
+                "MCUboot logs 'not all sectors fit inside scratch' and refuses to swap"
+            ),
+            location=shown.source,
+            fixes=[Fix(f"make `{name}` at least {hx(largest)} bytes", shown.source.file)],
+            subject=("scratch-small",),
+        )
+
+
+def _direct_xip(build: Build, layout: Layout) -> Iterator[Finding]:
+    missing = [n for n in ("mcuboot_secondary_pad", "mcuboot_secondary_app") if layout.get(n) is None]
+    if missing:
+        yield Finding(
+            message=(
+                f"MCUboot uses direct-XIP but the layout lacks {', '.join(missing)}: the alternate slot "
+                "cannot hold a bootable image"
+            ),
+            location=_mode_source(build),
+            fixes=[
+                Fix(
+                    "let Partition Manager generate the direct-XIP layout once (build without the static "
+                    "file) and copy the secondary's pad and app entries into it"
+                )
+            ],
+            subject=("direct-xip-partitions",),
+        )
+    for name in ("mcuboot_primary", "mcuboot_secondary", "mcuboot_secondary_pad", "mcuboot_secondary_app"):
+        part = layout.get(name)
+        if part is not None and part.size is not None and part.size % 2:
+            shown = user_partition(build, layout, name) or part
+            yield Finding(
+                message=(
+                    f"`{name}` has the odd size {hx(part.size)} ({part.size}); direct-XIP slots copy the "
+                    "primary's size, and an odd value (alignment eating into it) breaks placement"
+                ),
+                location=shown.source,
+                fixes=[Fix(f"give `{name}` a size that is a multiple of the sector size", shown.source.file)],
+                subject=("direct-xip-odd", name),
+            )
+
+
+def _mode_source(build: Build) -> Source:
+    sb = build.sysbuild_config
+    for symbol in sb.settings:
+        if symbol.startswith("SB_CONFIG_MCUBOOT_MODE_") and sb.enabled(symbol):
+            return sb.where(symbol)
+    mcuboot = mcuboot_image(build)
+    if mcuboot is not None:
+        for symbol in ("CONFIG_BOOT_SWAP_USING_SCRATCH", "CONFIG_BOOT_DIRECT_XIP"):
+            if mcuboot.config.enabled(symbol):
+                return mcuboot.config.where(symbol)
+    return Source(build.path)
+
+
+def _mode_fix(build: Build) -> Fix:
+    if build.sysbuild:
+        # NCS < 3.0 names swap-using-move SWAP_WITHOUT_SCRATCH.
+        modern = "SB_CONFIG_MCUBOOT_MODE_SWAP_USING_MOVE" in build.sysbuild_config
+        option = "MCUBOOT_MODE_SWAP_USING_MOVE" if modern else "MCUBOOT_MODE_SWAP_WITHOUT_SCRATCH"
+        return fixes.build_option(build, option, "y", "use swap-using-move, which needs no scratch")
+    return fixes.image_kconfig(
+        build,
+        mcuboot_image(build),
+        ["CONFIG_BOOT_SWAP_USING_MOVE=y"],
+        "use swap-using-move, which needs no scratch",
+    )
