@@ -130,3 +130,20 @@ def test_json_carries_the_inferred_facts(tmp_path: Path) -> None:
     inferred = json.loads(out.getvalue())["builds"][0]["inferred"]
     assert inferred["soc"]["value"] == "nrf52840"
     assert inferred["soc"]["confidence"] == "high"
+
+
+def test_versions_that_are_no_versions_are_dropped(tmp_path: Path) -> None:
+    """A path component of 5,000 digits is no SDK version: no rule may have to parse it (exit 3)."""
+    import shutil
+
+    from helpers import run_pmdoctor
+
+    build = shutil.copytree(BUILDS / "cli" / "healthy" / "build", tmp_path / "build")
+    cache = build / "CMakeCache.txt"
+    huge = "1" * 5000
+    cache.write_text(cache.read_text().replace("/home/dev/ncs/v2.7.0/zephyr", f"/ncs/v3.{huge}.0/zephyr"))
+    (build / "smp_svr" / "build_info.yml").write_text(f"cmake:\n  zephyr:\n    version: 3.{huge}\n")
+    result = run_pmdoctor("-d", str(build), "--format", "json", cwd=tmp_path)
+    assert result.returncode in (0, 1), result.stderr
+    versions = json.loads(result.stdout)["builds"][0]["versions"]
+    assert versions == {"ncs": None, "zephyr": None}

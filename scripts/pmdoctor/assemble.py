@@ -203,7 +203,7 @@ class _Assembler:
                 continue
             version = dig(doc.data, "cmake", "zephyr", "version")
             if version and not self.build.zephyr_version:
-                self.build.zephyr_version = str(version)
+                self.build.zephyr_version = infer.plausible_version(version)
 
     # -- images -------------------------------------------------------------------
 
@@ -416,8 +416,10 @@ class _Assembler:
             if item.provenance != ATTACHED:
                 continue
             if isinstance(item.parsed, LogFile):
-                build.ncs_version = build.ncs_version or item.parsed.ncs_version
-                build.zephyr_version = build.zephyr_version or item.parsed.zephyr_version
+                build.ncs_version = build.ncs_version or infer.plausible_version(item.parsed.ncs_version)
+                build.zephyr_version = build.zephyr_version or infer.plausible_version(
+                    item.parsed.zephyr_version
+                )
             elif item.kind is InputKind.CMAKE_CACHE and not build.ncs_version:
                 base = parse_cmake_cache(item.text or "").get("ZEPHYR_BASE", "")
                 build.ncs_version = infer.ncs_version_from_path(base)

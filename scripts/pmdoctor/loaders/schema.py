@@ -127,9 +127,7 @@ def duplicate_keys(doc: YamlDoc) -> List[SchemaViolation]:
     more = len(doc.duplicates) - MAX_DUPLICATES
     if more > 0:
         first = doc.duplicates[MAX_DUPLICATES]
-        warnings.append(
-            SchemaViolation(first.second, f"{more} more duplicate keys, from this line on", True)
-        )
+        warnings.append(SchemaViolation(first.second, f"{more} more duplicate keys, from this line on", True))
     return warnings
 
 

@@ -187,8 +187,22 @@ def same_board(a: str, b: str) -> bool:
 
 def ncs_version_from_path(zephyr_base: str) -> Optional[str]:
     """``/opt/ncs/v2.6.1/zephyr`` → ``2.6.1`` (pre-release suffixes kept: ``v3.0.0-rc1``)."""
-    match = re.search(r"[/\\]v(\d+\.\d+\.\d+(?:-[\w.]+)?)[/\\]", zephyr_base + "/")
+    match = re.search(r"[/\\]v(\d{1,4}\.\d{1,4}\.\d{1,4}(?:-[\w.]{1,32})?)[/\\]", zephyr_base + "/")
     return match.group(1) if match else None
+
+
+def plausible_version(text: Optional[object]) -> Optional[str]:
+    """A version string as a build or log gives it (``3.7.99``, ``v2.6.0-rc1``), or None for anything else.
+
+    Versions come from files strangers write; a component of 5,000 digits is
+    not a version, and no later comparison should have to parse it.
+    """
+    if text is None:
+        return None
+    value = str(text).strip()
+    if len(value) > 64 or not re.fullmatch(r"v?\d{1,4}(?:\.\d{1,4}){1,3}(?:[-+][\w.-]*)?", value):
+        return None
+    return value
 
 
 def describe(fact: Fact) -> str:
