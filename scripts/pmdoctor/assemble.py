@@ -385,7 +385,8 @@ class _Assembler:
                 build.sysbuild_config, _shown(build, build.sysbuild_config.file), board, soc
             )
         app_core = sorted(
-            (image for image in build.images if image.domain is None), key=lambda image: image.role != "app"
+            (image for image in build.images if image.domain is None),
+            key=lambda image: image.role is not Role.APP,
         )
         for image in app_core:
             if image.config:
@@ -565,7 +566,9 @@ class _Assembler:
         build = self.build
         for layout in build.layouts + [s.layout for s in build.static_files if s.layout]:
             images = build.images_in_domain(layout.domain)
-            main = next((i for i in images if i.role in ("app", "netcore")), images[0] if images else None)
+            main = next(
+                (i for i in images if i.role in (Role.APP, Role.NETCORE)), images[0] if images else None
+            )
             for name in set(layout.regions) | {p.region for p in layout.partitions.values()}:
                 region = layout.regions.get(name) or Region(
                     name=name, placement_strategy=DEFAULT_PLACEMENT.get(name, "complex")

@@ -57,6 +57,7 @@ from ..model import (
     Image,
     Layout,
     Partition,
+    Role,
 )
 from ..model import soc as socs
 from ..model.dt_map import (
@@ -102,7 +103,7 @@ class FlashNode:
 def _board_target(build: Build, image: Image) -> str:
     board = (
         image.config.str("CONFIG_BOARD_TARGET")
-        or (build.board if image.role in ("app", "mcuboot", "b0") else None)
+        or (build.board if image.role in (Role.APP, Role.MCUBOOT, Role.B0) else None)
         or image.config.str("CONFIG_BOARD")
         or build.board
         or "board"
@@ -112,14 +113,14 @@ def _board_target(build: Build, image: Image) -> str:
 
 def _destination(build: Build, image: Image) -> str:
     board = _board_target(build, image)
-    if image.role == "app":
+    if image.role is Role.APP:
         return f"boards/{board}.overlay"
     return f"sysbuild/{image.name}/boards/{board}.overlay"
 
 
 def _main_image(build: Build, domain: Optional[str]) -> Optional[Image]:
     images = build.images_in_domain(domain)
-    for role in ("app", "netcore"):
+    for role in (Role.APP, Role.NETCORE):
         for image in images:
             if image.role == role:
                 return image
@@ -493,7 +494,7 @@ def verify(build: Build, overlays: List[Overlay]) -> RoundTrip:
                     f"{overlay.destination}: zephyr,code-partition does not resolve to "
                     f"&{overlay.code_partition}"
                 )
-            role = image.role if image else "other"
+            role = image.role if image else Role.OTHER
             images.append(
                 Image(
                     name=overlay.image,

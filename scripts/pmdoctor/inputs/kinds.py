@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from ..model import Confidence
+from ..model import Confidence, Named
 
 
-class InputKind(str, Enum):
+class InputKind(Named):
     """What a file is, whatever it is called."""
 
     BUILD_DIR = "build-dir"  # a build directory found among attachments (for the record)

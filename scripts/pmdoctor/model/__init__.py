@@ -31,7 +31,21 @@ class Source:
 UNKNOWN = Source(None)
 
 
-class Era(str, Enum):
+class Named(str, Enum):
+    """A str enum that reads and prints as its value, in every Python version.
+
+    (Python 3.11 made ``format()`` of a str enum give ``Role.APP``; messages
+    must say ``app``.)
+    """
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+
+class Era(Named):
     """How the build lays out flash.
 
     ``CHILD_IMAGE`` and ``SYSBUILD`` are Partition Manager builds;
@@ -44,7 +58,7 @@ class Era(str, Enum):
     DEVICETREE = "devicetree"
 
 
-class Confidence(str, Enum):
+class Confidence(Named):
     """How sure an inference is: given by the user, read from the build, or guessed."""
 
     GIVEN = "given"
@@ -62,7 +76,7 @@ class Fact:
     confidence: Confidence
 
 
-class LayoutKind(str, Enum):
+class LayoutKind(Named):
     GENERATED = "partitions"  # partitions*.yml written by Partition Manager
     STATIC = "pm_static"  # a pm_static*.yml the user wrote or copied
     DEVICETREE = "devicetree"  # fixed-partitions of one image's zephyr.dts
@@ -335,8 +349,8 @@ class Devicetree:
 # ------------------------------------------------------------------ image
 
 
-class Role(str, Enum):
-    """What an image is in the build. A str, so ``image.role == "app"`` reads as before."""
+class Role(Named):
+    """What an image is in the build."""
 
     APP = "app"
     MCUBOOT = "mcuboot"
@@ -375,6 +389,9 @@ class Image:
     signed_image: Optional[Path] = None
     signed_image_size: Optional[int] = None
 
+    def __post_init__(self) -> None:
+        self.role = Role(self.role)  # also when a caller gives the plain name ("mcuboot")
+
     @property
     def uses_partition_manager(self) -> bool:
         return self.config.enabled("CONFIG_PARTITION_MANAGER_ENABLED")
@@ -383,7 +400,7 @@ class Image:
 # --------------------------------------------------------------- problems
 
 
-class ProblemKind(str, Enum):
+class ProblemKind(Named):
     UNREADABLE = "unreadable"  # PMD001: the file could not be read or parsed
     SCHEMA = "schema"  # PMD002 error: Partition Manager would reject it
     SCHEMA_MINOR = "schema-minor"  # PMD002 warning: Partition Manager reads it, but not as written

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-from . import UNKNOWN, Source
+from . import UNKNOWN, Named, Source
 from .symptoms import Symptom
 
 
-class Severity(str, Enum):
+class Severity(Named):
     ERROR = "error"  # will break the build, boot or DFU
     WARNING = "warning"  # likely wrong or fragile
     NOTE = "note"  # worth knowing

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Dict, Iterator, Optional
 
-from ..model import Build, Image
+from ..model import Build, Image, ProblemKind
 from ..model.findings import Finding, Fix, Severity
 from . import rule
 
@@ -31,7 +31,7 @@ def unreadable_file(build: Build) -> Iterator[Finding]:
     """
     images = _ImageIndex(build)
     for problem in build.problems:
-        if problem.kind == "unreadable":
+        if problem.kind is ProblemKind.UNREADABLE:
             # An image's domain is known only once its files are read; fill it in here.
             owner = images.get(problem.image) if problem.image else None
             yield Finding(
@@ -88,12 +88,12 @@ def schema_violation(build: Build) -> Iterator[Finding]:
     `build/partitions.yml` that Partition Manager generated.
     """
     for problem in build.problems:
-        if problem.kind in ("schema", "schema-minor"):
+        if problem.kind in (ProblemKind.SCHEMA, ProblemKind.SCHEMA_MINOR):
             yield Finding(
                 message=problem.message,
                 location=problem.source,
                 domain=problem.domain,
-                severity=Severity.WARNING if problem.kind == "schema-minor" else None,
+                severity=Severity.WARNING if problem.kind is ProblemKind.SCHEMA_MINOR else None,
                 fixes=[Fix("make the entry match the Partition Manager format", problem.source.file)],
                 subject=(str(problem.source.file), problem.message),
             )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from typing import Callable, Iterator, List, Optional, Tuple
 
-from ..model import Build, Image
+from ..model import Build, Image, is_devicetree_region
 from ..model.findings import Finding, Fix, Severity
 from ..model.symptoms import Symptom
 from . import rule
@@ -44,7 +44,7 @@ def _secondary_region(build: Build) -> Optional[str]:
             part = layout.get(name)
             if part is None:
                 continue
-            if not part.region.startswith("dt:"):
+            if not is_devicetree_region(part.region):
                 return part.region
             internal = any(word in (part.device or "") for word in _INTERNAL_FLASH)
             return "flash_primary" if internal else "external_flash"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional
 
-from ...model import Build, Image, Layout, Partition, Setting, Source
+from ...model import Build, Image, Layout, Partition, Role, Setting, Source
 
 
 def mcuboot_image(build: Build) -> Optional[Image]:
@@ -67,7 +67,7 @@ def _user_files_of(build: Build, image: Image) -> List[str]:
     """The user's conf fragments that feed one image."""
     keys = []
     for key in build.user_configs:
-        if image.role == "app" and ("/" not in key or key.startswith("boards/")):
+        if image.role is Role.APP and ("/" not in key or key.startswith("boards/")):
             if key != "sysbuild.conf":
                 keys.append(key)
         elif key.startswith((f"child_image/{image.name}", f"sysbuild/{image.name}")):
@@ -85,7 +85,7 @@ def user_setting(build: Build, image: Image, symbol: str) -> Optional[Setting]:
 
 
 def _cache_setting(build: Build, image: Image, symbol: str) -> Optional[Setting]:
-    for key in (f"{image.name}_{symbol}", symbol if image.role == "app" else None):
+    for key in (f"{image.name}_{symbol}", symbol if image.role is Role.APP else None):
         if key and key in build.cmake_cache:
             return Setting(symbol, build.cmake_cache[key], Source(build.path / "CMakeCache.txt"))
     return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import List, Sequence
 
-from ...model import Image, Partition
+from ...model import Image, Partition, Role
 
 # An application with any of these writes images into the secondary slot.
 DFU_WRITERS = (
@@ -24,7 +24,7 @@ _DT_SLOT = re.compile(r"slot\d+_partition")
 
 
 def is_mcuboot(image: Image) -> bool:
-    return image.role == "mcuboot" or image.config.enabled("CONFIG_MCUBOOT")
+    return image.role is Role.MCUBOOT or image.config.enabled("CONFIG_MCUBOOT")
 
 
 def is_slot(part: Partition) -> bool:
@@ -42,7 +42,7 @@ def needed(image: Image, parts: Sequence[Partition]) -> List[Partition]:
         return []  # the network core cannot reach the application core's flash
     if is_mcuboot(image):
         return [part for part in parts if is_slot(part)]
-    if image.role != "app":
+    if image.role is not Role.APP:
         return []
     writes_updates = any(image.config.enabled(name) for name in DFU_WRITERS)
     return [part for part in parts if writes_updates or not is_slot(part)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ...model import Build
+from ...model import Build, Role
 
 
 def swap_mode(build: Build) -> Optional[str]:
@@ -12,7 +12,7 @@ def swap_mode(build: Build) -> Optional[str]:
     sb = build.sysbuild_config
     mcuboot = build.image("mcuboot")
     sources = [mcuboot.config] if mcuboot else []
-    sources += [image.config for image in build.images if image.role == "app"]
+    sources += [image.config for image in build.images if image.role is Role.APP]
     for config in sources:
         for mode in ("MOVE", "OFFSET", "SCRATCH"):
             if config.enabled(f"CONFIG_BOOT_SWAP_USING_{mode}"):

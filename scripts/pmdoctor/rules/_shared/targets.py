@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable, Optional
 
-from ...model import Build, Image
+from ...model import Build, Image, Role
 from ...model.findings import Fix
 
 
@@ -32,7 +32,7 @@ def _board_file_stem(build: Build) -> Optional[str]:
 def image_config_file(build: Build, image: Optional[Image]) -> Path:
     """Where the user sets a CONFIG_ option for one image, in this build's era."""
     source = _source(build)
-    if image is None or image.role == "app" or not (build.sysbuild or build.partition_manager):
+    if image is None or image.role is Role.APP or not (build.sysbuild or build.partition_manager):
         return source / "prj.conf"
     folder = "sysbuild" if build.sysbuild else "child_image"
     # A whole configuration directory replaces the image's own prj.conf, so
@@ -47,7 +47,7 @@ def image_overlay_file(build: Build, image: Optional[Image]) -> Path:
     """Where the user puts devicetree for one image, in this build's era."""
     source = _source(build)
     board = _board_file_stem(build)
-    if image is None or image.role == "app" or not (build.sysbuild or build.partition_manager):
+    if image is None or image.role is Role.APP or not (build.sysbuild or build.partition_manager):
         if board and f"boards/{board}.overlay" in build.user_overlays:
             return source / "boards" / f"{board}.overlay"
         return source / "app.overlay"

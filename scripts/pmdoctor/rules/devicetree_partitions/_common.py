@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import List, Optional
 
-from ...model import Build, Image, Layout, Partition
+from ...model import DT_REGION_PREFIX, Build, Image, Layout, Partition, Role, is_devicetree_region
 from .._shared.layouts import hx
 
 
@@ -15,7 +15,7 @@ def span_text(address: Optional[int], size: Optional[int]) -> str:
 
 
 def flash_label_of(layout: Layout, part: Partition) -> str:
-    return part.region[3:] if part.region.startswith("dt:") else part.region
+    return part.region[len(DT_REGION_PREFIX) :] if is_devicetree_region(part.region) else part.region
 
 
 def region_base(layout: Layout, part: Partition) -> int:
@@ -28,7 +28,7 @@ def devicetree_images(build: Build) -> List[Image]:
 
 
 def reference_image(images: List[Image]) -> Optional[Image]:
-    for role in ("app", "netcore"):
+    for role in (Role.APP, Role.NETCORE):
         for image in images:
             if image.role == role:
                 return image

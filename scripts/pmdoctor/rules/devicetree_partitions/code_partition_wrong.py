@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator, Optional
 
-from ...model import Build, Era, Image, Source
+from ...model import Build, Era, Image, Role, Source
 from ...model.dt_map import (
     code_partition_for,
 )
@@ -20,7 +20,7 @@ def _mcuboot_used(build: Build) -> bool:
     return (
         build.sysbuild_config.enabled("SB_CONFIG_BOOTLOADER_MCUBOOT")
         or (app is not None and app.config.enabled("CONFIG_BOOTLOADER_MCUBOOT"))
-        or any(image.role == "mcuboot" for image in build.images)
+        or any(image.role is Role.MCUBOOT for image in build.images)
     )
 
 
@@ -28,9 +28,9 @@ def _expected_code_partition(build: Build, image: Image) -> Optional[str]:
     layout = image.devicetree.layout
     if layout is None or image.config.get("CONFIG_XIP") is False:
         return None  # runs from RAM (MCUboot RAM load, FLPR ...): the code partition is not linked
-    if image.role == "app" and not _mcuboot_used(build):
+    if image.role is Role.APP and not _mcuboot_used(build):
         return None  # no bootloader: linked at FLASH_LOAD_OFFSET, any partition may be unused
-    if image.role not in ("app", "mcuboot", "b0", "b0n"):
+    if image.role not in (Role.APP, Role.MCUBOOT, Role.B0, Role.B0N):
         return None
     return code_partition_for(image, list(layout.partitions))
 

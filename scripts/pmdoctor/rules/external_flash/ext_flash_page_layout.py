@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Dict, Iterator, Optional, Tuple
 
-from ...model import Build, DtNode, Image, Layout, Partition
+from ...model import Build, DtNode, Image, Layout, Partition, Role
 from ...model.findings import Finding, Severity
 from .. import rule
 from .._shared import targets as fixes
@@ -96,7 +96,7 @@ def _page_finding(
     targets = [image] + [
         other
         for other in build.images
-        if other.role == "app" and other.domain is None and _page_layout(other, chip(build, other)) == page
+        if other.role is Role.APP and other.domain is None and _page_layout(other, chip(build, other)) == page
     ]
     return Finding(
         message=f"image '{image.name}': " + "; ".join(problems) + ". MCUboot compares the two slots' "

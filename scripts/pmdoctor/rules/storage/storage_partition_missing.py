@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator, List, Optional, Tuple
 
-from ...model import Build, Era, Image, Partition
+from ...model import Build, Era, Image, Partition, Role
 from ...model.findings import Finding, Fix, Severity
 from .. import rule
 from .._shared.external import needed
@@ -20,7 +20,7 @@ from ._common import settings_backend
 
 def _storage_images(build: Build) -> Iterator[Image]:
     for image in build.images:
-        if image.role in ("app", "netcore") and image.config:
+        if image.role in (Role.APP, Role.NETCORE) and image.config:
             yield image
 
 
@@ -68,7 +68,7 @@ def _external_problem(image: Image, part: Partition) -> Optional[str]:
 
 def _pm_storage(build: Build, image: Image) -> Iterator[Finding]:
     layout = build.layout_for_domain(image.domain)
-    if layout is None or not (image.uses_partition_manager or image.role == "app"):
+    if layout is None or not (image.uses_partition_manager or image.role is Role.APP):
         return
     for name, option, severity in _needs(image):
         why = said(image.config, option, image.name)
