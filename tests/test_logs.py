@@ -163,12 +163,23 @@ def test_each_log_rule_fires_on_its_line_and_not_on_a_clean_log(tmp_path: Path, 
 
 
 def test_pmd801_speaks_the_era(tmp_path: Path) -> None:
+    # The chip is unknown (no devicetree attached): one alternative per bus, in each image's file.
     build = _log_build(tmp_path, "E: Failed to open flash area ID 1 (image 0 slot 1): -2")
     files = [str(fix.file) for fix in check(build).findings[0].fixes if fix.file]
-    assert files == ["prj.conf", "child_image/mcuboot.conf"]
+    assert files == ["prj.conf", "prj.conf", "child_image/mcuboot.conf", "child_image/mcuboot.conf"]
     build.sysbuild, build.era = True, Era.SYSBUILD
     files = [str(fix.file) for fix in check(build).findings[0].fixes if fix.file]
-    assert files == ["prj.conf", "sysbuild/mcuboot.conf"]
+    assert files == ["prj.conf", "prj.conf", "sysbuild/mcuboot.conf", "sysbuild/mcuboot.conf"]
+
+
+def test_pmd801_and_pmd302_give_the_same_driver_lines_for_an_unknown_chip(tmp_path: Path) -> None:
+    """Both rules take the driver facts from one table (model/drivers.py), so they cannot disagree."""
+    from pmdoctor.model.drivers import NOR_DRIVERS
+
+    build = _log_build(tmp_path, "E: Failed to open flash area ID 1 (image 0 slot 1): -2")
+    (finding,) = check(build).findings
+    app_snippets = [fix.snippet for fix in finding.fixes if str(fix.file) == "prj.conf"]
+    assert app_snippets == ["\n".join(driver.lines) for driver in NOR_DRIVERS.values()]
 
 
 def test_log_rules_are_documented() -> None:

@@ -75,7 +75,8 @@ def test_pinnacle100_diagnosis_and_ranks() -> None:
     pmd801 = next(f for f in analysis.findings if f.rule == "PMD801")
     assert "MGMT_ERR_ENOENT" in pmd801.message  # decoded with the Zephyr version in the boot banner
     fixes = [(str(fix.file), fix.snippet) for fix in pmd801.fixes if fix.file]
-    assert fixes[1][0] == "child_image/mcuboot.conf" and "CONFIG_NORDIC_QSPI_NOR=y" in fixes[1][1]
+    mcuboot = [snippet for file, snippet in fixes if file == "child_image/mcuboot.conf"]
+    assert mcuboot and "CONFIG_NORDIC_QSPI_NOR=y" in mcuboot[0] and "CONFIG_MULTITHREADING=y" in mcuboot[0]
 
 
 def test_pinnacle100_clean_twin(tmp_path: Path) -> None:

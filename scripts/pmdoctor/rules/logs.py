@@ -10,10 +10,12 @@ from __future__ import annotations
 import functools
 from typing import Callable, Iterator, List, Optional, Tuple
 
-from ..model import Build, Image, is_devicetree_region
+from ..model import Build, Image, Kconfig, is_devicetree_region
+from ..model.drivers import NOR_DRIVERS, driver_lines, enables_a_nor_driver
 from ..model.findings import Finding, Fix, Severity
 from ..model.symptoms import Symptom
 from . import rule
+from ._shared.external import driver_fixes
 from ._shared.targets import image_config_file
 
 # Below every configuration rule: a log line is the consequence, not the cause.
@@ -32,9 +34,14 @@ def _where(symptom: Symptom) -> str:
     return f"{source.file.name}:{source.line}" if source.line else source.file.name
 
 
+def _stand_in(build: Build, name: str) -> Image:
+    """An image none of whose files were given: it only serves to name its configuration file."""
+    return Image(name=name, build_dir=build.path, role=name)
+
+
 def _mcuboot(build: Build) -> Image:
     """MCUboot's image, or a stand-in that only serves to name its configuration file."""
-    return build.image("mcuboot") or Image(name="mcuboot", build_dir=build.path, role="mcuboot")
+    return build.image("mcuboot") or _stand_in(build, "mcuboot")
 
 
 def _secondary_region(build: Build) -> Optional[str]:
@@ -65,10 +72,7 @@ def _has_flash_driver(image: Optional[Image]) -> bool:
     # external_flash.py ask the narrower questions of Partition Manager's gate and the chip's driver).
     if image is None or not image.config:
         return False
-    return any(
-        image.config.enabled(symbol)
-        for symbol in ("CONFIG_NORDIC_QSPI_NOR", "CONFIG_SPI_NOR", "CONFIG_PM_EXTERNAL_FLASH_HAS_DRIVER")
-    )
+    return enables_a_nor_driver(image.config) or image.config.enabled("CONFIG_PM_EXTERNAL_FLASH_HAS_DRIVER")
 
 
 def _finding(symptoms: List[Symptom], message: str, fixes: List[Fix]) -> Finding:
@@ -154,43 +158,25 @@ def log_slot_unreachable(build: Build, symptoms: List[Symptom]) -> Finding:
     )
     fixes: List[Fix] = []
     if region in ("external_flash", None):
-        compatible = _chip_compatible(build)
-        if compatible == "jedec,spi-nor":
-            lines = ["CONFIG_SPI=y", "CONFIG_SPI_NOR=y", "CONFIG_SPI_NOR_FLASH_LAYOUT_PAGE_SIZE=4096"]
-        else:
-            lines = ["CONFIG_NORDIC_QSPI_NOR=y", "CONFIG_NORDIC_QSPI_NOR_FLASH_LAYOUT_PAGE_SIZE=4096"]
-        app = build.app
-        if not _has_flash_driver(app):
-            fixes.append(
-                Fix(
-                    "enable the external-flash driver in the application"
-                    + (
-                        "" if compatible else " (for a SPI-connected chip: CONFIG_SPI=y and CONFIG_SPI_NOR=y)"
-                    ),
-                    image_config_file(build, app),
-                    "\n".join(lines),
-                )
-            )
-        mcuboot_lines = "\n".join([*lines, "CONFIG_MULTITHREADING=y"])
+        # The same driver facts and alternatives as PMD302 (model/drivers.py).
+        driver = NOR_DRIVERS.get(_chip_compatible(build) or "")
+        if not _has_flash_driver(build.app):
+            fixes += driver_fixes(build, build.app or _stand_in(build, "app"), driver)
         if _has_flash_driver(build.image("mcuboot")):
             pass  # MCUboot's own .config shows the driver: nothing to add there
         elif build.sysbuild or build.partition_manager:
-            fixes.append(
-                Fix(
-                    "and in MCUboot, which has its own configuration",
-                    image_config_file(build, _mcuboot(build)),
-                    mcuboot_lines,
-                )
-            )
+            fixes += driver_fixes(build, build.image("mcuboot") or _stand_in(build, "mcuboot"), driver)
         else:
-            fixes.append(
-                Fix(
-                    "and in MCUboot, which has its own configuration: sysbuild/mcuboot.conf "
-                    "(NCS 2.7 and later) or child_image/mcuboot.conf (older)",
-                    None,
-                    mcuboot_lines,
+            for known in [driver] if driver else list(NOR_DRIVERS.values()):
+                chip = f" for a {known.compatible} chip" if driver is None else ""
+                fixes.append(
+                    Fix(
+                        f"and in MCUboot{chip}, which has its own configuration: sysbuild/mcuboot.conf "
+                        "(NCS 2.7 and later) or child_image/mcuboot.conf (older)",
+                        None,
+                        "\n".join(driver_lines(known, Kconfig(), mcuboot=True)),
+                    )
                 )
-            )
     fixes.append(Fix("then build pristine (west build -p) and flash both images"))
     return _finding(symptoms, message, fixes)
 

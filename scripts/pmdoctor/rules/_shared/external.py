@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
-from ...model import Image, Partition, Role
+from ...model import Build, Image, Partition, Role
+from ...model.drivers import NOR_DRIVERS, NorDriver, driver_lines
+from ...model.findings import Fix
+from . import targets
 
 # An application with any of these writes images into the secondary slot.
 DFU_WRITERS = (
@@ -46,3 +49,18 @@ def needed(image: Image, parts: Sequence[Partition]) -> List[Partition]:
         return []
     writes_updates = any(image.config.enabled(name) for name in DFU_WRITERS)
     return [part for part in parts if writes_updates or not is_slot(part)]
+
+
+def driver_fixes(build: Build, image: Image, driver: Optional[NorDriver]) -> List[Fix]:
+    """Enable the chip's driver in one image; for a chip of unknown kind, one alternative per bus."""
+
+    def fix(known: NorDriver, why: str) -> Fix:
+        lines = driver_lines(known, image.config, is_mcuboot(image))
+        return targets.image_kconfig(build, image, lines, why)
+
+    if driver is not None:
+        return [fix(driver, f"enable the {driver.compatible} driver")]
+    return [
+        fix(known, f"if the chip is {known.compatible} (on the {known.bus} bus)")
+        for known in NOR_DRIVERS.values()
+    ]

@@ -6,11 +6,10 @@ from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from ...model import Build, DtNode, Era, Image, Layout, Partition, Region, Source
-from ...model.drivers import is_nor
+from ...model.drivers import NOR_DRIVERS, enables_a_nor_driver, is_nor
 from ...model.findings import Fix
-from .._shared import targets as fixes
 from .._shared.common import app_pm_layout
-from .._shared.external import is_mcuboot, is_slot, needed
+from .._shared.external import driver_fixes, is_mcuboot, is_slot, needed
 from .._shared.layouts import hexrange, is_region_placeholder
 
 EXT = "external_flash"
@@ -25,21 +24,8 @@ HAS_DRIVER = "CONFIG_PM_EXTERNAL_FLASH_HAS_DRIVER"
 OVERRIDE = "PM_OVERRIDE_EXTERNAL_DRIVER_CHECK"
 
 
-# Driver Kconfig per NOR compatible, and the lines a working setup adds (EXT-01).
-DRIVERS: Dict[str, Tuple[str, ...]] = {
-    "nordic,qspi-nor": ("CONFIG_NORDIC_QSPI_NOR",),
-    "jedec,spi-nor": ("CONFIG_SPI", "CONFIG_SPI_NOR"),
-}
-
-
-DRIVER_LINES: Dict[str, Tuple[str, ...]] = {
-    "nordic,qspi-nor": (
-        "CONFIG_NORDIC_QSPI_NOR=y",
-        "CONFIG_NORDIC_QSPI_NOR_FLASH_LAYOUT_PAGE_SIZE=4096",
-        "CONFIG_NORDIC_QSPI_NOR_STACK_WRITE_BUFFER_SIZE=16",
-    ),
-    "jedec,spi-nor": ("CONFIG_SPI=y", "CONFIG_SPI_NOR=y", "CONFIG_SPI_NOR_FLASH_LAYOUT_PAGE_SIZE=4096"),
-}
+# Driver Kconfig per NOR compatible (model/drivers.py holds the facts).
+DRIVERS: Dict[str, Tuple[str, ...]] = {compatible: d.symbols for compatible, d in NOR_DRIVERS.items()}
 
 
 def external_parts(layout: Optional[Layout]) -> List[Partition]:
@@ -112,7 +98,7 @@ def has_driver(image: Image, node: Optional[DtNode]) -> Optional[bool]:
         return all(image.config.enabled(name) for name in DRIVERS[compatible])
     if node is not None and node.compatible:
         return None  # an out-of-tree driver pmdoctor has no Kconfig name for
-    return image.config.enabled("CONFIG_NORDIC_QSPI_NOR") or image.config.enabled("CONFIG_SPI_NOR")
+    return enables_a_nor_driver(image.config)
 
 
 def passes_gate(image: Image, gate: Optional[str], node: Optional[DtNode]) -> bool:
@@ -250,19 +236,4 @@ def devicetree_needs(build: Build) -> Iterator[Tuple[Image, List[Partition], DtN
 
 def driver_fixes_for(build: Build, image: Image, compatible: Optional[str]) -> List[Fix]:
     """The driver lines for the chip; one alternative per driver when the chip is unknown."""
-    if compatible is None:
-        return [
-            fixes.image_kconfig(
-                build, image, _driver_lines(image, known), f"if the chip is {known} (on the {bus} bus)"
-            )
-            for known, bus in (("nordic,qspi-nor", "QSPI"), ("jedec,spi-nor", "SPI"))
-        ]
-    lines = _driver_lines(image, compatible)
-    return [fixes.image_kconfig(build, image, lines, f"enable the {compatible} driver")]
-
-
-def _driver_lines(image: Image, compatible: str) -> List[str]:
-    lines = list(DRIVER_LINES[compatible])
-    if is_mcuboot(image) and image.config.get("CONFIG_MULTITHREADING") is False:
-        lines.append("CONFIG_MULTITHREADING=y")  # the NOR drivers need it in MCUboot
-    return lines
+    return driver_fixes(build, image, NOR_DRIVERS.get(compatible or ""))

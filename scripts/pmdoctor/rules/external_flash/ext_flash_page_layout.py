@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Dict, Iterator, Optional, Tuple
 
 from ...model import Build, DtNode, Image, Layout, Partition, Role
+from ...model.drivers import NOR_DRIVERS
 from ...model.findings import Finding, Severity
 from .. import rule
 from .._shared import targets as fixes
@@ -16,8 +17,8 @@ from ._common import EXT, at, chip, has_driver, nor_compatible
 
 # The flash page layout the NOR driver reports, and its Kconfig default (EXT-05).
 PAGE_SIZE: Dict[str, Tuple[str, int]] = {
-    "nordic,qspi-nor": ("CONFIG_NORDIC_QSPI_NOR_FLASH_LAYOUT_PAGE_SIZE", 4096),
-    "jedec,spi-nor": ("CONFIG_SPI_NOR_FLASH_LAYOUT_PAGE_SIZE", 65536),
+    compatible: (driver.page_size_symbol, driver.default_page_size)
+    for compatible, driver in NOR_DRIVERS.items()
 }
 
 

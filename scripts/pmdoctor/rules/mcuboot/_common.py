@@ -12,7 +12,7 @@ from ...model import (
     LayoutKind,
     Partition,
 )
-from ...model.drivers import is_nor
+from ...model.drivers import NOR_DRIVERS, is_nor
 from .._shared.common import (
     mcuboot_image,
     static_layout_for,
@@ -69,12 +69,10 @@ def slot_sector(build: Build, layout: Layout, part: Partition) -> Tuple[int, str
     mcuboot = mcuboot_image(build)
     if on_external_flash(build, layout, part) and mcuboot is not None:
         config = mcuboot.config
-        if config.enabled("CONFIG_NORDIC_QSPI_NOR"):
-            size = config.int("CONFIG_NORDIC_QSPI_NOR_FLASH_LAYOUT_PAGE_SIZE") or 4096
-            return size, "CONFIG_NORDIC_QSPI_NOR_FLASH_LAYOUT_PAGE_SIZE"
-        if config.enabled("CONFIG_SPI_NOR"):
-            size = config.int("CONFIG_SPI_NOR_FLASH_LAYOUT_PAGE_SIZE") or 65536
-            return size, "CONFIG_SPI_NOR_FLASH_LAYOUT_PAGE_SIZE"
+        for driver in NOR_DRIVERS.values():
+            if config.enabled(driver.symbols[-1]):
+                size = config.int(driver.page_size_symbol) or driver.default_page_size
+                return size, driver.page_size_symbol
     if region is not None and region.erase_block:
         return region.erase_block, f"erase block of {region.name}"
     return 4096, "default 4 KB"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Iterator, List, Optional, Tuple
 
 from ...model import Build, Era, Image, Partition, Role
+from ...model.drivers import enables_a_nor_driver
 from ...model.findings import Finding, Fix, Severity
 from .. import rule
 from .._shared.external import needed
@@ -41,7 +42,7 @@ def _has_ext_driver(image: Image) -> bool:
     config = image.config
     if "CONFIG_PM_EXTERNAL_FLASH_HAS_DRIVER" in config:
         return config.enabled("CONFIG_PM_EXTERNAL_FLASH_HAS_DRIVER")
-    return config.enabled("CONFIG_NORDIC_QSPI_NOR") or config.enabled("CONFIG_SPI_NOR")
+    return enables_a_nor_driver(config)
 
 
 def _storage_judges_reach(image: Image, part: Partition) -> bool:
