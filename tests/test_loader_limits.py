@@ -26,7 +26,7 @@ from pmdoctor.loaders import LoadError, file_problem, parse_int, read_text
 from pmdoctor.loaders.kconfig import parse_value
 from pmdoctor.loaders.logs import _KEYWORDS, MAX_REPEATS, RECOGNISERS, load_log, parse_log, version_tuple
 from pmdoctor.loaders.partitions import _int
-from pmdoctor.loaders.yamlfile import parse_yaml
+from pmdoctor.loaders.yamlfile import MAX_NODES, parse_yaml
 
 FOUNDATION = BUILDS / "foundation"
 unix_only = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs and devices are POSIX")
@@ -233,7 +233,7 @@ def test_huge_yaml_is_refused_before_it_is_built(tmp_path: Path) -> None:
     result, seconds, peak_mb = run_measured("-d", str(case), cwd=tmp_path)
     assert_clean_run(result)
     assert result.returncode == 1
-    assert "PMD001" in result.stdout and "more than 200000 nodes" in result.stdout
+    assert "PMD001" in result.stdout and f"more than {MAX_NODES} nodes" in result.stdout
     assert seconds < 20, seconds
     assert peak_mb < 400, peak_mb
 
@@ -337,10 +337,13 @@ def test_triage_warns_about_duplicates_in_static_and_regions_files(tmp_path: Pat
 # ------------------------------------------------------------ 5. thousands of sysbuild domains
 
 
-def test_ten_thousand_domains_take_seconds_not_minutes(tmp_path: Path) -> None:
-    """Every new image's folder was resolved against every earlier one: quadratic, over 150 s."""
+def test_thousands_of_domains_take_seconds_not_minutes(tmp_path: Path) -> None:
+    """Every new image's folder was resolved against every earlier one: quadratic, over 150 s.
+
+    8,000 domains is as many as domains.yaml can hold inside the YAML node limit.
+    """
     case = copy_case(tmp_path, "sysbuild_nrf5340")
-    names = ["peripheral_uart", "mcuboot", "ipc_radio", "b0n"] + [f"d{i}" for i in range(10_000)]
+    names = ["peripheral_uart", "mcuboot", "ipc_radio", "b0n"] + [f"d{i}" for i in range(8_000)]
     top = "/home/user/peripheral_uart/build"
     (case / "domains.yaml").write_text(
         f"default: peripheral_uart\nbuild_dir: {top}\ndomains:\n"

@@ -123,8 +123,10 @@ def test_yaml_alias_bomb_is_refused(tmp_path: Path) -> None:
 
 
 def test_yaml_too_many_nodes_without_aliases_is_not_called_a_bomb(tmp_path: Path) -> None:
-    with pytest.raises(LoadError, match=r"more than 200000 nodes \(far larger than any build file\)"):
-        parse_yaml("a: [" + "0," * 210_000 + "0]\n", tmp_path / "partitions.yml")
+    from pmdoctor.loaders.yamlfile import MAX_NODES
+
+    with pytest.raises(LoadError, match=rf"more than {MAX_NODES} nodes \(far larger than any build file\)"):
+        parse_yaml("a: [" + "0," * (MAX_NODES + 10) + "0]\n", tmp_path / "partitions.yml")
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 import yaml
 
@@ -71,9 +71,12 @@ def validate(doc: YamlDoc, schema: str) -> List[SchemaViolation]:
     why_not = not_a_layout(doc.data)
     if why_not is not None:
         return [SchemaViolation(1, why_not, False)]
+    if fits(doc.data, load_schema(schema)):
+        return duplicate_keys(doc)  # nothing for pykwalify to report: do not pay for importing it
     from pykwalify.core import Core
 
-    core = Core(source_data=doc.data, schema_data=load_schema(schema))
+    checked, skipped = _bounded(doc.data)
+    core = Core(source_data=checked, schema_data=load_schema(schema))
     core.validate(raise_exception=False)
     wrappers = _wrappers(doc.data) if schema != "regions" else []
     violations = [
@@ -100,7 +103,29 @@ def validate(doc: YamlDoc, schema: str) -> List[SchemaViolation]:
             "is not a list" in message and keys[-1:] in (["before"], ["after"])
         )
         violations.append(SchemaViolation(doc.line(*keys), f"{where}: {message}", minor))
+    if skipped:
+        first = list(doc.data)[MAX_VALIDATED]
+        violations.append(
+            SchemaViolation(
+                doc.line(first),
+                f"{skipped} more entries are not schema-checked (the first {MAX_VALIDATED} are, "
+                "more than any build's layout has)",
+                True,
+            )
+        )
     return violations + duplicate_keys(doc)
+
+
+# pykwalify is slow on large documents (and no build's layout has more than a few dozen
+# partitions): past this many top-level entries, the rest is counted, not checked.
+MAX_VALIDATED = 1000
+
+
+def _bounded(data: Any) -> tuple[Any, int]:
+    if not isinstance(data, dict) or len(data) <= MAX_VALIDATED:
+        return data, 0
+    keys = list(data)[:MAX_VALIDATED]
+    return {key: data[key] for key in keys}, len(data) - MAX_VALIDATED
 
 
 # A file with thousands of repeated keys is no layout anyone wrote: name a few, count the rest.
@@ -134,6 +159,71 @@ def duplicate_keys(doc: YamlDoc) -> List[SchemaViolation]:
 def _key_path(keys: tuple) -> str:
     text = "/".join(str(key) for key in keys) or "top level"
     return text if len(text) <= 2 * MAX_QUOTED else text[: 2 * MAX_QUOTED - 1] + "…"
+
+
+# The schema keywords fits() understands; a schema using any other goes to pykwalify.
+_KNOWN_KEYWORDS = {"type", "mapping", "sequence", "required", "allowempty", "enum", "desc"}
+_TYPES = {
+    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "str": lambda v: isinstance(v, (str, bytes)),
+    "bool": lambda v: isinstance(v, bool),
+    "any": lambda v: True,
+}
+
+
+def fits(value: Any, rule: Any) -> bool:
+    """True only when ``value`` certainly satisfies a pykwalify ``rule`` (the same schema files).
+
+    A fast, conservative pre-check: the valid files of a healthy build skip
+    pykwalify (its import alone costs more than the rest of a check); any
+    doubt, including a schema keyword this function does not know, returns
+    False, and pykwalify, the validator of record, reports the details.
+    """
+    if not isinstance(rule, dict) or set(rule) - _KNOWN_KEYWORDS:
+        return False
+    if "enum" in rule and value not in rule["enum"]:
+        return False
+    kind = rule.get("type", "str")
+    if kind == "map":
+        return isinstance(value, dict) and _fits_mapping(value, rule)
+    if kind == "seq":
+        items = rule.get("sequence")
+        if not isinstance(value, list) or not isinstance(items, list) or len(items) != 1:
+            return False
+        return all(item is not None and fits(item, items[0]) for item in value)
+    check = _TYPES.get(kind)
+    return check is not None and check(value)
+
+
+def _fits_mapping(value: Dict[Any, Any], rule: Dict[str, Any]) -> bool:
+    mapping = rule.get("mapping")
+    if mapping is None:
+        return bool(rule.get("allowempty"))
+    patterns = [
+        (re.compile(key[len("regex;") :]), sub) for key, sub in mapping.items() if key.startswith("regex;")
+    ]
+    for key, sub in mapping.items():
+        if isinstance(sub, dict) and sub.get("required") and value.get(key) is None:
+            return False
+    for key, item in value.items():
+        if not isinstance(key, str):
+            return False
+        sub = mapping.get(key) if not key.startswith("regex;") else None
+        literal = sub is not None
+        if sub is None:
+            sub = next((found for pattern, found in patterns if pattern.search(key)), None)
+        if sub is None:
+            if rule.get("allowempty"):
+                continue
+            return False
+        if item is None:
+            # pykwalify lets an optional key it names hold nothing, not a key a regex matched.
+            if not literal or (isinstance(sub, dict) and sub.get("required")):
+                return False
+            continue
+        if not fits(item, sub):
+            return False
+    return True
 
 
 def _quoted(value: str) -> str:

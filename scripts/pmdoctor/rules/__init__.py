@@ -127,17 +127,33 @@ def find(id_or_name: str) -> Optional[Rule]:
     return None
 
 
+# No one reads thousands of findings of one rule: past this many, one more finding counts the rest.
+MAX_FINDINGS_PER_RULE = 100
+
+
 def run_all(build: Build, selected: Optional[Iterable[str]] = None) -> Iterator[Finding]:
     """Run every (or every selected) rule on a build, stamping rule data on findings."""
     wanted = set(selected) if selected else None
     for candidate in load_all().values():
         if wanted is not None and candidate.id not in wanted:
             continue
-        for finding in candidate.check(build):
-            yield replace(
-                finding,
+        more, worst = 0, None
+        for count, finding in enumerate(candidate.check(build)):
+            severity = finding.severity or candidate.severity
+            if count < MAX_FINDINGS_PER_RULE:
+                stamp = {"rule": candidate.id, "name": candidate.name, "severity": severity}
+                yield replace(finding, **stamp, rank=finding.rank or candidate.rank)
+                continue
+            more += 1
+            if worst is None or severity.at_least(worst):
+                worst = severity
+        if more:
+            yield Finding(
+                message=f"{more} more {candidate.name} findings are not listed one by one "
+                f"(the first {MAX_FINDINGS_PER_RULE} are); fix those and run again",
                 rule=candidate.id,
                 name=candidate.name,
-                severity=finding.severity or candidate.severity,
-                rank=finding.rank or candidate.rank,
+                severity=worst,
+                rank=candidate.rank,
+                subject=("more findings", str(more)),
             )
