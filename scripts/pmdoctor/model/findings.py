@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import List, Optional, Tuple
+from pathlib import Path, PurePath
+from typing import Callable, List, Optional, Tuple, Union
 
 from . import UNKNOWN, Named, Source
 from .symptoms import Symptom
@@ -21,6 +21,83 @@ class Severity(Named):
 
     def at_least(self, other: Severity) -> bool:
         return self.weight >= other.weight
+
+
+Part = Union[str, Source, PurePath]
+
+
+class Text(str):
+    """Words with file references in them, which each reporter shows its own way.
+
+    Rules write ``Text("mcuboot_secondary: 0x0-0xe0000 (", part.source, ")")``
+    instead of baking a path into a string: the text report then shows the
+    file relative to the current directory, SARIF relative to the repository,
+    a forum reply relative to the thread's folder (never this machine's
+    absolute paths). As a plain ``str`` it reads with file names only
+    (``partitions.yml:53``), so it still compares and searches like the
+    string it replaces.
+    """
+
+    parts: Tuple[Part, ...]
+
+    def __new__(cls, *parts: Part) -> Text:
+        flat: List[Part] = []
+        for part in parts:
+            if isinstance(part, Text):
+                flat.extend(part.parts)
+            elif isinstance(part, (Source, PurePath)) or (isinstance(part, str) and part):
+                flat.append(part)
+        text = super().__new__(cls, "".join(_short(part) for part in flat))
+        text.parts = tuple(flat)
+        return text
+
+    def render(self, show: Callable[[Source], str]) -> str:
+        """The text with each file reference shown by ``show``."""
+        return "".join(_as_source(part, show) for part in self.parts)
+
+    def __reduce__(self):  # copies and pickles keep the parts
+        return (Text, self.parts)
+
+    # Joined with plain strings it stays a Text (str + Text calls __radd__ first: a subclass).
+    def __add__(self, other: object) -> Text:
+        return Text(self, other) if isinstance(other, str) else NotImplemented
+
+    def __radd__(self, other: object) -> Text:
+        return Text(other, self) if isinstance(other, str) else NotImplemented
+
+    @staticmethod
+    def join(separator: str, items) -> str:
+        """``separator.join(items)`` that keeps the file references of Text items."""
+        items = list(items)
+        if not any(isinstance(item, Text) for item in items):
+            return separator.join(items)
+        parts: List[Part] = []
+        for index, item in enumerate(items):
+            if index:
+                parts.append(separator)
+            parts.append(item)
+        return Text(*parts)
+
+
+def _short(part: Part) -> str:
+    if isinstance(part, str):
+        return part
+    source = part if isinstance(part, Source) else Source(Path(part))
+    if source.file is None:
+        return "<unknown>"
+    name = PurePath(source.file).name
+    return f"{name}:{source.line}" if source.line else name
+
+
+def _as_source(part: Part, show: Callable[[Source], str]) -> str:
+    if isinstance(part, str):
+        return part
+    return show(part if isinstance(part, Source) else Source(Path(part)))
+
+
+def shown(value: str, show: Callable[[Source], str]) -> str:
+    """A message, evidence line or fix text as one reporter shows it (plain strings as they are)."""
+    return value.render(show) if isinstance(value, Text) else value
 
 
 @dataclass(frozen=True)
@@ -57,10 +134,3 @@ class Finding:
     @property
     def effective_severity(self) -> Severity:
         return self.severity or Severity.ERROR
-
-
-def where_seen(symptom: Symptom) -> str:
-    """``console.log:5``: short, for evidence lines (the finding's location has the full path)."""
-    source = symptom.source
-    name = source.file.name if source.file is not None else "log"
-    return f"{name}:{source.line}" if source.line else name
