@@ -397,7 +397,6 @@ def test_wheel_ships_the_schemas_and_runs_from_them(tmp_path):
     assert {f["rule"] for f in document["builds"][0]["findings"]} >= {"PMD401"}
 
 
-
 def test_every_package_of_the_tree_is_listed_for_installation():
     """A package left out of pyproject.toml is missing from every pip install."""
     import re
