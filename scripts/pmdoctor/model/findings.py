@@ -7,6 +7,7 @@ from pathlib import Path, PurePath
 from typing import Callable, List, Optional, Tuple, Union
 
 from . import UNKNOWN, Named, Source
+from .edits import Edit
 from .symptoms import Symptom
 
 
@@ -102,11 +103,42 @@ def shown(value: str, show: Callable[[Source], str]) -> str:
 
 @dataclass(frozen=True)
 class Fix:
-    """A concrete change: which file to edit and what to put there."""
+    """A cure for a finding: words for a person and, when pmdoctor knows the exact change, edits.
+
+    A fix with ``edits`` is mechanical once the fix checker has applied them
+    to a copy of the build's model and re-run the rules (``checked``): the
+    finding went away and no new error came. A fix without edits, or whose
+    check failed, is advice; ``conflict`` then names what stood in the way
+    ("growing `mcuboot_primary` would overlap `settings_storage`").
+    ``field_warning`` is the one line that tells what the change does to
+    devices already deployed (a moved slot breaks DFU from the old firmware).
+
+    ``file`` and ``snippet`` are what reports showed before edits existed;
+    with edits they default to the first edit's file and the edits' text.
+    """
 
     description: str
     file: Optional[Path] = None
     snippet: Optional[str] = None
+    edits: Tuple[Edit, ...] = ()
+    checked: Optional[bool] = None  # None: not (yet) checked
+    conflict: Optional[str] = None
+    field_warning: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        if not self.edits:
+            return
+        object.__setattr__(self, "edits", tuple(self.edits))
+        if self.file is None:
+            object.__setattr__(self, "file", self.edits[0].target.file)
+        if self.snippet is None:
+            same_file = [edit.text for edit in self.edits if edit.target.file == self.file]
+            object.__setattr__(self, "snippet", "\n".join(same_file))
+
+    @property
+    def mechanical(self) -> bool:
+        """pmdoctor may apply it: it has edits and they passed their check."""
+        return bool(self.edits) and self.checked is True
 
 
 @dataclass
