@@ -63,8 +63,9 @@ def kconfig_signals(config: Kconfig, shown: str, board: Inference, soc: Inferenc
     """``CONFIG_BOARD_TARGET``/``CONFIG_BOARD``, ``CONFIG_SOC``, ``CONFIG_SOC_NRF…=y``, ``CONFIG_BOARD_…``."""
     board.offer(config.str("CONFIG_BOARD_TARGET") or config.str("CONFIG_BOARD"), shown, Confidence.HIGH)
     soc.offer(config.str("CONFIG_SOC"), shown, Confidence.HIGH)
-    for name, setting in config.settings.items():
-        if setting.value is not True:
+    for name in config.settings:
+        # Only these two families can match below: the other settings are never made (lazy Kconfig).
+        if not name.startswith(("CONFIG_SOC_", "CONFIG_BOARD_")) or config.settings[name].value is not True:
             continue
         chip = re.fullmatch(
             r"CONFIG_SOC_(NRF\d{4,5}(?:_CPUNET|_CPUAPP)?|NRF54[A-Z]\d{2})(?:_[A-Z]{4})?", name
