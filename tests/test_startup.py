@@ -34,7 +34,12 @@ def imported(*args: str, cwd: Path) -> Set[str]:
     environ = dict(os.environ, PYTHONPATH=str(ROOT / "scripts"))
     environ.pop("ZEPHYR_BASE", None)
     result = subprocess.run(
-        [sys.executable, "-c", _PROBE, *args], cwd=cwd, env=environ, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", _PROBE, *args],
+        cwd=cwd,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout.splitlines()[-1])
