@@ -124,10 +124,12 @@ def devicetree_signals(tree: Devicetree, shown: str, soc: Inference, includes: I
             if chip and node.path != "/":
                 soc.offer(soc_name(chip.group(1)), f'compatible "{compatible}" in {shown}', Confidence.MEDIUM)
             series = _CONTROLLER_SERIES.get(compatible)
+            if not series:
+                continue  # before looking for its flash: that walks every node
             flash = next(
                 (c for c in tree.nodes.values() if c.path.startswith(node.path + "/") and c.reg), None
             )
-            if series and flash is not None:
+            if flash is not None:
                 chip_name = _SERIES_BY_FLASH_SIZE.get((series, flash.reg[0][1]))
                 evidence = f"{compatible} with {flash.reg[0][1] // 1024} KB of flash in {shown}"
                 soc.offer(chip_name, evidence, Confidence.LOW)
