@@ -58,9 +58,10 @@ manifest:
 
 @dataclass
 class Runs:
-    """Wall seconds and peak resident set size (bytes) of each run of one command."""
+    """Wall seconds, CPU seconds (user + system) and peak resident set size (bytes) of each run."""
 
     seconds: List[float]
+    cpu: List[float]
     rss: List[int]
 
     @property
@@ -68,53 +69,65 @@ class Runs:
         return statistics.median(self.seconds) * 1000
 
     @property
+    def median_cpu_ms(self) -> float:
+        return statistics.median(self.cpu) * 1000 if self.cpu else 0.0
+
+    @property
     def peak_rss(self) -> int:
         return max(self.rss) if self.rss else 0
 
 
-def run_once(argv: Sequence[str], cwd: Path, env: Dict[str, str]) -> Tuple[float, int]:
-    """Wall time and peak RSS of one process (its own rusage, not the benchmark's)."""
+def run_once(argv: Sequence[str], cwd: Path, env: Dict[str, str]) -> Tuple[float, Optional[float], int]:
+    """Wall time, CPU time and peak RSS of one process (its own rusage, not the benchmark's)."""
     start = time.perf_counter()
     process = subprocess.Popen(
         list(argv), cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    rss = 0
+    rss, cpu = 0, None
     if hasattr(os, "wait4"):
         _, status, usage = os.wait4(process.pid, 0)
         elapsed = time.perf_counter() - start
         process.returncode = os.waitstatus_to_exitcode(status)
         # Linux reports KiB, macOS bytes.
         rss = usage.ru_maxrss if sys.platform == "darwin" else usage.ru_maxrss * 1024
+        cpu = usage.ru_utime + usage.ru_stime
     else:  # pragma: no cover - Windows: no rusage of a child
         process.wait()
         elapsed = time.perf_counter() - start
     errors = process.stderr.read().decode(errors="replace") if process.stderr else ""
     if process.returncode not in (0, 1):  # 1: findings, which is an answer
         raise SystemExit(f"benchmark: {' '.join(argv)} ended with {process.returncode}:\n{errors[-2000:]}")
-    return elapsed, rss
+    return elapsed, cpu, rss
 
 
 def compare(
     subject: Sequence[str], anchor: Sequence[str], repeat: int, cwd: Path, env: Dict[str, str]
 ) -> Tuple[Runs, Runs]:
     """Time both commands ``repeat`` times, alternating (after one unmeasured run of each)."""
-    runs = (Runs([], []), Runs([], []))
+    runs = (Runs([], [], []), Runs([], [], []))
     run_once(subject, cwd, env)
     run_once(anchor, cwd, env)
     for _ in range(repeat):
         for command, into in ((anchor, runs[1]), (subject, runs[0])):
-            seconds, rss = run_once(command, cwd, env)
+            seconds, cpu, rss = run_once(command, cwd, env)
             into.seconds.append(seconds)
+            if cpu is not None:
+                into.cpu.append(cpu)
             into.rss.append(rss)
     return runs
 
 
 def ratio_line(name: str, subject: Runs, anchor: Runs, anchor_name: str, goal: float) -> str:
+    """Wall time ratio, and CPU time ratio (steadier on a busy machine) when the OS gives it."""
     ratio = subject.median_ms / anchor.median_ms
-    return (
-        f"{name}: {ratio:.2f}x {anchor_name} ({subject.median_ms:.0f} vs {anchor.median_ms:.0f} ms, "
+    line = (
+        f"{name}: {ratio:.2f}x {anchor_name} ({subject.median_ms:.0f} vs {anchor.median_ms:.0f} ms wall, "
         f"median of {len(subject.seconds)}; goal <= {goal}x)"
     )
+    if subject.cpu and anchor.median_cpu_ms:
+        cpu_ratio = subject.median_cpu_ms / anchor.median_cpu_ms
+        line += f"; CPU {cpu_ratio:.2f}x ({subject.median_cpu_ms:.0f} vs {anchor.median_cpu_ms:.0f} ms)"
+    return line
 
 
 def quiet_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
