@@ -42,6 +42,7 @@ class OutputOptions:
     color: str = "auto"
     verbose: bool = False
     sarif_root: Optional[str] = None
+    width: Optional[int] = None  # --width: columns for the layout map
 
 
 def build_dirs(explicit: Optional[Sequence[str]], ctx: Context) -> List[Path]:
@@ -91,6 +92,7 @@ def emit(analyses: list, output: OutputOptions, ctx: Context) -> int:
         verbose=output.verbose,
         command=ctx.command,
         sarif_root=sarif_root(output.sarif_root, ctx.cwd) if fmt == "sarif" else None,
+        width=output.width,
     )
     text = renderers()[fmt](analyses, options)
     if output.output:

@@ -10,7 +10,7 @@ if TYPE_CHECKING:  # pragma: no cover - a reporter is imported only when its for
     from ..analysis import Analysis
 
 # Every format, without importing a reporter (the CLI lists them in --help).
-FORMATS = ("github", "json", "junit", "markdown", "sarif", "text")
+FORMATS = ("github", "html", "json", "junit", "markdown", "sarif", "text")
 
 
 @dataclass(frozen=True)
@@ -22,13 +22,15 @@ class RenderOptions:
     command: str = "pmdoctor"
     # SARIF URIs are relative to this (the repository root for code scanning).
     sarif_root: Optional[Path] = None
+    # Columns the layout map may use (None: the terminal's width, at least 80).
+    width: Optional[int] = None
 
 
 Renderer = Callable[[List["Analysis"], RenderOptions], str]
 
 
 def renderers() -> Dict[str, Renderer]:
-    from . import github, json_report, junit, markdown, sarif, text
+    from . import github, html, json_report, junit, map, markdown, sarif, text
 
     return {
         "text": text.render,
@@ -37,4 +39,7 @@ def renderers() -> Dict[str, Renderer]:
         "markdown": markdown.render,
         "github": github.render,
         "junit": junit.render,
+        "html": html.render,
+        # Not a --format choice: `pmdoctor map` and `triage --map` render the text report as the map.
+        "map": map.render,
     }
