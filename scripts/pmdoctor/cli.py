@@ -124,7 +124,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help="map: columns to fit (default: the terminal's width; at least 80)",
     )
     parser.add_argument(
-        "--map", action="store_true", help="triage: draw the layout instead of the text report"
+        "--map", action="store_true", help="check, triage: draw the layout instead of the text report (as `map` does)"
     )
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="show all evidence; on internal errors, the traceback"
@@ -234,6 +234,8 @@ def _run(args: argparse.Namespace, ctx: Context) -> int:
 def _check(args: argparse.Namespace, ctx: Context) -> int:
     from .commands.check import run_check
 
+    if args.map:
+        return _map(args, ctx)
     options = _check_options(args, ctx)
     return run_check(options, ctx) if options is not None else EXIT_USAGE
 
