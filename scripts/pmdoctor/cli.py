@@ -124,7 +124,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help="map: columns to fit (default: the terminal's width; at least 80)",
     )
     parser.add_argument(
-        "--map", action="store_true", help="check, triage: draw the layout instead of the text report (as `map` does)"
+        "--map", action="store_true", help="check, triage: draw the layout in place of the text report"
     )
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="show all evidence; on internal errors, the traceback"

@@ -1,5 +1,9 @@
 """What the layout map (text and HTML) draws: every region of every layout, nested, with findings on it.
 
+One view model for both renderers (report/map.py, report/html.py), so the
+terminal and the HTML page never disagree on rows, free space, marks or
+titles; each renderer only decides how to draw them.
+
 The map is a picture of the layouts that decide where things are in flash
 (the same ones the rules check): Partition Manager's generated
 ``partitions*.yml`` per domain (else the static file), or each distinct
@@ -28,12 +32,16 @@ import os
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import PurePath
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 from ..model import Build, Era, Layout, LayoutKind, Partition, Region, is_devicetree_region
 from ..model.findings import Finding, Severity
 from ..rules._shared.layouts import Checked, checked_layouts, find_partition, is_region_placeholder
+from . import RenderOptions
+from ._neutral import one_line
+from .paths import display_path
 
 # Partition Manager's name for space a static file keeps empty.
 _EMPTY = re.compile(r"EMPTY_[0-9]+")
@@ -90,9 +98,9 @@ class RegionMap:
     def end(self) -> Optional[int]:
         return None if self.base is None or self.size is None else self.base + self.size
 
-    @property
+    @cached_property
     def extent(self) -> Optional[Tuple[int, int]]:
-        """The address range to draw: the region, else the partitions in it."""
+        """The address range to draw: the region, else the partitions in it (rows are final by then)."""
         if self.base is not None and self.size:
             return self.base, self.base + self.size
         placed = [r for r in self.rows if r.start is not None and r.end is not None]
@@ -136,6 +144,11 @@ class BuildMap:
 def worst_severity(findings: Iterable[Finding]) -> Optional[Severity]:
     severities = [f.effective_severity for f in findings]
     return max(severities, key=lambda s: s.weight) if severities else None
+
+
+def by_severity(findings: Iterable[Finding]) -> List[Finding]:
+    """Worst first, in their order otherwise (the order rank.py gave them)."""
+    return sorted(findings, key=lambda f: -f.effective_severity.weight)
 
 
 # ------------------------------------------------------------------ layouts
@@ -558,3 +571,28 @@ def percent_text(region: RegionMap) -> str:
     if text == "0" and region.allocated > 0:
         text = "0.1"
     return text + "%"
+
+
+# ------------------------------------------------------------------- titles
+
+
+def layout_title(layout: LayoutMap, options: RenderOptions) -> Tuple[str, str]:
+    """What a layout is (``Partition Manager, domain CPUNET``) and the file it comes from."""
+    where = one_line(display_path(layout.layout.file, options.cwd))
+    if layout.layout.kind is LayoutKind.DEVICETREE:
+        images = ", ".join(one_line(i) for i in layout.images) or one_line(layout.layout.image or "?")
+        return f"devicetree of {images}", where
+    what = "static layout" if layout.layout.kind is LayoutKind.STATIC else "Partition Manager"
+    if layout.layout.domain:
+        what += f", domain {one_line(layout.layout.domain)}"
+    return what, where
+
+
+def region_extent_text(region: RegionMap) -> str:
+    """``0x0–0x100000 · 1 MiB · 98.4% allocated, 16 KiB free``, or what is unknown."""
+    if region.size is None or region.base is None:
+        return "size unknown"
+    words = f"0x{region.base:x}–0x{region.end:x} · {human_size(region.size)}"
+    if region.size:
+        words += f" · {percent_text(region)} allocated, {human_size(region.free or 0)} free"
+    return words

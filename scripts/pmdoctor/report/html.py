@@ -27,9 +27,20 @@ from ..analysis import Analysis
 from ..model import Build
 from ..model.findings import Finding, Severity, where_seen
 from . import RenderOptions
-from ._map_model import BuildMap, LayoutMap, RegionMap, Row, RowKind, build_map, human_size, percent_text
+from ._map_model import (
+    BuildMap,
+    LayoutMap,
+    RegionMap,
+    Row,
+    RowKind,
+    build_map,
+    by_severity,
+    human_size,
+    layout_title,
+    percent_text,
+    region_extent_text,
+)
 from ._neutral import block_lines, one_line
-from .map import layout_title, region_extent_text
 from .paths import display_path
 from .text import summary_line
 
@@ -366,13 +377,9 @@ def _region(key: str, region: RegionMap, anchors: Dict[int, str]) -> List[str]:
 def _badges(findings: List[Finding], anchors: Dict[int, str]) -> str:
     return "".join(
         f'<a class="badge pill {f.effective_severity.value}" href="#{anchors[id(f)]}">{_text(f.rule)}</a>'
-        for f in _by_severity(findings)
+        for f in by_severity(findings)
         if id(f) in anchors
     )
-
-
-def _by_severity(findings: List[Finding]) -> List[Finding]:
-    return sorted(findings, key=lambda f: -f.effective_severity.weight)
 
 
 def _category(row: Row) -> str:
@@ -432,14 +439,14 @@ def _svg_row(row: Row, x_of, status_y: int) -> str:
         classes += f" sev-{severity.value}"
     name = "free space" if row.kind == RowKind.GAP else one_line(row.name)
     details = f"{name} · 0x{row.start:x}–0x{row.end:x} · {human_size(row.size or 0)}"
-    rules = " ".join(dict.fromkeys(one_line(f.rule) for f in _by_severity(row.findings)))
+    rules = " ".join(dict.fromkeys(one_line(f.rule) for f in by_severity(row.findings)))
     if rules:
         details += f" · {rules}"
     if row.outside:
         details += " · outside the region"
     title = details + "".join(
         f"\n{f.effective_severity.value} {one_line(f.rule)} {one_line(f.name)}: {one_line(f.message)}"
-        for f in _by_severity(row.findings)
+        for f in by_severity(row.findings)
     )
     out = [
         f'<g class="{classes}" tabindex="0" aria-label="{html.escape(details, quote=True)}">',

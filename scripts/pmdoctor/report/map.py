@@ -13,15 +13,25 @@ from __future__ import annotations
 import shutil
 import textwrap
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import List, Optional
 
 from ..analysis import Analysis
-from ..model import LayoutKind
 from ..model.findings import Finding, Severity
 from . import RenderOptions
-from ._map_model import BuildMap, LayoutMap, RegionMap, Row, RowKind, build_map, human_size, percent_text
+from ._map_model import (
+    BuildMap,
+    LayoutMap,
+    RegionMap,
+    Row,
+    RowKind,
+    build_map,
+    by_severity,
+    human_size,
+    layout_title,
+    region_extent_text,
+    worst_severity,
+)
 from ._neutral import one_line
-from .paths import display_path
 from .text import _header, summary_line
 
 try:
@@ -108,18 +118,6 @@ def _wrap(text: str, width: int, indent: str) -> List[str]:
     return textwrap.wrap(text, width, subsequent_indent=indent, break_on_hyphens=False) or [""]
 
 
-def layout_title(layout: LayoutMap, options: RenderOptions) -> Tuple[str, str]:
-    """What a layout is (``Partition Manager, domain CPUNET``) and the file it comes from."""
-    where = one_line(display_path(layout.layout.file, options.cwd))
-    if layout.layout.kind is LayoutKind.DEVICETREE:
-        images = ", ".join(one_line(i) for i in layout.images) or one_line(layout.layout.image or "?")
-        return f"devicetree of {images}", where
-    what = "static layout" if layout.layout.kind is LayoutKind.STATIC else "Partition Manager"
-    if layout.layout.domain:
-        what += f", domain {one_line(layout.layout.domain)}"
-    return what, where
-
-
 def _layout(layout: LayoutMap, options: RenderOptions, paint: _Paint, width: int) -> List[str]:
     what, where = layout_title(layout, options)
     room = width - len(what) - 10
@@ -133,22 +131,12 @@ def _layout(layout: LayoutMap, options: RenderOptions, paint: _Paint, width: int
     return out
 
 
-def region_extent_text(region: RegionMap) -> str:
-    """``0x0–0x100000 · 1 MiB · 98.4% allocated, 16 KiB free``, or what is unknown."""
-    if region.size is None or region.base is None:
-        return "size unknown"
-    words = f"0x{region.base:x}–0x{region.end:x} · {human_size(region.size)}"
-    if region.size:
-        words += f" · {percent_text(region)} allocated, {human_size(region.free or 0)} free"
-    return words
-
-
 def _region(region: RegionMap, paint: _Paint, width: int) -> List[str]:
     title = f"{one_line(region.name)} · {region_extent_text(region)}"
     marks = _marks(region.findings)
     if marks:
         title += f" · {marks}"
-    out = [paint.severity(paint.bold(_cut(title, width)), _worst(region.findings))]
+    out = [paint.severity(paint.bold(_cut(title, width)), worst_severity(region.findings))]
     if not region.rows:
         return [*out, "  no partitions"]
     columns = _Columns.fit(region, width)
@@ -158,14 +146,8 @@ def _region(region: RegionMap, paint: _Paint, width: int) -> List[str]:
     return out
 
 
-def _worst(findings: List[Finding]) -> Optional[Severity]:
-    severities = [f.effective_severity for f in findings]
-    return max(severities, key=lambda s: s.weight) if severities else None
-
-
 def _marks(findings: List[Finding]) -> str:
-    ordered = sorted(findings, key=lambda f: -f.effective_severity.weight)
-    return " ".join(dict.fromkeys(one_line(f.rule) for f in ordered))
+    return " ".join(dict.fromkeys(one_line(f.rule) for f in by_severity(findings)))
 
 
 def _cut(text: str, width: int) -> str:
