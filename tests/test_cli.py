@@ -353,6 +353,12 @@ def _can_build_wheels_offline() -> bool:
 def test_wheel_ships_the_schemas_and_runs_from_them(tmp_path):
     import zipfile
 
+    # Built from a copy without build/: setuptools reuses a stale build/lib,
+    # which once hid packages missing from pyproject.toml.
+    source = tmp_path / "source"
+    shutil.copytree(
+        ROOT, source, ignore=shutil.ignore_patterns(".git", "build", "*.egg-info", "__pycache__", ".*cache")
+    )
     subprocess.run(
         [
             sys.executable,
@@ -366,7 +372,7 @@ def test_wheel_ships_the_schemas_and_runs_from_them(tmp_path):
             str(tmp_path),
             ".",
         ],
-        cwd=ROOT,
+        cwd=source,
         check=True,
         capture_output=True,
         timeout=300,
@@ -389,3 +395,17 @@ def test_wheel_ships_the_schemas_and_runs_from_them(tmp_path):
     assert proc.returncode == 1, proc.stderr
     document = json.loads(proc.stdout)
     assert {f["rule"] for f in document["builds"][0]["findings"]} >= {"PMD401"}
+
+
+def test_every_package_of_the_tree_is_listed_for_installation():
+    """A package left out of pyproject.toml is missing from every pip install."""
+    import re
+
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    listed = set(re.findall(r'^\s*"(pmdoctor[\w.]*)",$', text, flags=re.MULTILINE))
+    tree = {
+        ".".join(init.parent.relative_to(ROOT / "scripts").parts)
+        for init in (ROOT / "scripts" / "pmdoctor").rglob("__init__.py")
+        if "__pycache__" not in init.parts
+    }
+    assert tree <= listed, sorted(tree - listed)

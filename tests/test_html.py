@@ -22,7 +22,7 @@ from typing import Dict, List, Optional, Tuple
 import pytest
 
 from conftest import ROOT
-from helpers import run_pmdoctor
+from helpers import copy_tree, run_pmdoctor
 from pmdoctor.analysis import Analysis
 from pmdoctor.model import (
     Build,
@@ -36,7 +36,7 @@ from pmdoctor.model import (
     Source,
     StaticFile,
 )
-from pmdoctor.model.findings import Finding, Fix, Severity
+from pmdoctor.model.findings import Finding, Fix, Severity, Text
 from pmdoctor.report import RenderOptions, renderers
 from pmdoctor.report import html as html_report
 
@@ -98,7 +98,11 @@ def hostile_analysis(value: str) -> Analysis:
             f"`app{value}` overlaps {value}",
             Source(partitions, 6),
             image=f"app{value}",
-            evidence=[f"app{value}: 0xc000-0x7c000 ({partitions.name}:6)", value or "plain"],
+            evidence=[
+                f"app{value}: 0xc000-0x7c000 ({partitions.name}:6)",
+                value or "plain",
+                Text(f"cited{value} (", Source(root / f"cited{value}.yml", 3), ")"),
+            ],
             fixes=[Fix(f"move `{value}`", root / f"fix{value}.yml", f"{value}:\n  address: 0x0 # {value}\n")],
             rule="PMD101",
             name="partition-overlap",
@@ -224,3 +228,13 @@ def test_inputs_and_fixes_are_on_the_page():
     assert "CONFIG_NORDIC_QSPI_NOR=y" in text  # a fix's snippet
     assert text.count('<article class="finding') == 3
     assert re.search(r'<tr class="partition sev-error">.*?mcuboot_secondary</td>', text)
+
+
+def test_file_references_are_shown_relative_to_where_pmdoctor_runs(tmp_path):
+    """Evidence keeps its files as references (Text): the page shows them as the text report does."""
+    app = copy_tree(ROOT / "examples" / "pinnacle100-qspi-secondary", tmp_path / "work" / "pinnacle")
+    proc = run_pmdoctor("-d", "build", "--format", "html", cwd=app)
+    assert proc.returncode == 1, proc.stderr
+    assert_inert(proc.stdout)
+    assert "is not set (build/zephyr/.config:70)" in proc.stdout
+    assert str(tmp_path) not in proc.stdout.split("<h3>Findings", 1)[1]

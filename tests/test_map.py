@@ -84,6 +84,12 @@ def test_every_region_of_both_domains_is_drawn():
     assert "100% allocated, 0 B free" in out
 
 
+def test_a_clean_build_says_no_findings_once():
+    code, out, _ = map_output("-d", CASES["nrf5340_two_domains"], "--width", "80")
+    assert code == 0
+    assert out.count("no findings") == 1 and out.endswith("\nno findings\n")
+
+
 def test_findings_are_marked_on_their_partitions():
     code, out, _ = map_output("-d", CASES["pinnacle_external_flash"], "--width", "120")
     assert code == 1  # like check: findings at or above --fail-on

@@ -92,7 +92,8 @@ def mutations(data: dict, rng: random.Random) -> Iterator[dict]:
 
 @pytest.mark.parametrize("path,data", DOCUMENTS[::3], ids=[str(p.name) for p, _ in DOCUMENTS[::3]])
 def test_pre_check_never_passes_what_pykwalify_faults(path: Path, data: Any) -> None:
-    rng = random.Random(str(path))
+    # Seeded by the name, not the path: a clone elsewhere must try the same mutations.
+    rng = random.Random(path.name)
     schema = schema_of(path)
     for mutated in mutations(data, rng):
         if fits(mutated, load_schema(schema)):

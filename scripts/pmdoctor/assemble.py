@@ -61,6 +61,7 @@ from .model import (
 )
 from .model import soc as socs
 from .model.drivers import is_nor
+from .model.findings import Text
 from .model.infer import Inference
 from .model.pm import static_file_names
 
@@ -600,7 +601,7 @@ class _Assembler:
             if item.provenance == GIVEN_LOG:
                 item.detail = log.describe()
                 if log.omitted:  # the text report lists no inputs: say here that lines were counted
-                    self.notes["logs"].append(f"{item.path}: {log.describe()}")
+                    self.notes["logs"].append(Text(item.path, f": {log.describe()}"))
             elif log.board and not build.board:
                 build.board = log.board
 
@@ -628,8 +629,12 @@ class _Assembler:
         if environment.zephyr_base is not None and _same_path(Path(recorded), environment.zephyr_base):
             return
         self.notes["parser"].append(
-            f"devicetree read with {dtlib_origin(environment.zephyr_base)}, not with the build's Zephyr "
-            f"({recorded}): pmdoctor runs code only from the Zephyr tree $ZEPHYR_BASE names"
+            Text(
+                f"devicetree read with {dtlib_origin(environment.zephyr_base)}, "
+                "not with the build's Zephyr (",
+                Path(recorded),
+                "): pmdoctor runs code only from the Zephyr tree $ZEPHYR_BASE names",
+            )
         )
 
 

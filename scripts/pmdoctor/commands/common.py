@@ -91,7 +91,8 @@ def emit(analyses: list, output: OutputOptions, ctx: Context) -> int:
         cwd=ctx.cwd,
         verbose=output.verbose,
         command=ctx.command,
-        sarif_root=sarif_root(output.sarif_root, ctx.cwd) if fmt == "sarif" else None,
+        # SARIF URIs and GitHub annotations name files relative to the repository.
+        sarif_root=sarif_root(output.sarif_root, ctx.cwd) if fmt in ("sarif", "github") else None,
         width=output.width,
     )
     text = renderers()[fmt](analyses, options)

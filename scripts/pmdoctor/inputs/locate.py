@@ -26,6 +26,7 @@ from typing import Dict, List, Optional
 from ..loaders import MISSING, LoadError, file_problem, read_text
 from ..loaders.cmake import is_build_dir, parse_cmake_cache
 from ..loaders.sysbuild import dig, load_build_info, load_domains, pure_path
+from ..model.findings import Text
 from .kinds import ImageDir, Input, InputKind, InputSet, domain_of
 from .scope import ReadScope, real
 
@@ -186,8 +187,11 @@ class _Locator:
             self.refused.add(path)
             by = f" (named by {named_by})" if named_by else ""
             self.found.notes.append(
-                f"{path}{by} lies outside the build, the application source and the Zephyr "
-                "workspace (or is a link out of them): not read"
+                Text(
+                    path,
+                    f"{by} lies outside the build, the application source and the Zephyr "
+                    "workspace (or is a link out of them): not read",
+                )
             )
         return False
 
@@ -358,12 +362,12 @@ class _Locator:
         if looks_like_app and self.scope.may_take(candidate):
             if recorded is not None:
                 self.found.notes.append(
-                    f"application source {recorded} is not on this machine; using {candidate}"
+                    Text(f"application source {recorded} is not on this machine; using ", candidate)
                 )
             return candidate
         if recorded is not None and os.path.isdir(recorded):
             why = "holds no CMakeLists.txt" if self.scope.grows else "was not given"
-            self.found.notes.append(f"application source {recorded} {why}: not read")
+            self.found.notes.append(Text("application source ", recorded, f" {why}: not read"))
         return None
 
     def static_files(self) -> None:

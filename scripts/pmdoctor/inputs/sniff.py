@@ -25,6 +25,7 @@ from ..loaders.dts_source import looks_like_source_dts
 from ..loaders.logs import parse_log
 from ..loaders.yamlfile import YamlDoc, parse_yaml
 from ..model import NETCORE_IMAGES
+from ..model.findings import Text
 from .kinds import Input, InputKind, InputSet
 from .locate import locate_build
 from .scope import ReadScope, real
@@ -361,7 +362,7 @@ def sniff_attachments(paths: List[Path]) -> InputSet:
     if build_dirs:
         found = locate_build(build_dirs[0], ReadScope.of(paths, grows=False))
         for extra in build_dirs[1:]:
-            found.notes.append(f"{extra}: a second build directory; triage analyses one at a time")
+            found.notes.append(Text(extra, ": a second build directory; triage analyses one at a time"))
     else:
         found = InputSet(root=root)
     records = [

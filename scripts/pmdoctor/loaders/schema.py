@@ -217,8 +217,11 @@ def _fits_mapping(value: Dict[Any, Any], rule: Dict[str, Any]) -> bool:
                 continue
             return False
         if item is None:
-            # pykwalify lets an optional key it names hold nothing, not a key a regex matched.
-            if not literal or (isinstance(sub, dict) and sub.get("required")):
+            # pykwalify lets an optional scalar key it names hold nothing; a map or a
+            # sequence must be one, and a key a regex matched must hold something.
+            if not literal or not isinstance(sub, dict) or sub.get("required"):
+                return False
+            if sub.get("type", "str") in ("map", "seq"):
                 return False
             continue
         if not fits(item, sub):

@@ -16,7 +16,8 @@ this order of trust:
 
 1. their location (``file:line``) falls in a partition's entry of a layout
    (the static file, partitions.yml or zephyr.dts);
-2. an evidence line cites ``(file:line)`` of a partition's entry;
+2. an evidence line cites a partition's entry (a file reference of its
+   :class:`~pmdoctor.model.findings.Text`, or ``(file:line)`` in plain words);
 3. their ``subject`` (the stable identity rules give a finding) names a
    partition of a layout of the finding's domain — except the image's own
    name, which rules put there to say *whose* configuration is wrong.
@@ -36,8 +37,8 @@ from functools import cached_property
 from pathlib import PurePath
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
-from ..model import Build, Era, Layout, LayoutKind, Partition, Region, is_devicetree_region
-from ..model.findings import Finding, Severity
+from ..model import Build, Era, Layout, LayoutKind, Partition, Region, Source, is_devicetree_region
+from ..model.findings import Finding, Severity, Text
 from ..rules._shared.layouts import Checked, checked_layouts, find_partition, is_region_placeholder
 from . import RenderOptions
 from ._neutral import one_line
@@ -461,7 +462,7 @@ class _Attacher:
         regions: Set[str] = set()
         cited = [(_normal(finding.location.file), finding.location.line)] if finding.location.file else []
         for item in finding.evidence:
-            cited += [(match.group(1), int(match.group(2))) for match in _CITED.finditer(item)]
+            cited += _cited(item)
         for path, line in cited:
             if not line:
                 continue
@@ -540,6 +541,17 @@ class _Attacher:
                 if part is not None:
                     keys.append((id(checked.layout), part.name))
         return keys
+
+
+def _cited(evidence: str) -> List[Tuple[str, int]]:
+    """The ``file:line`` places an evidence line cites: its file references, else ``(path:line)`` in it."""
+    if isinstance(evidence, Text):
+        return [
+            (_normal(part.file), part.line)
+            for part in evidence.parts
+            if isinstance(part, Source) and part.file is not None and part.line
+        ]
+    return [(match.group(1), int(match.group(2))) for match in _CITED.finditer(evidence)]
 
 
 def _exact(entries: _Entries, line: int) -> Optional[Partition]:

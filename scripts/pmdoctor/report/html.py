@@ -25,7 +25,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 from .. import __version__
 from ..analysis import Analysis
 from ..model import Build
-from ..model.findings import Finding, Severity, where_seen
+from ..model.findings import Finding, Severity, shown
 from . import RenderOptions
 from ._map_model import (
     BuildMap,
@@ -41,7 +41,7 @@ from ._map_model import (
     region_extent_text,
 )
 from ._neutral import block_lines, one_line
-from .paths import display_path
+from .paths import display_path, relative_shower
 from .text import summary_line
 
 VIEW_WIDTH = 1000  # SVG user units across a region
@@ -184,6 +184,11 @@ def _text(value: object) -> str:
     return html.escape(one_line(value), quote=True)
 
 
+def _words(value: str, options: RenderOptions) -> str:
+    """A message, evidence line, fix or note with its file references relative to the cwd (as text)."""
+    return shown(value, relative_shower(options.cwd))
+
+
 def _csp(style: str) -> str:
     digest = base64.b64encode(hashlib.sha256(style.encode("utf-8")).digest()).decode("ascii")
     return (
@@ -252,7 +257,7 @@ def _build(index: int, analysis: Analysis, options: RenderOptions) -> List[str]:
     out += _findings(analysis.findings, drawn, anchors, options)
     if build.wanted:
         out += ["<h3>Please attach next</h3>", '<ul class="plain">']
-        out += [f"<li>{_text(item)}</li>" for item in build.wanted]
+        out += [f"<li>{_text(_words(item, options))}</li>" for item in build.wanted]
         out.append("</ul>")
     out.append("</section>")
     return out
@@ -277,7 +282,7 @@ def _facts(build: Build, options: RenderOptions) -> List[str]:
     if build.soc:
         facts.append(("SoC", _text(build.soc)))
     for name, fact in build.inferred.items():
-        inferred = f"{fact.value} — {fact.evidence} ({fact.confidence.value})"
+        inferred = f"{fact.value} — {_words(fact.evidence, options)} ({fact.confidence.value})"
         facts.append((f"{_FACT_NAMES.get(name, _text(name))} inferred", _text(inferred)))
     versions = [f"NCS {build.ncs_version}"] if build.ncs_version else []
     versions += [f"Zephyr {build.zephyr_version}"] if build.zephyr_version else []
@@ -312,7 +317,7 @@ def _facts(build: Build, options: RenderOptions) -> List[str]:
                 lines.append(f"not used: {name} — {item.detail}")
         facts.append(("files", _list(lines)))
     if build.notes:
-        facts.append(("notes", _list(build.notes)))
+        facts.append(("notes", _list(_words(note, options) for note in build.notes)))
     out = ['<dl class="facts">']
     out += [f"<dt>{term}</dt><dd>{value}</dd>" for term, value in facts]
     out.append("</dl>")
@@ -558,7 +563,7 @@ def _finding(finding: Finding, drawn: BuildMap, anchor: str, options: RenderOpti
     if scope:
         head.append(f'<span class="scope">[{html.escape(scope)}]</span>')
     out = [f'<article class="finding {severity}" id="{anchor}">', "<h4>" + "".join(head) + "</h4>"]
-    out.append(f"<p>{_text(finding.message)}</p>")
+    out.append(f"<p>{_text(_words(finding.message, options))}</p>")
     if finding.location.file is not None:
         at = display_path(finding.location.file, options.cwd)
         at += f":{finding.location.line}" if finding.location.line else ""
@@ -566,14 +571,14 @@ def _finding(finding: Finding, drawn: BuildMap, anchor: str, options: RenderOpti
     where = drawn.where(finding)
     if where:
         out.append(f'<p class="where">on the map: {_text(", ".join(where))}</p>')
-    items = [f"seen {where_seen(s)}: {s.text.strip()} — {s.meaning}" for s in finding.observed] + list(
-        finding.evidence
-    )
+    show = relative_shower(options.cwd)
+    items = [f"seen {show(s.source)}: {s.text.strip()} — {s.meaning}" for s in finding.observed]
+    items += [_words(item, options) for item in finding.evidence]
     if items:
         out.append("<ul>" + "".join(f"<li>{_text(item)}</li>" for item in items) + "</ul>")
     for fix in finding.fixes:
         target = f" <code>{_text(display_path(fix.file, options.cwd))}</code>" if fix.file else ""
-        block = [f'<div class="fix"><strong>Fix:</strong> {_text(fix.description)}{target}']
+        block = [f'<div class="fix"><strong>Fix:</strong> {_text(_words(fix.description, options))}{target}']
         if fix.snippet:
             lines = "\n".join(html.escape(line, quote=True) for line in block_lines(fix.snippet))
             block.append(f"<pre><code>{lines}</code></pre>")

@@ -18,17 +18,18 @@ from typing import Any, Dict, List
 
 from .. import __version__
 from ..analysis import Analysis
-from ..model.findings import Finding, where_seen
+from ..model.findings import Finding, shown
 from . import RenderOptions
-from .paths import display_path
+from .paths import display_path, relative_shower
 
 
 def finding_dict(finding: Finding, options: RenderOptions) -> Dict[str, Any]:
+    show = relative_shower(options.cwd)
     return {
         "rule": finding.rule,
         "name": finding.name,
         "severity": finding.effective_severity.value,
-        "message": finding.message,
+        "message": shown(finding.message, show),
         "image": finding.image,
         "domain": finding.domain,
         "location": {
@@ -36,12 +37,12 @@ def finding_dict(finding: Finding, options: RenderOptions) -> Dict[str, Any]:
             "line": finding.location.line,
         },
         "evidence": [
-            *(f"explains {where_seen(s)}: {s.text.strip()} — {s.meaning}" for s in finding.observed),
-            *finding.evidence,
+            *(f"explains {show(s.source)}: {s.text.strip()} — {s.meaning}" for s in finding.observed),
+            *(shown(item, show) for item in finding.evidence),
         ],
         "fixes": [
             {
-                "description": fix.description,
+                "description": shown(fix.description, show),
                 "file": display_path(fix.file, options.cwd) or None,
                 "snippet": fix.snippet,
             }
@@ -84,7 +85,7 @@ def build_dict(analysis: Analysis, options: RenderOptions) -> Dict[str, Any]:
             }
             for item in build.inputs
         ],
-        "notes": list(build.notes),
+        "notes": [shown(note, relative_shower(options.cwd)) for note in build.notes],
         # Facts pmdoctor inferred, each with the signal it came from.
         "inferred": {
             name: {"value": fact.value, "evidence": fact.evidence, "confidence": fact.confidence.value}

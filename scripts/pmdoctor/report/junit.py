@@ -13,20 +13,21 @@ import xml.etree.ElementTree as ET
 from typing import List
 
 from ..analysis import Analysis
-from ..model.findings import Finding
+from ..model.findings import Finding, shown
 from ..rules import load_all
 from . import RenderOptions
 from ._neutral import one_line
-from .paths import display_path
+from .paths import display_path, relative_shower
 
 
 def _case_name(finding: Finding) -> str:
-    subject = " ".join(part for part in finding.subject if part) or finding.message[:60]
+    subject = " ".join(part for part in finding.subject if part) or str(finding.message)[:60]
     return one_line(f"{finding.rule} {finding.name}: {subject}")
 
 
 def _suite(analysis: Analysis, options: RenderOptions) -> ET.Element:
     where = one_line(display_path(analysis.build.path, options.cwd) or ".")
+    show = relative_shower(options.cwd)
     suite = ET.Element("testsuite", name=f"pmdoctor {where}")
     failures = 0
     fired = {finding.rule for finding in analysis.findings}
@@ -44,12 +45,12 @@ def _suite(analysis: Analysis, options: RenderOptions) -> ET.Element:
         details = "\n".join(
             one_line(line)
             for line in [
-                str(finding.location),
-                *finding.evidence,
-                *(f"fix: {f.description}" for f in finding.fixes),
+                show(finding.location),
+                *(shown(item, show) for item in finding.evidence),
+                *("fix: " + shown(f.description, show) for f in finding.fixes),
             ]
         )
-        message = one_line(finding.message)
+        message = one_line(shown(finding.message, show))
         severity = finding.effective_severity.value
         if severity == "note":
             ET.SubElement(case, "system-out").text = f"{message}\n{details}"

@@ -262,7 +262,7 @@ def _bar(row: Row, region: RegionMap, cells: int, paint: _Paint) -> str:
 
 def _findings(findings: List[Finding], drawn: BuildMap, paint: _Paint, width: int) -> List[str]:
     if not findings:
-        return ["    no findings", ""]
+        return []  # the summary line at the end says "no findings", once
     out = [paint.bold("findings")]
     for finding in findings:
         severity = finding.effective_severity

@@ -14,10 +14,10 @@ from typing import List, Optional
 from .. import __version__
 from ..analysis import Analysis
 from ..model import Build
-from ..model.findings import Finding, Fix
+from ..model.findings import Finding, Fix, shown
 from . import RenderOptions
 from ._neutral import block_lines, md_code, md_fence, md_text
-from .paths import display_path
+from .paths import display_path, source_shower
 from .text import summary_line
 
 _LANGUAGES = {
@@ -50,6 +50,11 @@ def _name(path: Optional[Path], options: _Options) -> str:
         if folder is not None and Path(path).is_relative_to(folder):
             return Path(path).relative_to(folder).as_posix()
     return Path(path).name
+
+
+def _words(value: str, options: _Options) -> str:
+    """A message, evidence line, fix or note with its file references as the reply names files."""
+    return shown(value, source_shower(lambda path: _name(path, options)))
 
 
 def _scrub(text: str, options: _Options) -> str:
@@ -91,14 +96,14 @@ def _looked_at(build: Build, options: _Options) -> List[str]:
         ]
     notes = list(build.notes)
     if notes:
-        out += [f"- {md_text(_scrub(note, options))}" for note in notes] + [""]
+        out += [f"- {md_text(_scrub(_words(note, options), options))}" for note in notes] + [""]
     return out
 
 
 def _evidence(finding: Finding, options: _Options) -> List[str]:
     lines: List[str] = []
     quotes: List[str] = []
-    lines += [f"   - {md_text(item)}" for item in finding.evidence]
+    lines += [f"   - {md_text(_words(item, options))}" for item in finding.evidence]
     for symptom in finding.observed:
         where = _name(symptom.source.file, options) if symptom.source.file else "log"
         if symptom.source.line:
@@ -122,7 +127,7 @@ def _language(fix: Fix) -> str:
 
 def _fix(fix: Fix, options: _Options) -> List[str]:
     target = f" in {md_code(_name(fix.file, options))}" if fix.file is not None else ""
-    lines = [f"   **Fix:** {md_text(fix.description)}{target}"]
+    lines = [f"   **Fix:** {md_text(_words(fix.description, options))}{target}"]
     if fix.snippet:
         body = block_lines(fix.snippet)
         fence = md_fence(body)
@@ -134,7 +139,8 @@ def _finding(number: int, finding: Finding, options: _Options) -> List[str]:
     severity = finding.effective_severity.value.upper()
     scope = f" [{md_text(finding.image)}]" if finding.image else ""
     rule = md_text(finding.rule)
-    head = f"{number}. **{severity} {rule}** {md_code(finding.name)}{scope} — {md_text(finding.message)}"
+    message = md_text(_words(finding.message, options))
+    head = f"{number}. **{severity} {rule}** {md_code(finding.name)}{scope} — {message}"
     lines = [head]
     if finding.location.file is not None:
         where = _name(finding.location.file, options)

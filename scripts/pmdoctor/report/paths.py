@@ -1,9 +1,18 @@
-"""How reports show a path: the one place that decides."""
+"""How reports show a path: the one place that decides.
+
+Rules never bake a path into a message: they leave a
+:class:`~pmdoctor.model.findings.Text` whose file references each report
+shows its own way, through a shower made here (relative to the current
+directory in text, JSON and JUnit; to the repository in SARIF and GitHub;
+to the thread's folder in a forum reply).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path, PurePath, PureWindowsPath
-from typing import Optional
+from typing import Callable, Optional
+
+from ..model import Source
 
 
 def display_path(path: Optional[PurePath], cwd: Optional[Path] = None) -> str:
@@ -18,3 +27,20 @@ def display_path(path: Optional[PurePath], cwd: Optional[Path] = None) -> str:
         return str(Path(path).relative_to(cwd or Path.cwd()))
     except ValueError:
         return str(path)
+
+
+def source_shower(display: Callable[[PurePath], str]) -> Callable[[Source], str]:
+    """How one report shows a file reference in a message: the path as ``display`` gives it, and the line."""
+
+    def show(source: Source) -> str:
+        if source.file is None:
+            return "<unknown>"
+        name = display(source.file)
+        return f"{name}:{source.line}" if source.line else name
+
+    return show
+
+
+def relative_shower(cwd: Optional[Path]) -> Callable[[Source], str]:
+    """File references relative to the current directory (text, JSON, JUnit)."""
+    return source_shower(lambda path: display_path(path, cwd))

@@ -9,9 +9,10 @@ from typing import Any, Dict, List, Optional
 
 from .. import __version__
 from ..analysis import Analysis
-from ..model.findings import Finding, where_seen
+from ..model.findings import Finding, shown
 from ..rules import Rule, load_all
 from . import RenderOptions
+from .paths import source_shower
 
 
 def _rule(rule: Rule) -> Dict[str, Any]:
@@ -61,12 +62,19 @@ def _below(path: Path, root: Path) -> Optional[PurePath]:
         return None
 
 
+def _display(path, options: RenderOptions) -> str:
+    """A path in a message: relative to the repository root when below it (as the URIs are)."""
+    artifact = _artifact(path, options)
+    return artifact["uri"] if artifact.get("uriBaseId") == SRCROOT else str(path)
+
+
 def _result(finding: Finding, index: int, options: RenderOptions) -> Dict[str, Any]:
-    text = finding.message
+    show = source_shower(lambda path: _display(path, options))
+    text = shown(finding.message, show)
     for symptom in finding.observed:
-        text += f"\nExplains {where_seen(symptom)}: {symptom.text.strip()}"
+        text += f"\nExplains {show(symptom.source)}: {symptom.text.strip()}"
     if finding.fixes:
-        text += "\nFix: " + "; ".join(fix.description for fix in finding.fixes)
+        text += "\nFix: " + "; ".join(shown(fix.description, show) for fix in finding.fixes)
     fingerprint = hashlib.sha256(
         # surrogatepass: a partition name may hold a lone surrogate (a YAML "\ud800" escape)
         "\0".join((finding.rule, finding.image or "", finding.domain or "", *finding.subject)).encode(

@@ -7,10 +7,10 @@ from typing import Dict, List, Optional
 
 from ..analysis import Analysis
 from ..model import Build, InputFile
-from ..model.findings import Finding, Severity, where_seen
+from ..model.findings import Finding, Severity, shown
 from . import RenderOptions
 from ._neutral import block_lines, one_line
-from .paths import display_path
+from .paths import display_path, relative_shower
 
 try:
     from colorama import Fore, Style
@@ -39,6 +39,11 @@ def _path(path, options: RenderOptions) -> str:
     return one_line(display_path(path, options.cwd))
 
 
+def _words(value: str, options: RenderOptions) -> str:
+    """A message, evidence line, fix or note, with its file references relative to the cwd."""
+    return one_line(shown(value, relative_shower(options.cwd)))
+
+
 def _header(build: Build, options: RenderOptions) -> List[str]:
     where = _path(build.path, options) or "."
     target = one_line(build.board or "unknown board")
@@ -60,7 +65,7 @@ def _header(build: Build, options: RenderOptions) -> List[str]:
     for static in build.static_files:
         details.append(f"static layout: {_path(static.path, options)} ({one_line(static.how_found)})")
     lines += [f"    {detail}" for detail in details]
-    lines += [f"    note: {one_line(note)}" for note in build.notes]
+    lines += [f"    note: {_words(note, options)}" for note in build.notes]
     return lines
 
 
@@ -87,21 +92,22 @@ def _finding(finding: Finding, paint: _Paint, options: RenderOptions) -> List[st
     if finding.image or finding.domain:
         head += "  [" + "/".join(one_line(x) for x in (finding.domain, finding.image) if x) + "]"
     lines = [head]
-    lines += _wrap(one_line(finding.message), "  ")
+    lines += _wrap(_words(finding.message, options), "  ")
     if finding.location.file is not None:
         at = _path(finding.location.file, options)
         lines.append(f"  at   {at}:{finding.location.line}" if finding.location.line else f"  at   {at}")
     for symptom in finding.observed:
-        lines.append(f"  seen {one_line(where_seen(symptom))}: {one_line(symptom.text.strip())}")
+        seen = relative_shower(options.cwd)(symptom.source)
+        lines.append(f"  seen {one_line(seen)}: {one_line(symptom.text.strip())}")
         lines += _wrap(f"= {one_line(symptom.meaning)}", "       ")
-    shown = finding.evidence if options.verbose else finding.evidence[:MAX_EVIDENCE]
-    lines += [f"  ·    {one_line(item)}" for item in shown]
-    if len(shown) < len(finding.evidence):
-        lines.append(f"  ·    … {len(finding.evidence) - len(shown)} more (-v shows all)")
+    listed = finding.evidence if options.verbose else finding.evidence[:MAX_EVIDENCE]
+    lines += [f"  ·    {_words(item, options)}" for item in listed]
+    if len(listed) < len(finding.evidence):
+        lines.append(f"  ·    … {len(finding.evidence) - len(listed)} more (-v shows all)")
     for fix in finding.fixes:
         target = f" ({_path(fix.file, options)})" if fix.file else ""
         lines += textwrap.wrap(
-            one_line(fix.description) + target,
+            _words(fix.description, options) + target,
             WIDTH,
             initial_indent="  fix  ",
             subsequent_indent="       ",

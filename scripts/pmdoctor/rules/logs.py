@@ -12,7 +12,7 @@ from typing import Callable, Iterator, List, Optional, Tuple
 
 from ..model import Build, Image, Kconfig, is_devicetree_region
 from ..model.drivers import NOR_DRIVERS, driver_lines, enables_a_nor_driver
-from ..model.findings import Finding, Fix, Severity
+from ..model.findings import Finding, Fix, Severity, Text
 from ..model.symptoms import Symptom
 from . import rule
 from ._shared.external import driver_fixes
@@ -27,11 +27,8 @@ Answer = Callable[[Build, List[Symptom]], Finding]
 
 
 def _where(symptom: Symptom) -> str:
-    """``console.log:5``: the location of the finding gives the full path."""
-    source = symptom.source
-    if source.file is None:
-        return "the log"
-    return f"{source.file.name}:{source.line}" if source.line else source.file.name
+    """The log line, as a file reference each report shows its own way (``console.log:5``)."""
+    return Text(symptom.source) if symptom.source.file is not None else "the log"
 
 
 def _stand_in(build: Build, name: str) -> Image:
@@ -152,7 +149,7 @@ def log_slot_unreachable(build: Build, symptoms: List[Symptom]) -> Finding:
     else:
         place = f"the secondary slot is in {region}; if this build's layout differs from the device's,"
     message = (
-        f"{_where(first)}: {first.meaning}. {place[0].upper() + place[1:]} the image "
+        _where(first) + f": {first.meaning}. {place[0].upper() + place[1:]} the image "
         "that logs it lacks the flash device in its flash map: check the external-flash driver Kconfig "
         "and the `nordic,pm-ext-flash` chosen node in both the application and MCUboot"
     )
@@ -207,7 +204,7 @@ def log_device_not_ready(build: Build, symptoms: List[Symptom]) -> Finding:
     """
     first = symptoms[0]
     message = (
-        f"{_where(first)}: {first.meaning}. The partition is in the flash map, so this "
+        _where(first) + f": {first.meaning}. The partition is in the flash map, so this "
         "is the flash device failing to initialise (pins, jedec-id, size, wiring), not the layout"
     )
     fixes = [
@@ -253,7 +250,7 @@ def log_sectors_incompatible(build: Build, symptoms: List[Symptom]) -> Finding:
     """
     first = symptoms[0]
     message = (
-        f"{_where(first)}: {first.meaning}. MCUboot compares both slots sector by "
+        _where(first) + f": {first.meaning}. MCUboot compares both slots sector by "
         "sector; too small a sector table, different page layouts or an unreachable slot all end here"
     )
     fixes = [
@@ -296,7 +293,7 @@ def log_image_too_large(build: Build, symptoms: List[Symptom]) -> Finding:
     """
     first = symptoms[0]
     message = (
-        f"{_where(first)}: {first.meaning}. With Partition Manager each image's "
+        _where(first) + f": {first.meaning}. With Partition Manager each image's "
         "FLASH region is its partition: enlarge that partition or shrink the image"
     )
     fixes = [
@@ -342,7 +339,7 @@ def log_partition_manager_failed(build: Build, symptoms: List[Symptom]) -> Findi
     """
     first = symptoms[0]
     only_stale = all(symptom.id == "pm-static-changed" for symptom in symptoms)
-    message = f"{_where(first)}: {first.meaning}"
+    message = _where(first) + f": {first.meaning}"
     if not build.static_files:
         message += "; the static layout was not attached, so the entry at fault cannot be named"
     finding = _finding(
@@ -386,7 +383,7 @@ def log_flash_protection(build: Build, symptoms: List[Symptom]) -> Finding:
     """
     first = symptoms[0]
     message = (
-        f"{_where(first)}: {first.meaning}. The range from `mcuboot` to "
+        _where(first) + f": {first.meaning}. The range from `mcuboot` to "
         "`mcuboot_primary` must sit on the SoC's protection-block grid"
     )
     fixes = [
@@ -423,7 +420,7 @@ def log_tfm_alignment(build: Build, symptoms: List[Symptom]) -> Finding:
     """
     first = symptoms[0]
     message = (
-        f"{_where(first)}: {first.meaning}; size TF-M so that the pad plus TF-M "
+        _where(first) + f": {first.meaning}; size TF-M so that the pad plus TF-M "
         "ends on an SPU/MPC region boundary"
     )
     return _finding(symptoms, message, [])
@@ -458,7 +455,7 @@ def log_image_rejected(build: Build, symptoms: List[Symptom]) -> Finding:
     first = symptoms[0]
     artifact = "build/<app>/zephyr/zephyr.signed.bin" if build.sysbuild else "build/zephyr/app_update.bin"
     message = (
-        f"{_where(first)}: {first.meaning}. The upload reached the slot but is not "
+        _where(first) + f": {first.meaning}. The upload reached the slot but is not "
         f"an MCUboot image: upload dfu_application.zip or {artifact}, not zephyr.bin or merged.hex"
     )
     return _finding(symptoms, message, [])
@@ -494,7 +491,7 @@ def log_missing_definition(build: Build, symptoms: List[Symptom]) -> Finding:
     `mcuboot_secondary_1`, `pcd_sram`) or regenerate the static file.
     """
     first = symptoms[0]
-    return _finding(symptoms, f"{_where(first)}: {first.meaning}", [])
+    return _finding(symptoms, _where(first) + f": {first.meaning}", [])
 
 
 @log_rule("PMD810", "log-boot-stops", Severity.WARNING, explains=("boot-hang",))
@@ -522,7 +519,7 @@ def log_boot_stops(build: Build, symptoms: List[Symptom]) -> Finding:
     """
     first = symptoms[0]
     message = (
-        f"{_where(first)}: {first.meaning}: the application in the primary slot "
+        _where(first) + f": {first.meaning}: the application in the primary slot "
         "is missing, built for another layout, or crashes before its console starts"
     )
     return _finding(symptoms, message, [Fix("flash the merged image of one pristine build: west flash")])

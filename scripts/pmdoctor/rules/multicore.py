@@ -6,7 +6,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 from ..model import Build, Era, Layout, Source
 from ..model import soc as socs
-from ..model.findings import Finding, Fix, Severity
+from ..model.findings import Finding, Fix, Severity, Text
 from . import rule
 from ._shared.common import app_pm_layout, mcuboot_image
 from ._shared.layouts import edit_path, where_to_edit
@@ -107,8 +107,12 @@ def _partition_problems(build: Build, layout: Layout, multi: bool) -> Tuple[List
     mcuboot = mcuboot_image(build)
     if mcuboot is not None and not mcuboot.config.enabled("CONFIG_FLASH_SIMULATOR"):
         problems.append(
-            f"MCUboot has no CONFIG_FLASH_SIMULATOR ({mcuboot.config.where('CONFIG_FLASH_SIMULATOR')}), "
-            "so the ram_flash region does not exist"
+            Text(
+                "MCUboot has no CONFIG_FLASH_SIMULATOR (",
+                mcuboot.config.where("CONFIG_FLASH_SIMULATOR"),
+                "), ",
+            )
+            + "so the ram_flash region does not exist"
         )
     return problems, missing
 
@@ -193,11 +197,11 @@ def netcore_update_partitions(build: Build) -> Iterator[Finding]:
         return
     anchor = layout.get("mcuboot_secondary") or layout.get("mcuboot_primary")
     yield Finding(
-        message=f"network-core update is enabled but the layout has {'; '.join(problems)}",
+        message="network-core update is enabled but the layout has " + Text.join("; ", problems),
         location=anchor.source if anchor is not None else Source(layout.file),
         domain=layout.domain,
         evidence=[
-            f"net-core update: {reason}",
+            "net-core update: " + reason,
             f"multi-image update: {multi or 'no'}",
             f"layout: {layout.label}",
         ],
@@ -273,7 +277,7 @@ def netcore_offchip_needs_multi_image(build: Build) -> Iterator[Finding]:
         location=secondary.source,
         domain=layout.domain,
         evidence=[
-            f"net-core update: {reason}",
+            "net-core update: " + reason,
             f"{secondary.name}: region {secondary.region}",
             "mcuboot_secondary_1: " + ("present" if layout.get("mcuboot_secondary_1") else "absent"),
         ],

@@ -6,7 +6,7 @@ from typing import Iterator, List, Tuple
 
 from ..model import Build, Layout
 from ..model import soc as socs
-from ..model.findings import Finding, Fix, Severity
+from ..model.findings import Finding, Fix, Severity, Text
 from . import rule
 from ._shared.common import mcuboot_image
 from ._shared.layouts import (
@@ -38,7 +38,9 @@ RRAMC_COMBINED = 62 * KB
 
 def _range_evidence(protected: ProtectedRange) -> str:
     first, primary = protected.first, protected.primary
-    return f"{first.name}: 0x{protected.start:x}, {primary.name}: 0x{protected.end:x} ({primary.source})"
+    return Text(
+        f"{first.name}: 0x{protected.start:x}, {primary.name}: 0x{protected.end:x} (", primary.source, ")"
+    )
 
 
 def _disable_fix(build: Build) -> Fix:
@@ -106,7 +108,7 @@ def fprotect_misaligned(build: Build) -> Iterator[Finding]:
             severity=None if enabled else Severity.WARNING,
             evidence=[
                 _range_evidence(protected),
-                f"block 0x{block:x} from {block_source}",
+                f"block 0x{block:x} from " + block_source,
                 *enabled_evidence,
             ],
             fixes=[_align_fix(build, layout, protected, aligned_end), _disable_fix(build)],
@@ -256,7 +258,8 @@ def nrf54l_fprotect_limit(build: Build) -> Iterator[Finding]:
             continue
         yield Finding(
             message=(
-                f"MCUboot protects {protected.describe()} on {build.soc}: {'; '.join(problems)}"
+                f"MCUboot protects {protected.describe()} on {build.soc}: "
+                + Text.join("; ", problems)
                 + ("" if enabled else " (if MCUboot keeps the default CONFIG_FPROTECT=y)")
             ),
             location=protected.primary.source,

@@ -6,7 +6,7 @@ from typing import Iterator, List, Optional, Tuple
 
 from ..model import Build, Era, Image, Kconfig, Layout, LayoutKind, Partition, Source
 from ..model import soc as socs
-from ..model.findings import Finding, Fix, Severity
+from ..model.findings import Finding, Fix, Severity, Text
 from . import rule
 from ._shared.layouts import (
     Checked,
@@ -210,7 +210,7 @@ def _misaligned(
         severity=severity,
         evidence=[
             f"{part.name}: {hexrange(part)} in {part.region}",
-            f"region size 0x{region:x} from {source}",
+            f"region size 0x{region:x} from " + source,
         ],
         fixes=fixes,
         subject=(layout.kind.value, part.name, words),
@@ -241,7 +241,7 @@ def _modem_problems(layout: Layout, app: Image) -> Tuple[List[str], List[str]]:
         if wanted is not None and part.size is not None and part.size != wanted:
             warnings.append(
                 f"`{name}` is 0x{part.size:x} bytes but CONFIG_NRF_MODEM_LIB_SHMEM_{kconfig}_SIZE is "
-                f"0x{wanted:x} ({config.where(f'CONFIG_NRF_MODEM_LIB_SHMEM_{kconfig}_SIZE')})"
+                + Text(f"0x{wanted:x} (", config.where(f"CONFIG_NRF_MODEM_LIB_SHMEM_{kconfig}_SIZE"), ")")
             )
     if span is None:
         errors.append("no `nrf_modem_lib_sram` span over the modem's shared memory")
@@ -324,7 +324,7 @@ def nrf91_modem_sram(build: Build) -> Iterator[Finding]:
             layout.get("nrf_modem_lib_sram") or layout.get("sram_nonsecure") or layout.get("sram_primary")
         )
         yield Finding(
-            message="the nRF91 modem's shared RAM is laid out wrongly: " + "; ".join(errors + warnings),
+            message="the nRF91 modem's shared RAM is laid out wrongly: " + Text.join("; ", errors + warnings),
             location=anchor.source if anchor is not None else Source(layout.file),
             domain=layout.domain,
             severity=None if errors else Severity.WARNING,

@@ -11,6 +11,7 @@ from typing import Iterator, List, Optional, Tuple
 
 from ...model import Build, Era, Kconfig, Layout, LayoutKind, Partition
 from ...model import soc as socs
+from ...model.findings import Text
 from .._shared.common import mcuboot_image
 from .._shared.layouts import (
     checked_layouts,
@@ -82,7 +83,7 @@ def said(config: Kconfig, name: str, where: str) -> str:
         shown = "y" if value else "n"
     else:
         shown = f"{value}" if not isinstance(value, int) or value < 16 else f"0x{value:x}"
-    return f"{name}={shown} in {where} ({config.where(name)})"
+    return Text(f"{name}={shown} in {where} (", config.where(name), ")")
 
 
 def protection_layouts(build: Build) -> Iterator[Tuple[Layout, ProtectedRange]]:

@@ -8,7 +8,7 @@ from ...model import Build, Era, Image, Role, Source
 from ...model.dt_map import (
     code_partition_for,
 )
-from ...model.findings import Finding, Severity
+from ...model.findings import Finding, Severity, Text
 from .. import rule
 from .._shared.layouts import hx
 from .._shared.targets import devicetree_snippet, image_kconfig
@@ -124,8 +124,8 @@ def _load_offset(build: Build, image: Image, expected: str) -> Iterator[Finding]
         image=image.name,
         domain=image.domain,
         evidence=[
-            f"CONFIG_FLASH_LOAD_OFFSET={hx(offset)} ({config.where('CONFIG_FLASH_LOAD_OFFSET')})",
-            f"{expected}: {span_text(part.address, part.size)} ({part.source})",
+            Text(f"CONFIG_FLASH_LOAD_OFFSET={hx(offset)} (", config.where("CONFIG_FLASH_LOAD_OFFSET"), ")"),
+            Text(f"{expected}: {span_text(part.address, part.size)} (", part.source, ")"),
             "CONFIG_USE_DT_CODE_PARTITION is not set",
         ],
         fixes=[

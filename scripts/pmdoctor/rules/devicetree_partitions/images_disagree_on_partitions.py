@@ -11,7 +11,7 @@ from ...model.dt_map import (
     is_external,
     partition_node_snippet,
 )
-from ...model.findings import Finding, Severity
+from ...model.findings import Finding, Severity, Text
 from .. import rule
 from .._shared.layouts import hx
 from .._shared.targets import devicetree_snippet
@@ -86,8 +86,16 @@ def _disagreements(build: Build, reference: Image, other: Image) -> Iterator[Fin
             image=other.name,
             domain=other.domain,
             evidence=[
-                f"{reference.name}: {name} {span_text(ref.address, ref.size)} on {ref.device} ({ref.source})",
-                f"{other.name}: {name} {span_text(part.address, part.size)} on {part.device} ({part.source})",
+                Text(
+                    f"{reference.name}: {name} {span_text(ref.address, ref.size)} on {ref.device} (",
+                    ref.source,
+                    ")",
+                ),
+                Text(
+                    f"{other.name}: {name} {span_text(part.address, part.size)} on {part.device} (",
+                    part.source,
+                    ")",
+                ),
             ],
             fixes=[
                 devicetree_snippet(

@@ -12,7 +12,7 @@ from ...model.dt_map import (
     is_external,
     partition_node_snippet,
 )
-from ...model.findings import Finding, Fix, Severity
+from ...model.findings import Finding, Fix, Severity, Text
 from .. import rule
 from .._shared.layouts import hx
 from .._shared.targets import devicetree_snippet
@@ -154,9 +154,13 @@ def _compare(
         image=image.name if image else None,
         domain=baseline.domain,
         evidence=[
-            f"deployed: {entry.pm_name} {span_text(entry.address, entry.size)} ({entry.source})",
+            Text(f"deployed: {entry.pm_name} {span_text(entry.address, entry.size)} (", entry.source, ")"),
             f"now: {entry.label} "
-            + (span_text(current.address, current.size) + f" ({current.source})" if current else "absent"),
+            + (
+                span_text(current.address, current.size) + Text(" (", current.source, ")")
+                if current
+                else "absent"
+            ),
         ],
         fixes=[_drift_fix(build, entry, current, image)],
         subject=(baseline.domain or "", entry.label),

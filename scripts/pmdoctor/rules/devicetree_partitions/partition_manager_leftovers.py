@@ -6,7 +6,7 @@ import re
 from typing import Iterator
 
 from ...model import Build, Era, Source
-from ...model.findings import Finding, Fix, Severity
+from ...model.findings import Finding, Fix, Severity, Text
 from .. import rule
 
 # Partition Manager symbols. CONFIG_PM_ alone is also Zephyr power management
@@ -71,7 +71,7 @@ def partition_manager_leftovers(build: Build) -> Iterator[Finding]:
                 f"ignores: {', '.join(s.name for s in leftovers)}"
             ),
             location=leftovers[0].source,
-            evidence=[f"{s.name}={s.value} ({s.source})" for s in leftovers],
+            evidence=[Text(f"{s.name}={s.value} (", s.source, ")") for s in leftovers],
             fixes=[Fix("delete these lines; set sizes with devicetree partitions", config.file)],
             subject=(name, *(s.name for s in leftovers)),
         )
@@ -80,5 +80,5 @@ def partition_manager_leftovers(build: Build) -> Iterator[Finding]:
 def _pm_off_evidence(build: Build) -> str:
     sb = build.sysbuild_config
     if "SB_CONFIG_PARTITION_MANAGER" in sb:
-        return f"SB_CONFIG_PARTITION_MANAGER is not set ({sb.where('SB_CONFIG_PARTITION_MANAGER')})"
+        return Text("SB_CONFIG_PARTITION_MANAGER is not set (", sb.where("SB_CONFIG_PARTITION_MANAGER"), ")")
     return "no partitions.yml and no CONFIG_PARTITION_MANAGER_ENABLED"

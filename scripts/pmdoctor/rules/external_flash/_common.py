@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from ...model import Build, DtNode, Era, Image, Layout, Partition, Region, Source
 from ...model.drivers import NOR_DRIVERS, enables_a_nor_driver, is_nor
-from ...model.findings import Fix
+from ...model.findings import Fix, Text
 from .._shared.common import app_pm_layout
 from .._shared.external import driver_fixes, is_mcuboot, is_slot, needed
 from .._shared.layouts import hexrange, is_region_placeholder
@@ -37,17 +36,6 @@ def external_parts(layout: Optional[Layout]) -> List[Partition]:
         for part in layout.partitions.values()
         if part.region == EXT and not is_region_placeholder(layout, part) and part.size is not None
     ]
-
-
-def at(build: Build, source: Optional[Source]) -> str:
-    """A source as messages show it: relative to the folder holding the build directory."""
-    if source is None or source.file is None:
-        return "<unknown>"
-    try:
-        shown = str(Path(source.file).relative_to(Path(build.path).parent))
-    except ValueError:
-        shown = str(source.file)
-    return f"{shown}:{source.line}" if source.line else shown
 
 
 def external_region(layout: Optional[Layout]) -> Optional[Region]:
@@ -113,8 +101,8 @@ def setting_words(build: Build, image: Image, name: str) -> str:
         value = image.config.get(name)
         shown = "is not set" if value is False else f"={value}"
         sep = " " if value is False else ""
-        return f"{name}{sep}{shown} ({at(build, image.config.where(name))})"
-    return f"{name} is not in {at(build, Source(image.config.file))}"
+        return Text(f"{name}{sep}{shown} (", image.config.where(name), ")")
+    return Text(f"{name} is not in ", Source(image.config.file))
 
 
 def chip_words(node: Optional[DtNode]) -> str:
@@ -146,7 +134,7 @@ def slot_consequence(image: Image, parts: Sequence[Partition]) -> str:
 
 
 def part_evidence(build: Build, parts: Sequence[Partition]) -> List[str]:
-    return [f"{part.name}: {hexrange(part)} in {part.region} ({at(build, part.source)})" for part in parts]
+    return [Text(f"{part.name}: {hexrange(part)} in {part.region} (", part.source, ")") for part in parts]
 
 
 def region_evidence(build: Build, region: Optional[Region]) -> List[str]:
@@ -154,7 +142,7 @@ def region_evidence(build: Build, region: Optional[Region]) -> List[str]:
         return []
     return [
         f"region {EXT}: device {region.device or '?'}, kept only where "
-        f"{region.driver_kconfig or 'the driver'} is set ({at(build, region.source)})"
+        + Text(f"{region.driver_kconfig or 'the driver'} is set (", region.source, ")")
     ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from ...model import Build, Image
-from ...model.findings import Finding, Severity
+from ...model.findings import Finding, Severity, Text
 from .. import rule
 from .._shared.common import app_pm_layout
 from .._shared.external import fully_loaded
@@ -73,7 +73,7 @@ def driver_check_override_without_driver(build: Build) -> Iterator[Finding]:
         yield Finding(
             message=f"image '{image.name}' keeps the external partitions through the driver-check "
             f"override, but builds no driver for {node.label} ({compatible}): "
-            + " and ".join(setting_words(build, image, name) for name in missing)
+            + Text.join(" and ", (setting_words(build, image, name) for name in missing))
             + ". The link will fail with \"undefined reference to '__device_dts_ord_…'\"",
             location=image.config.where(missing[0]),
             image=image.name,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Iterator
 
 from ...model import Build, Layout, LayoutKind
-from ...model.findings import Finding, Fix, Severity
+from ...model.findings import Finding, Fix, Severity, Text
 from .. import rule
 from .._shared.layouts import edit_path, hexrange, static_twin
-from ._common import EXT, at
+from ._common import EXT
 
 _EXECUTABLE = ("mcuboot_primary", "mcuboot_primary_app", "app")
 
@@ -54,7 +54,7 @@ def executable_slot_off_chip(build: Build) -> Iterator[Finding]:
                 "primary slot in place and the application cannot execute from there",
                 location=part.source,
                 domain=layout.domain,
-                evidence=[f"{name}: {hexrange(part)} region {part.region} ({at(build, part.source)})"],
+                evidence=[Text(f"{name}: {hexrange(part)} region {part.region} (", part.source, ")")],
                 fixes=[
                     Fix(
                         f"put `{name}` back in internal flash; only the secondary slot may go off-chip",

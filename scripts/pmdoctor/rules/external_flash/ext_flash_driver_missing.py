@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterator, List, Optional, Tuple
 
 from ...model import Build, DtNode, Image, Partition, Region, Source
-from ...model.findings import Finding, Severity
+from ...model.findings import Finding, Severity, Text
 from .. import rule
 from .._shared import targets as fixes
 from ._common import (
@@ -13,7 +13,6 @@ from ._common import (
     HAS_DRIVER,
     OVERRIDE,
     Elsewhere,
-    at,
     chip,
     chip_words,
     devicetree_needs,
@@ -112,18 +111,20 @@ def _driver_finding(
         missing = [name for name in DRIVERS.get(compatible, ()) if not image.config.enabled(name)]
         missing = missing or ["CONFIG_NORDIC_QSPI_NOR", "CONFIG_SPI_NOR"]
         if compatible or len(missing) == 1:
-            what = "has no driver for it: " + " and ".join(setting_words(build, image, n) for n in missing)
+            what = "has no driver for it: " + Text.join(
+                " and ", (setting_words(build, image, n) for n in missing)
+            )
         else:  # chip unknown: name both drivers, either would do
-            what = (
-                f"has no driver for it: neither {' nor '.join(missing)} is set in "
-                f"{at(build, Source(image.config.file))}"
+            what = f"has no driver for it: neither {' nor '.join(missing)} is set in " + Text(
+                Source(image.config.file)
             )
         location = image.config.where(missing[0])
         driver_fixes = driver_fixes_for(build, image, compatible)
     else:
         what = (
             "does not pass Partition Manager's driver check: "
-            f"{setting_words(build, image, gate or HAS_DRIVER)}, "
+            + setting_words(build, image, gate or HAS_DRIVER)
+            + ", "
             "although the driver itself is enabled"
         )
         location = image.config.where(gate or HAS_DRIVER)
@@ -159,9 +160,7 @@ def _driver_elsewhere(build: Build, gate: Optional[str], node: Optional[DtNode])
             continue
         if passes_gate(other, gate, node) and has_driver(other, node):
             names = DRIVERS.get(nor_compatible(node) or "", ())
-            shown = (
-                ", ".join(f"{name}=y ({at(build, other.config.where(name))})" for name in names)
-                or "the driver"
-            )
-            lines.append((other, f"image '{other.name}' has it: {shown}"))
+            settings = [Text(f"{name}=y (", other.config.where(name), ")") for name in names]
+            shown = Text.join(", ", settings) or "the driver"
+            lines.append((other, f"image '{other.name}' has it: " + shown))
     return lines

@@ -6,14 +6,14 @@ from typing import Dict, Iterator, Optional, Tuple
 
 from ...model import Build, DtNode, Image, Layout, Partition, Role
 from ...model.drivers import NOR_DRIVERS
-from ...model.findings import Finding, Severity
+from ...model.findings import Finding, Severity, Text
 from .. import rule
 from .._shared import targets as fixes
 from .._shared.common import app_pm_layout, erase_block
 from .._shared.external import fully_loaded, is_mcuboot
 from .._shared.layouts import hexrange, hx
 from .._shared.mcuboot import swap_mode
-from ._common import EXT, at, chip, has_driver, nor_compatible
+from ._common import EXT, chip, has_driver, nor_compatible
 
 # The flash page layout the NOR driver reports, and its Kconfig default (EXT-05).
 PAGE_SIZE: Dict[str, Tuple[str, int]] = {
@@ -100,12 +100,12 @@ def _page_finding(
         if other.role is Role.APP and other.domain is None and _page_layout(other, chip(build, other)) == page
     ]
     return Finding(
-        message=f"image '{image.name}': " + "; ".join(problems) + ". MCUboot compares the two slots' "
+        message=f"image '{image.name}': " + Text.join("; ", problems) + ". MCUboot compares the two slots' "
         'sectors and refuses the update ("Cannot upgrade: slots have non-compatible sectors")',
         location=image.config.where(name),
         image=image.name,
         evidence=[
-            shown + f" ({at(build, image.config.where(name))})",
+            shown + Text(" (", image.config.where(name), ")"),
             f"{primary.name}: {hexrange(primary)} in {primary.region}, sector {sector}",
             f"{secondary.name}: {hexrange(secondary)} in {secondary.region}",
             f"MCUboot mode: {mode or 'unknown'}",

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Iterator, Optional, Tuple
 
 from ...model import Build
-from ...model.findings import Finding, Severity
+from ...model.findings import Finding, Severity, Text
 from .. import rule
 from .._shared import targets as fixes
 from .._shared.common import next_power_of_two
 from .._shared.layouts import hx
-from ._common import CHOSEN, at, external_parts, node_label
+from ._common import CHOSEN, external_parts, node_label
 
 
 @rule("PMD305", "ext-flash-size-units", Severity.ERROR, rank=70, explains=("pm-not-packed",))
@@ -59,7 +59,7 @@ def ext_flash_size_units(build: Build) -> Iterator[Finding]:
         image=build.app.name,
         severity=severity,
         evidence=[
-            f"size = <{hx(bits)}> bits = {hx(bits // 8)} bytes ({at(build, node.source)})",
+            Text(f"size = <{hx(bits)}> bits = {hx(bits // 8)} bytes (", node.source, ")"),
             f"jedec-id {_jedec_text(node.props.get('jedec-id'))}: "
             + (f"{hx(capacity)} bytes" if capacity else "capacity unknown"),
         ]

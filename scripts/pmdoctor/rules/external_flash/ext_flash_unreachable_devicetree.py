@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Iterator, List, Optional, Tuple
 
 from ...model import Build, DtNode, Image, Region, Source
-from ...model.findings import Finding, Severity
+from ...model.findings import Finding, Severity, Text
 from .. import rule
 from .._shared import targets as fixes
 from ._common import (
     CHOSEN,
     HAS_DRIVER,
     Elsewhere,
-    at,
     chip,
     chip_words,
     devicetree_needs,
@@ -68,8 +67,8 @@ def _enabled_elsewhere(build: Build, node: DtNode) -> List[Tuple[Image, str]]:
     for other in build.images:
         theirs = other.devicetree.nodes.get(node.path)
         if theirs is not None and theirs.status_okay:
-            where = at(build, Source(other.devicetree.file))
-            lines.append((other, f"image '{other.name}' has {node.label} enabled ({where})"))
+            where = Source(other.devicetree.file)
+            lines.append((other, Text(f"image '{other.name}' has {node.label} enabled (", where, ")")))
     return lines
 
 
@@ -194,7 +193,7 @@ def _chosen_elsewhere(build: Build) -> List[Tuple[Image, str]]:
                 (
                     other,
                     f"image '{other.name}' has it: {CHOSEN} = {node_label(node)} "
-                    f"({at(build, Source(other.devicetree.file))})",
+                    + Text("(", Source(other.devicetree.file), ")"),
                 )
             )
     return lines

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Iterator, List
 
 from ...model import Build
-from ...model.findings import Finding, Severity
+from ...model.findings import Finding, Severity, Text
 from .. import rule
 from .._shared import targets as fixes
 from .._shared.common import app_pm_layout
-from ._common import EXT, OVERRIDE, at, setting_words
+from ._common import EXT, OVERRIDE, setting_words
 
 SECONDARY_OPTION = "PM_EXTERNAL_FLASH_MCUBOOT_SECONDARY"
 
@@ -67,9 +67,8 @@ def _overwritten(build: Build, option: str) -> Iterator[Finding]:
         secondary = layout.get("mcuboot_secondary") if layout else None
         effect = ""
         if option == SECONDARY_OPTION and secondary is not None and secondary.region != EXT:
-            effect = (
-                f"; partitions.yml keeps mcuboot_secondary in {secondary.region} "
-                f"({at(build, secondary.source)})"
+            effect = f"; partitions.yml keeps mcuboot_secondary in {secondary.region} " + Text(
+                "(", secondary.source, ")"
             )
         yield Finding(
             message=f"{key} sets CONFIG_{option}=y, but in a sysbuild build {sb_name} decides and it "
@@ -106,12 +105,12 @@ def _static_only_secondary(build: Build) -> Iterator[Finding]:
 def _sb_state(build: Build, name: str) -> str:
     config = build.sysbuild_config
     state = "is not set" if name in config else "is absent"
-    return f"{name} {state} ({at(build, config.where(name))})"
+    return Text(f"{name} {state} (", config.where(name), ")")
 
 
 def _image_values(build: Build, name: str) -> List[str]:
     return [
-        f"image '{image.name}': {setting_words(build, image, name)}"
+        f"image '{image.name}': " + setting_words(build, image, name)
         for image in build.images
         if image.domain is None and name in image.config
     ]

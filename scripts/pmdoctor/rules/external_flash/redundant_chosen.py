@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Iterator, Optional
 
 from ...model import Build, ChosenLine, DtNode, Image, Source
-from ...model.findings import Finding, Fix, Severity
+from ...model.findings import Finding, Fix, Severity, Text
 from .. import rule
 from .._shared import targets as fixes
-from ._common import CHOSEN, EXT, at, node_label
+from ._common import CHOSEN, EXT, node_label
 
 
 @rule("PMD303", "redundant-chosen", Severity.WARNING, rank=40)
@@ -69,8 +69,8 @@ def _duplicates(build: Build, image: Image) -> Iterator[Finding]:
             location=location or Source(tree.file),
             image=image.name,
             evidence=[
-                f"{prop} = {node_label(node)} ({at(build, tree.chosen_source.get(prop))})",
-                f"{CHOSEN} = {node_label(node)} ({at(build, tree.chosen_source.get(CHOSEN))})",
+                Text(f"{prop} = {node_label(node)} (", tree.chosen_source.get(prop), ")"),
+                Text(f"{CHOSEN} = {node_label(node)} (", tree.chosen_source.get(CHOSEN), ")"),
             ],
             fixes=[
                 Fix(
@@ -134,9 +134,9 @@ def _disagreements(build: Build) -> Iterator[Finding]:
             image=image.name,
             evidence=[
                 f"{image.name}: {node.path} {node.compatible} size {node.props.get('size')} "
-                f"({at(build, node.source)})",
+                + Text("(", node.source, ")"),
                 f"{app.name}: {reference.path} {reference.compatible} size "
-                f"{reference.props.get('size')} ({at(build, reference.source)})",
+                + Text(f"{reference.props.get('size')} (", reference.source, ")"),
             ],
             fixes=[
                 fixes.devicetree_snippet(

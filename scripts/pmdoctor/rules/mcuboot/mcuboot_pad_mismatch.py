@@ -10,7 +10,7 @@ from ...model import (
     Source,
 )
 from ...model import soc as socs
-from ...model.findings import Finding, Fix, Severity
+from ...model.findings import Finding, Fix, Severity, Text
 from .. import rule
 from .._shared import targets as fixes
 from .._shared.common import (
@@ -78,7 +78,10 @@ def mcuboot_pad_mismatch(build: Build) -> Iterator[Finding]:
                 "image header and the vector table are not where MCUboot and the app expect them"
             ),
             location=shown.source,
-            evidence=[f"{shown.source}: mcuboot_pad size {hx(pad.size)}", f"{where}: {symbol}={hx(value)}"],
+            evidence=[
+                Text(shown.source, f": mcuboot_pad size {hx(pad.size)}"),
+                f"{where}: {symbol}={hx(value)}",
+            ],
             fixes=[
                 Fix(f"make `mcuboot_pad` {hx(value)} in the static file", shown.source.file),
                 fixes.build_option(build, "PM_MCUBOOT_PAD", hx(pad.size), "or sign with the layout's pad"),
@@ -134,7 +137,7 @@ def _devicetree_header(build: Build) -> Iterator[Finding]:
         location=where,
         image=app.name,
         evidence=[
-            f"{slot.name}: {hx(slot.address)}+{hx(slot.size)} ({slot.source})",
+            Text(f"{slot.name}: {hx(slot.address)}+{hx(slot.size)} (", slot.source, ")"),
             f"CONFIG_ROM_START_OFFSET={hx(header)} ({where}); imgtool signs with --header-size of it",
             f"vector table alignment on {build.soc or 'this SoC'}: {hx(align)}",
         ],

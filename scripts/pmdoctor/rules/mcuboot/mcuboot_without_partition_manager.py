@@ -11,7 +11,7 @@ from ...model import (
     primary_slot_name,
     secondary_slot_name,
 )
-from ...model.findings import Finding, Fix, Severity
+from ...model.findings import Finding, Fix, Severity, Text
 from .. import rule
 from .._shared import targets as fixes
 from .._shared.common import (
@@ -85,8 +85,8 @@ def mcuboot_without_partition_manager(build: Build) -> Iterator[Finding]:
         return
     app, mcuboot = build.app, mcuboot_image(build)
     evidence = [
-        f"app: {missing}=y ({app.config.where(missing)})",
-        f"mcuboot: {missing} not set ({mcuboot.config.file})",
+        Text(f"app: {missing}=y (", app.config.where(missing), ")"),
+        Text(f"mcuboot: {missing} not set (", mcuboot.config.file, ")"),
     ]
     evidence += _dts_disagreements(build, mcuboot)
     overlay = build.cmake_cache.get("mcuboot_OVERLAY_CONFIG")

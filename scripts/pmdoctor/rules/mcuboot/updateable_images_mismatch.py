@@ -15,7 +15,7 @@ from ...model import (
     secondary_slot_name,
 )
 from ...model import soc as socs
-from ...model.findings import Finding, Fix, Severity
+from ...model.findings import Finding, Fix, Severity, Text
 from .. import rule
 from .._shared import targets as fixes
 from .._shared.common import (
@@ -88,7 +88,7 @@ def updateable_images_mismatch(build: Build) -> Iterator[Finding]:
             image=build.app.name,
             evidence=[
                 f"{where}: {symbol}={value}",
-                f"{mcuboot.config.where('CONFIG_UPDATEABLE_IMAGE_NUMBER')}: {images}",
+                Text(mcuboot.config.where("CONFIG_UPDATEABLE_IMAGE_NUMBER"), f": {images}"),
             ],
             fixes=_images_fix(build, expected),
             subject=("image-number",),

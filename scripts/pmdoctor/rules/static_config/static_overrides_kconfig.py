@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterator, List
 
 from ...model import Build, Era, Layout, Source
-from ...model.findings import Finding, Fix, Severity
+from ...model.findings import Finding, Fix, Severity, Text
 from .. import rule
 from .._shared.common import UserSettings, static_layout_for
 from .._shared.layouts import hx
@@ -44,7 +44,7 @@ def _ignored_sizes(build: Build) -> Iterator[Finding]:
                 image=image.name,
                 domain=image.domain,
                 evidence=[
-                    f"{user.source}: {symbol}={hx(setting.value)}",
+                    Text(user.source, f": {symbol}={hx(setting.value)}"),
                     f"{where}: {part.name} size {hx(part.size)}",
                 ],
                 fixes=[

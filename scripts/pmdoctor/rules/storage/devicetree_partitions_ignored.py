@@ -6,7 +6,7 @@ from pathlib import PurePath
 from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 from ...model import Build, Era, Image, Layout, Partition
-from ...model.findings import Finding, Fix, Severity
+from ...model.findings import Finding, Fix, Severity, Text
 from .. import rule
 from .._shared.layouts import (
     edit_path,
@@ -189,7 +189,7 @@ def devicetree_partitions_ignored(build: Build) -> Iterator[Finding]:
             message=problem + "; Partition Manager ignores devicetree partitions",
             location=part.source,
             image=app.name,
-            evidence=[f"devicetree: {part.name} {hexrange(part)} ({part.source})"],
+            evidence=[Text(f"devicetree: {part.name} {hexrange(part)} (", part.source, ")")],
             fixes=[_static_fix(build, layout, part, region)],
             subject=("devicetree", part.name),
         )

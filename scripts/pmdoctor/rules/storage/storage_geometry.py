@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterator, List, Optional, Tuple
 
 from ...model import Build, Layout, LayoutKind, Partition
-from ...model.findings import Finding, Fix, Severity
+from ...model.findings import Finding, Fix, Severity, Text
 from .. import rule
 from .._shared.layouts import (
     checked_layouts,
@@ -152,7 +152,7 @@ def storage_geometry(build: Build) -> Iterator[Finding]:
             if not problems or static_twin(build, layout, (part.name,)):
                 continue
             yield Finding(
-                message="; ".join(problems),
+                message=Text.join("; ", problems),
                 location=part.source,
                 image=checked.image,
                 domain=layout.domain,

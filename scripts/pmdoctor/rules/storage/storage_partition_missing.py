@@ -6,7 +6,7 @@ from typing import Iterator, List, Optional, Tuple
 
 from ...model import Build, Era, Image, Partition, Role
 from ...model.drivers import enables_a_nor_driver
-from ...model.findings import Finding, Fix, Severity
+from ...model.findings import Finding, Fix, Severity, Text
 from .. import rule
 from .._shared.external import needed
 from .._shared.layouts import (
@@ -135,7 +135,7 @@ def _dts_storage(build: Build, image: Image) -> Iterator[Finding]:
         ),
         location=image.config.where(backend),
         image=image.name,
-        evidence=[said(image.config, backend, image.name), f"devicetree: {tree.file}"],
+        evidence=[said(image.config, backend, image.name), Text("devicetree: ", tree.file)],
         fixes=[
             devicetree_snippet(
                 build,
