@@ -12,6 +12,7 @@ environment inside the workspace would have it.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -29,19 +30,19 @@ pytestmark = [
 ]
 
 BROKEN = BUILDS / "cli" / "slot_mismatch" / "build"
-SITE = Path(".venv") / "lib" / "python3" / "site-packages"
 
-MANIFEST = f"""\
-manifest:
-  version: "1.0"
-  group-filter: [-pmdoctor]
-  projects:
-    - name: pmdoctor
-      url: https://example.invalid/never-fetched
-      path: {SITE.as_posix()}/pmdoctor
-      groups: [pmdoctor]
-      west-commands: west-commands.yml
-"""
+
+def readme_manifest() -> str:
+    """The manifest the README gives for ``west pmdoctor`` on top of a pip install, as it is written."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```yaml\n(.*?)```", readme, re.DOTALL)
+    (block,) = [b for b in blocks if "group-filter: [-pmdoctor]" in b]
+    return block
+
+
+# The package goes where the README's manifest says pip put it.
+MANIFEST = readme_manifest()
+SITE = Path(yaml.safe_load(MANIFEST)["manifest"]["projects"][0]["path"]).parent
 
 
 def install_like_a_wheel(site: Path) -> Path:
@@ -65,6 +66,12 @@ def workspace(tmp_path_factory) -> Workspace:
     ws = Workspace(topdir, env)
     ws.west("init", "-l", "manifest", check=True)
     return ws
+
+
+def test_the_readme_manifest_is_inactive_and_names_the_packaged_spec():
+    (project,) = yaml.safe_load(MANIFEST)["manifest"]["projects"]
+    assert project["west-commands"] == "west-commands.yml" and project["path"].endswith("/pmdoctor")
+    assert project["groups"] == ["pmdoctor"]
 
 
 def test_the_packaged_spec_names_a_file_in_the_package():
@@ -117,3 +124,15 @@ def test_the_extension_file_finds_a_package_that_is_not_on_the_path(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert Path(proc.stdout.strip()) == package / "west_command.py"
+
+
+def test_outside_a_workspace_west_says_what_the_readme_explains(tmp_path):
+    """Outside every workspace west knows only its own commands: the README quotes its words."""
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    proc = Workspace(outside, isolated_env(tmp_path)).west("pmdoctor", "-d", str(BROKEN))
+    assert proc.returncode != 0
+    quoted = 'west: unknown command "pmdoctor"; do you need to run this inside a workspace?'
+    assert quoted in proc.stderr
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert quoted in readme
