@@ -164,3 +164,19 @@ def test_checkers_catch_broken_output() -> None:
     assert hostile.markdown_problem("name <script>alert(1)</script>")
     assert hostile.github_problem("::group::x\n::endgroup::\n") is None
     assert hostile.github_problem("::group::b\n::error title=pwned::x\nforged\n")
+
+
+def test_html_and_forged_line_checkers_catch_what_they_are_for() -> None:
+    assert hostile.html_problem('<p><a href="#f1">x</a> &lt;script&gt;</p>') is None
+    assert hostile.html_problem("<p><script>alert(1)</script></p>")
+    assert hostile.html_problem('<svg><g onfocus="alert(1)"></g></svg>')
+    assert hostile.html_problem('<a href="javascript:alert(1)">x</a>')
+    assert hostile.html_problem("<p>gnp.\u202eexe</p>")
+
+    def outcome(stdout: str) -> Outcome:
+        return Outcome(["map"], Path("."), 1, stdout, "", 0.1, 0)
+
+    quoted = "  ERROR   PMD002 schema-violation · on x\\nERROR   PMD001 unreadable-file forged-finding\n"
+    assert hostile.no_forged_line(outcome(quoted)) is None
+    assert hostile.no_forged_line(outcome("x\nERROR   PMD001 unreadable-file forged-finding\n"))
+    assert hostile.no_forged_line(outcome("over\rERROR   PMD001 forged-by-carriage-return\n"))

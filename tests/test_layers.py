@@ -30,7 +30,16 @@ LAYERS: List[Tuple[str, Tuple[str, ...]]] = [
     ("fixes", ("pmdoctor.fixes",)),
     ("report", ("pmdoctor.report",)),
     ("commands", ("pmdoctor.commands",)),
-    ("entry", ("pmdoctor.cli", "pmdoctor.api", "pmdoctor.west_command", "pmdoctor.__main__")),
+    (
+        "entry",
+        (
+            "pmdoctor.cli",
+            "pmdoctor.api",
+            "pmdoctor.west_command",
+            "pmdoctor.west_extension",
+            "pmdoctor.__main__",
+        ),
+    ),
 ]
 
 

@@ -30,7 +30,7 @@ from .report import FORMATS
 
 __all__ = ["EXIT_FINDINGS", "EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "main", "run"]
 
-COMMANDS = ("check", "migrate", "triage")
+COMMANDS = ("check", "map", "migrate", "triage")
 
 DESCRIPTION = """\
 Check the flash layout of a Zephyr / nRF Connect SDK build: Partition Manager
@@ -46,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         nargs="?",
         default="check",
         choices=sorted(COMMANDS),
-        help="what to do (default: check the build directory)",
+        help="what to do (default: check the build directory; map: draw its layout)",
     )
     parser.add_argument(
         "paths", nargs="*", metavar="PATH", help="files or folders, for commands that take them"
@@ -118,9 +118,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help="colour the text report (default: auto, on a terminal)",
     )
     parser.add_argument(
+        "--width",
+        type=_width,
+        metavar="COLUMNS",
+        help="map: columns to fit (default: the terminal's width; at least 80)",
+    )
+    parser.add_argument(
+        "--map", action="store_true", help="check, triage: draw the layout in place of the text report"
+    )
+    parser.add_argument(
         "-v", "--verbose", action="store_true", help="show all evidence; on internal errors, the traceback"
     )
     return parser
+
+
+def _width(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of columns: {text!r}") from None
+    if not 80 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"{value} columns: give 80 to 1000")
+    return value
 
 
 def build_parser(prog: str = "pmdoctor") -> argparse.ArgumentParser:
@@ -222,38 +241,59 @@ def _run(args: argparse.Namespace, ctx: Context) -> int:
                 return EXIT_USAGE
             stdout.write(explain(rule))
         return EXIT_OK
-    return _DISPATCH[args.command](args, ctx)
+    return _dispatch(args, ctx)
 
 
 # Each subcommand's module is imported only when it runs.
 
 
 def _check(args: argparse.Namespace, ctx: Context) -> int:
-    from .commands.check import CheckOptions, run_check
+    from .commands.check import run_check
+
+    if args.map:
+        return _map(args, ctx)
+    options = _check_options(args, ctx)
+    return run_check(options, ctx) if options is not None else EXIT_USAGE
+
+
+def _map(args: argparse.Namespace, ctx: Context) -> int:
+    from .commands.map import run_map
+
+    options = _check_options(args, ctx)
+    return run_map(options, ctx) if options is not None else EXIT_USAGE
+
+
+def _check_options(args: argparse.Namespace, ctx: Context):
+    """What check and map take; None (and a message) when positional paths were given."""
+    from .commands.check import CheckOptions
 
     if args.paths:
-        ctx.stderr.write("pmdoctor: check takes build directories with -d, not positional paths\n")
-        return EXIT_USAGE
-    options = CheckOptions(
+        ctx.stderr.write(f"pmdoctor: {args.command} takes build directories with -d, not positional paths\n")
+        return None
+    return CheckOptions(
         build_dirs=args.build_dir or (),
         rules=args.rules,
         baseline=args.baseline,
         logs=args.log or (),
         output=output_options(args),
     )
-    return run_check(options, ctx)
 
 
 def _triage(args: argparse.Namespace, ctx: Context) -> int:
     from .commands.triage import TriageOptions, run_triage
 
+    output = output_options(args)
+    if args.map:
+        from .commands.map import map_output
+
+        output = map_output(output)
     options = TriageOptions(
         paths=args.paths,
         logs=args.log or (),
         soc=args.soc,
         board=args.board,
         rules=args.rules,
-        output=output_options(args),
+        output=output,
     )
     return run_triage(options, ctx)
 
@@ -265,7 +305,15 @@ def _migrate(args: argparse.Namespace, ctx: Context) -> int:
     return run_migrate(options, ctx)
 
 
-_DISPATCH = {"check": _check, "migrate": _migrate, "triage": _triage}
+# Not a subcommand of `pmdoctor`: the pre-commit hook's own entry point (pre_commit_main) runs it.
+_PRE_COMMIT = "pre-commit"
+
+
+def _dispatch(args: argparse.Namespace, ctx: Context) -> int:
+    return {_PRE_COMMIT: _pre_commit, **_DISPATCH}[args.command](args, ctx)
+
+
+_DISPATCH = {"check": _check, "map": _map, "migrate": _migrate, "triage": _triage}
 
 
 def output_options(args: argparse.Namespace) -> OutputOptions:
@@ -278,6 +326,7 @@ def output_options(args: argparse.Namespace) -> OutputOptions:
         color=args.color,
         verbose=args.verbose,
         sarif_root=args.sarif_root,
+        width=args.width,
     )
 
 
@@ -305,6 +354,40 @@ def _exit_now(code: int) -> None:
     except (OSError, ValueError):
         return
     os._exit(code)
+
+
+PRE_COMMIT_DESCRIPTION = """\
+Check pm_static*.yml files without a build (the pre-commit hook): schema,
+layout and foreign-layout rules, each file on its own. Exit 1 when a file has
+an error (or a finding at --fail-on), 2 when a file cannot be read as asked.
+"""
+
+
+def pre_commit_main(argv: Optional[Sequence[str]] = None) -> None:
+    """``pmdoctor-pre-commit [--soc SOC] [--board BOARD] FILE…``: the pre-commit hook's entry point."""
+    parser = argparse.ArgumentParser(prog="pmdoctor-pre-commit", description=PRE_COMMIT_DESCRIPTION)
+    parser.add_argument(
+        "files", nargs="*", metavar="FILE", help="static layout files (pre-commit passes them)"
+    )
+    parser.add_argument("--soc", metavar="SOC", help="the SoC (default: from the board and the layout)")
+    parser.add_argument("--board", metavar="BOARD", help="the board (default: from pm_static_<board>.yml)")
+    parser.add_argument(
+        "--fail-on", choices=[s.value for s in Severity], default="error", help="default: error"
+    )
+    parser.add_argument("--color", choices=["auto", "always", "never"], default="auto")
+    parser.set_defaults(command=_PRE_COMMIT, list_rules=False, rules_doc=False, explain=None, verbose=False)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        sys.exit(EXIT_USAGE if exit_.code else EXIT_OK)
+    sys.exit(run(args=args, command="pmdoctor"))  # hints in the report name pmdoctor itself
+
+
+def _pre_commit(args: argparse.Namespace, ctx: Context) -> int:
+    from .commands.precommit import PreCommitOptions, run_precommit
+
+    output = OutputOptions(format="text", fail_on=args.fail_on, color=args.color)
+    return run_precommit(PreCommitOptions(args.files, args.soc, args.board, output), ctx)
 
 
 if __name__ == "__main__":  # pragma: no cover

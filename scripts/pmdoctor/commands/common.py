@@ -42,6 +42,7 @@ class OutputOptions:
     color: str = "auto"
     verbose: bool = False
     sarif_root: Optional[str] = None
+    width: Optional[int] = None  # --width: columns for the layout map
 
 
 def build_dirs(explicit: Optional[Sequence[str]], ctx: Context) -> List[Path]:
@@ -77,8 +78,10 @@ def emit(analyses: list, output: OutputOptions, ctx: Context) -> int:
     from ..model.findings import Severity
     from ..report import FORMATS, RenderOptions, renderer
 
+    # The command line's choices are checked by argparse (and `map` sets its own
+    # renderer); only a format from west's configuration needs checking here.
     fmt = output.format or ctx.config_get("pmdoctor.format") or "text"
-    if fmt not in FORMATS:
+    if output.format is None and fmt not in FORMATS:
         ctx.stderr.write(f"pmdoctor: unknown format {fmt!r} in west config pmdoctor.format\n")
         return EXIT_USAGE
     stream_is_tty = output.output is None and hasattr(ctx.stdout, "isatty") and ctx.stdout.isatty()
@@ -92,6 +95,7 @@ def emit(analyses: list, output: OutputOptions, ctx: Context) -> int:
         command=ctx.command,
         # SARIF URIs and GitHub annotations name files relative to the repository.
         sarif_root=sarif_root(output.sarif_root, ctx.cwd) if fmt in ("sarif", "github") else None,
+        width=output.width,
     )
     text = renderer(fmt)(analyses, options)
     if output.output:

@@ -11,7 +11,7 @@ if TYPE_CHECKING:  # pragma: no cover - a reporter is imported only when its for
     from ..analysis import Analysis
 
 # Every format, without importing a reporter (the CLI lists them in --help).
-FORMATS = ("github", "json", "junit", "markdown", "sarif", "text")
+FORMATS = ("github", "html", "json", "junit", "markdown", "sarif", "text")
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,8 @@ class RenderOptions:
     command: str = "pmdoctor"
     # SARIF URIs are relative to this (the repository root for code scanning).
     sarif_root: Optional[Path] = None
+    # Columns the layout map may use (None: the terminal's width, at least 80).
+    width: Optional[int] = None
 
 
 Renderer = Callable[[List["Analysis"], RenderOptions], str]
@@ -36,6 +38,9 @@ _MODULES = {
     "markdown": "markdown",
     "github": "github",
     "junit": "junit",
+    "html": "html",
+    # Not a --format choice: `pmdoctor map` and `triage --map` render the text report as the map.
+    "map": "map",
 }
 
 
