@@ -131,15 +131,7 @@ def _pm_drift(build: Build, baseline: Layout) -> Iterator[Finding]:
             ),
             location=current.source if current is not None else was.source,
             domain=baseline.domain,
-            evidence=[
-                Text(f"deployed: {was.name} {span_text(was.address, was.size)} (", was.source, ")"),
-                f"now: {was.name} "
-                + (
-                    span_text(current.address, current.size) + Text(" (", current.source, ")")
-                    if current is not None
-                    else "absent"
-                ),
-            ],
+            evidence=_drift_evidence(was.name, was, was.name, current),
             fixes=[
                 Fix(
                     f"put `{was.name}` back where it is deployed in the static layout",
@@ -233,18 +225,21 @@ def _compare(
         location=location,
         image=image.name if image else None,
         domain=baseline.domain,
-        evidence=[
-            Text(f"deployed: {entry.pm_name} {span_text(entry.address, entry.size)} (", entry.source, ")"),
-            f"now: {entry.label} "
-            + (
-                span_text(current.address, current.size) + Text(" (", current.source, ")")
-                if current
-                else "absent"
-            ),
-        ],
+        evidence=_drift_evidence(entry.pm_name, entry, entry.label, current),
         fixes=[_drift_fix(build, entry, current, image)],
         subject=(baseline.domain or "", entry.label),
     )
+
+
+def _drift_evidence(deployed_name: str, deployed, current_name: str, current) -> list:
+    """Where the partition is deployed and where it is now (anything with address, size and source)."""
+    now = span_text(current.address, current.size) + Text(" (", current.source, ")") if current else "absent"
+    return [
+        Text(
+            f"deployed: {deployed_name} {span_text(deployed.address, deployed.size)} (", deployed.source, ")"
+        ),
+        f"now: {current_name} " + now,
+    ]
 
 
 def _drift_fix(build: Build, entry: DtEquivalent, current: Optional[_Seen], image: Optional[Image]) -> Fix:
