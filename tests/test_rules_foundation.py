@@ -247,7 +247,8 @@ def test_overlap_in_generated_layout(tmp_path: Path) -> None:
     assert "pm_static.yml" in found[0].fixes[0].description  # no static file yet: say where to make one
 
 
-def test_region_placeholder_covering_one_partition_is_a_warning(tmp_path: Path) -> None:
+def test_region_placeholder_covering_one_partition_is_clean(tmp_path: Path) -> None:
+    """Issue 12: PM's free-space entry laid exactly over one partition overwrites nothing (BORUS)."""
     case = copy_case(tmp_path, "child_image_nrf52840")
     partitions = case / "partitions.yml"
     edit(
@@ -256,10 +257,37 @@ def test_region_placeholder_covering_one_partition_is_a_warning(tmp_path: Path) 
         "littlefs_storage:\n  address: 0x0\n  end_address: 0x800000\n  region: external_flash\n"
         "  size: 0x800000\nmcuboot:\n",
     )
+    assert findings(case, "PMD101") == [], describe(findings(case, "PMD101"))
+
+
+def test_region_placeholder_over_several_partitions_is_one_warning(tmp_path: Path) -> None:
+    case = copy_case(tmp_path, "child_image_nrf52840")
+    edit(
+        case / "partitions.yml",
+        "mcuboot:\n",
+        "log_part:\n  address: 0x0\n  region: external_flash\n  size: 0x80000\n"
+        "data_part:\n  address: 0x80000\n  region: external_flash\n  size: 0x20000\nmcuboot:\n",
+    )
     found = findings(case, "PMD101")
     assert len(found) == 1, describe(found)
     assert found[0].effective_severity is Severity.WARNING
-    assert "`external_flash` covers exactly `littlefs_storage`" in found[0].message
+    assert "marks the space of 2 partition(s) (`log_part`, `data_part`) as free" in found[0].message
+
+
+def test_share_size_of_the_free_space_entry_names_the_real_defect(tmp_path: Path) -> None:
+    """FinnWBiggs: `share_size: [external_flash]` sized auli_storage but left its space marked free."""
+    case = copy_case(tmp_path, "child_image_nrf52840")
+    edit(
+        case / "partitions.yml",
+        "mcuboot:\n",
+        "auli_storage:\n  address: 0x0\n  region: external_flash\n  share_size:\n  - external_flash\n"
+        "  size: 0x10000\nmcuboot:\n",
+    )
+    found = findings(case, "PMD101")
+    assert len(found) == 1, describe(found)
+    assert found[0].effective_severity is Severity.ERROR
+    assert "`auli_storage` takes its size from `share_size: [external_flash]`" in found[0].message
+    assert "still marked free" in found[0].message
 
 
 def test_region_placeholder_written_as_container_is_clean(tmp_path: Path) -> None:

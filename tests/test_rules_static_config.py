@@ -89,12 +89,27 @@ def test_pmd202_static_file_edited_after_build(app: Path) -> None:
         "  end_address: 0x100000\n  region: flash_primary\n  size: 0x8000",
         "  end_address: 0x100000\n  region: flash_primary\n  size: 0x6000",
     )
-    built = (app / "build" / "partitions.yml").stat().st_mtime
-    os.utime(static, (built + 60, built + 60))
     (finding,) = findings(app / "build", "PMD202")
-    assert "edited after this build" in finding.message
+    assert "does not match this build" in finding.message
     assert any("settings_storage" in e for e in finding.evidence)
     assert any("west build -p" in fix.description for fix in finding.fixes)
+
+
+def test_pmd202_judges_content_not_modification_times(app: Path) -> None:
+    """Copied and checked-out files have arbitrary times: only what the files say counts."""
+    static = app / "pm_static.yml"
+    built = (app / "build" / "partitions.yml").stat().st_mtime
+    os.utime(static, (built + 60, built + 60))  # newer, same content: nothing to say
+    assert findings(app / "build", "PMD202") == []
+    edit(
+        static,
+        "  end_address: 0x100000\n  region: flash_primary\n  size: 0x8000",
+        "  end_address: 0x100000\n  region: flash_primary\n  size: 0x6000",
+    )
+    os.utime(static, (built + 60, built + 60))  # a copy's time says nothing about when it was edited
+    (finding,) = findings(app / "build", "PMD202")
+    assert "does not match this build" in finding.message
+    assert not any("newer" in text or "after" in text for text in [finding.message, *finding.evidence])
 
 
 # ------------------------------------------------------------------ PMD203

@@ -162,6 +162,7 @@ class _Assembler:
             self.notes["images"] += missing_images(build)
         build.source_dir = self.inputs.source_dir or self.inputs.recorded_source
         build.source_available = self.inputs.source_dir is not None
+        self.missing_source_note()
         self.user_files()
         self.static_files()
         self.complete_regions()
@@ -336,7 +337,6 @@ class _Assembler:
         layout = layout_from_yaml(doc, kind, item.domain)
         layout.regions = dict(self.regions.get(item.domain, {}))
         if self.complete:
-            layout.mtime = _mtime(item.path)
             regions_doc = self.yaml(regions, "regions") if regions is not None else None
             if regions_doc is not None:
                 layout.regions = regions_from_yaml(regions_doc)
@@ -441,12 +441,38 @@ class _Assembler:
             if build.partition_manager:
                 build.era = Era.SYSBUILD if build.sysbuild else Era.CHILD_IMAGE
                 if not build.layouts:
-                    self.notes["build"].append(
-                        "Partition Manager is enabled but wrote no partitions.yml: its step probably "
-                        "failed; the static file and each image's files are analysed instead"
-                    )
+                    self.notes["build"].append(self.no_layout_note())
             return
         self.attached_era()
+
+    def missing_source_note(self) -> None:
+        """Say when the recorded application source is neither here nor beside the build.
+
+        Without it the user's pm_static.yml, conf fragments and overlays are
+        unknown; a silent run would read as "nothing wrong in your sources".
+        """
+        recorded = self.inputs.recorded_source
+        if not self.complete or recorded is None or self.inputs.source_dir is not None:
+            return
+        if _is_local_dir(recorded):
+            return  # on this machine but not read: the locator has said why
+        self.notes["build"].append(
+            f"application source {recorded} is not on this machine and no application folder beside "
+            "the build was read: checks of your static layout, Kconfig fragments and overlays were skipped"
+        )
+
+    def no_layout_note(self) -> str:
+        """Why a Partition Manager build has no generated layout: never written, or not readable."""
+        unread = [item for item in self.inputs.of(InputKind.PARTITIONS) if item.provenance != ATTACHED]
+        instead = "the static file and each image's files are analysed instead"
+        if unread:
+            return Text(
+                unread[0].path,
+                " is there but could not be read (see PMD001), so Partition Manager's layout is "
+                f"unknown; {instead}",
+            )
+        never = "Partition Manager is enabled but wrote no partitions.yml: its step probably failed"
+        return f"{never}; {instead}"
 
     def attached_era(self) -> None:
         build = self.build
@@ -563,7 +589,6 @@ class _Assembler:
             doc = self.yaml(item, "pm_static")
             layout = layout_from_yaml(doc, LayoutKind.STATIC, item.domain) if doc else None
             if layout is not None:
-                layout.mtime = _mtime(item.path)
                 generated = build.layout_for_domain(item.domain)
                 layout.regions = dict(generated.regions) if generated else {}
             how = "application source directory" if item.provenance == SOURCE_CANDIDATE else item.provenance
@@ -768,11 +793,12 @@ def _size(path: Path) -> Optional[int]:
         return None
 
 
-def _mtime(path: Path) -> Optional[float]:
+def _is_local_dir(path: Path) -> bool:
+    """Whether a recorded path (any text a cache holds) names a folder on this machine."""
     try:
-        return path.stat().st_mtime
-    except OSError:
-        return None
+        return os.path.isdir(path)
+    except (OSError, ValueError):
+        return False
 
 
 def _same_path(a: Path, b: Path) -> bool:

@@ -358,7 +358,12 @@ class _Locator:
     def _relocated(self, recorded: Optional[Path]) -> Optional[Path]:
         """When the recorded sources are not here, the usual ``<app>/build`` layout puts them one up."""
         candidate = self.top.parent
-        looks_like_app = _is_application(candidate) or (candidate / "prj.conf").is_file()
+        # A folder that holds only the static layout beside the build still is the application's.
+        looks_like_app = (
+            _is_application(candidate)
+            or (candidate / "prj.conf").is_file()
+            or any(path.is_file() for path in candidate.glob("pm_static*.yml"))
+        )
         if looks_like_app and self.scope.may_take(candidate):
             if recorded is not None:
                 self.found.notes.append(

@@ -23,6 +23,7 @@ from ..loaders import MISSING, LoadError, file_problem, read_text
 from ..loaders.cmake import is_build_dir
 from ..loaders.dts_source import looks_like_source_dts
 from ..loaders.logs import parse_log
+from ..loaders.schema import wrapper_keys
 from ..loaders.yamlfile import YamlDoc, parse_yaml
 from ..model import NETCORE_IMAGES
 from ..model.findings import Text
@@ -234,7 +235,11 @@ def _as_yaml(item: Input) -> bool:
     if isinstance(data.get("domains"), list):
         item.kind, item.parsed = InputKind.DOMAINS, doc
         return True
-    entries = [entry for entry in data.values() if isinstance(entry, dict)]
+    # A static file wrapped in one top-level key (`partitions:`) is still a layout: the
+    # schema check then says it is one level too deep, instead of "not used".
+    wrappers = set(wrapper_keys(data))
+    entries = [entry for key, entry in data.items() if isinstance(entry, dict) and key not in wrappers]
+    entries += [inner for key in wrappers for inner in data[key].values()]
     if not entries:
         return False
     if sum("base_address" in e or "placement_strategy" in e for e in entries) > len(entries) / 2:

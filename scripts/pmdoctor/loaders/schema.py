@@ -24,8 +24,7 @@ SCHEMA_NAMES = ("partitions", "pm_static", "regions")
 class SchemaViolation:
     line: Optional[int]
     message: str
-    # Unknown keys are ignored by Partition Manager, and a bare string where a
-    # list is expected is read as a one-item list: worth a warning, not an error.
+    # Unknown keys are ignored by Partition Manager: worth a warning, not an error.
     minor: bool
 
 
@@ -84,7 +83,7 @@ def validate(doc: YamlDoc, schema: str) -> List[SchemaViolation]:
     checked, skipped = _bounded(doc.data)
     core = Core(source_data=checked, schema_data=load_schema(schema))
     core.validate(raise_exception=False)
-    wrappers = _wrappers(doc.data) if schema != "regions" else []
+    wrappers = wrapper_keys(doc.data) if schema != "regions" else []
     violations = [
         SchemaViolation(
             doc.line(key),
@@ -104,10 +103,12 @@ def validate(doc: YamlDoc, schema: str) -> List[SchemaViolation]:
         message = re.sub(r"\.? *(Value )?[Pp]ath: '[^']*'\.?", "", str(entry))
         message = re.sub(r"'b'([^']*)''", r"'\1'", message).strip().rstrip(".")
         message = re.sub(r"Value '(.*)' is", lambda m: f"Value {_quoted(m.group(1))} is", message, count=1)
+        if "is not a list" in message and keys[-2:] in (["placement", "before"], ["placement", "after"]):
+            # Partition Manager turns `after: name` into `after: [name]` itself
+            # (and never reads placement of a static partition): nothing to report.
+            continue
         where = "/".join(str(k) for k in keys) or "top level"
-        minor = "was not defined" in message or (
-            "is not a list" in message and keys[-1:] in (["before"], ["after"])
-        )
+        minor = "was not defined" in message
         violations.append(SchemaViolation(doc.line(*keys), f"{where}: {message}", minor))
     if skipped:
         first = list(doc.data)[MAX_VALIDATED]
@@ -240,7 +241,7 @@ def _quoted(value: str) -> str:
     return repr(value if len(value) <= MAX_QUOTED else value[: MAX_QUOTED - 1] + "…")
 
 
-def _wrappers(data: Any) -> List[Any]:
+def wrapper_keys(data: Any) -> List[Any]:
     """Top-level keys that hold partitions instead of being one (``partitions:`` wrapping all)."""
     if not isinstance(data, dict):
         return []

@@ -179,9 +179,6 @@ class Layout:
     image: Optional[str] = None
     partitions: Dict[str, Partition] = field(default_factory=dict)
     regions: Dict[str, Region] = field(default_factory=dict)
-    # Modification time of `file` (seconds since the epoch): a static file
-    # newer than the partitions file it produced means a stale build.
-    mtime: Optional[float] = None
 
     def get(self, name: str) -> Optional[Partition]:
         return self.partitions.get(name)

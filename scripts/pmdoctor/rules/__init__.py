@@ -2,8 +2,9 @@
 
 A rule is a generator function decorated with :func:`rule`. Its docstring is
 its documentation, in four sections (*What it does*, *Why it matters*,
-*Example*, *How to fix*); ``--explain``, ``--list-rules``, the rule reference
-and SARIF all render that one text.
+*Example*, *How to fix*), plus *Severity* before the fix when a finding's
+severity depends on the case; ``--explain``, ``--list-rules``, the rule
+reference and SARIF all render that one text.
 
 Rule modules register themselves on import; :data:`FAMILIES` lists them so
 that importing this package loads every rule. A large family is a package
@@ -51,6 +52,11 @@ class Rule:
                 paragraph = " ".join(text.split("\n\n")[0].split())
                 return re.split(r"(?<=[.:])\s+(?=[A-Z])", paragraph, maxsplit=1)[0].rstrip(".:")
         return self.name
+
+    @property
+    def severity_varies(self) -> bool:
+        """The docstring has a *Severity* section: findings may be below (or above) the default."""
+        return any(section == "Severity" for section, _ in self.sections())
 
     def sections(self) -> List[tuple]:
         """The docstring split into (heading, body) pairs."""

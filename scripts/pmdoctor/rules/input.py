@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Dict, Iterator, Optional
 
-from ..model import Build, Image, ProblemKind
+from ..model import Build, Image, LayoutKind, ProblemKind
 from ..model.findings import Finding, Fix, Severity
 from . import rule
 
@@ -82,6 +83,11 @@ def schema_violation(build: Build) -> Iterator[Finding]:
         address: 0x0
     ```
 
+    ## Severity
+    An error when Partition Manager would reject the file or misread it (a wrong type, partitions
+    one level too deep); a warning for unknown keys, which it ignores. `placement: {after: name}`
+    written without a list is not reported: Partition Manager turns it into a list itself.
+
     ## How to fix
     Write each partition as a top-level key with integer `address`, `size`
     and (for containers) `span`. The easiest correct file is a copy of the
@@ -94,9 +100,27 @@ def schema_violation(build: Build) -> Iterator[Finding]:
                 location=problem.source,
                 domain=problem.domain,
                 severity=Severity.WARNING if problem.kind is ProblemKind.SCHEMA_MINOR else None,
-                fixes=[Fix("make the entry match the Partition Manager format", problem.source.file)],
+                fixes=[_schema_fix(build, problem.source.file, problem.domain)],
                 subject=(str(problem.source.file), problem.message),
             )
+
+
+def _schema_fix(build: Build, file: Optional[Path], domain: Optional[str]) -> Fix:
+    """Edit the file the entry came from: never a partitions.yml Partition Manager regenerates."""
+    generated = {layout.file for layout in build.layouts if layout.kind is LayoutKind.GENERATED}
+    if file is None or file not in generated:
+        return Fix("make the entry match the Partition Manager format", file)
+    static = next((s.path for s in build.static_files if s.domain == domain), None)
+    if static is not None:
+        return Fix(
+            f"{file.name} is generated (each build rewrites it): make the entry match the Partition "
+            f"Manager format in {static.name}, which it was copied from",
+            static,
+        )
+    return Fix(
+        f"{file.name} is generated (each build rewrites it): fix the pm_static.yml or pm.yml the entry "
+        "comes from, then rebuild"
+    )
 
 
 # Devicetree names and the Partition Manager partitions they stand for

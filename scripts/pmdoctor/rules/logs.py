@@ -242,6 +242,11 @@ def log_sectors_incompatible(build: Build, symptoms: List[Symptom]) -> Finding:
     ## Example
     `W: Failed reading sectors; BOOT_MAX_IMG_SECTORS=128 - too small?`
 
+    ## Severity
+    An error by default; a note when MCUboot's `CONFIG_BOOT_MAX_IMG_SECTORS`
+    already covers every slot: the message says so, and the layout findings
+    that carry the same log line come first.
+
     ## How to fix
     In MCUboot's configuration set `CONFIG_BOOT_MAX_IMG_SECTORS` to at least
     slot size / 4096, and `CONFIG_SPI_NOR_FLASH_LAYOUT_PAGE_SIZE=4096` in both
@@ -253,19 +258,46 @@ def log_sectors_incompatible(build: Build, symptoms: List[Symptom]) -> Finding:
         _where(first) + f": {first.meaning}. MCUboot compares both slots sector by "
         "sector; too small a sector table, different page layouts or an unreachable slot all end here"
     )
-    fixes = [
-        Fix(
-            "give MCUboot room for every sector of the larger slot (slot size / 4096)",
-            image_config_file(build, _mcuboot(build)),
-            "CONFIG_BOOT_MAX_IMG_SECTORS=256",
-        ),
-        Fix(
-            "with an SPI NOR chip, use 4 KB pages in both images like the internal flash",
-            image_config_file(build, build.app),
-            "CONFIG_SPI_NOR_FLASH_LAYOUT_PAGE_SIZE=4096",
-        ),
-    ]
-    return _finding(symptoms, message, fixes)
+    table = Fix(
+        "give MCUboot room for every sector of the larger slot (slot size / 4096)",
+        image_config_file(build, _mcuboot(build)),
+        "CONFIG_BOOT_MAX_IMG_SECTORS=256",
+    )
+    pages = Fix(
+        "with an SPI NOR chip, use 4 KB pages in both images like the internal flash",
+        image_config_file(build, build.app),
+        "CONFIG_SPI_NOR_FLASH_LAYOUT_PAGE_SIZE=4096",
+    )
+    enough = _sector_table_enough(build)
+    if enough is None:
+        return _finding(symptoms, message, [table, pages])
+    # The usual fix is in place already: say so, and leave the first place to the
+    # layout findings that name the cause (they carry the same log line).
+    finding = _finding(symptoms, message + "; " + enough, [pages])
+    finding.severity = Severity.NOTE
+    return finding
+
+
+def _sector_table_enough(build: Build) -> Optional[str]:
+    """Why CONFIG_BOOT_MAX_IMG_SECTORS is not the cause, when MCUboot's value covers every slot."""
+    mcuboot = build.image("mcuboot")
+    value = mcuboot.config.int("CONFIG_BOOT_MAX_IMG_SECTORS") if mcuboot is not None else None
+    if not value:
+        return None
+    needed = 0
+    for layout in build.all_layouts():
+        for _, primary, secondary in layout.slot_pairs():
+            for part in (primary, secondary):
+                region = layout.region_of(part)
+                sector = region.erase_block if region is not None and region.erase_block else 0x1000
+                if part.size:
+                    needed = max(needed, -(-part.size // sector))
+    if not needed or value < needed:
+        return None
+    return (
+        f"CONFIG_BOOT_MAX_IMG_SECTORS={value} already covers the largest slot ({needed} sectors), so the "
+        "sector table is not the cause: the slots' sector layouts differ or a slot is unreachable"
+    )
 
 
 @log_rule("PMD804", "log-image-too-large", Severity.ERROR, explains=("image-too-large",))

@@ -77,6 +77,10 @@ def fprotect_misaligned(build: Build) -> Iterator[Finding]:
     mcuboot_primary: {address: 0xc000, size: 0x74000}   # 0xc000 is not a multiple of 0x8000
     ```
 
+    ## Severity
+    An error when MCUboot protects its own flash (`CONFIG_FPROTECT=y` in its configuration); a
+    warning when MCUboot's configuration is not in the build and the default is assumed.
+
     ## How to fix
     Move `mcuboot_primary` (and what follows) to the next block boundary,
     filling the hole with an `EMPTY_0` partition, or grow MCUboot's
@@ -239,6 +243,10 @@ def nrf54l_fprotect_limit(build: Build) -> Iterator[Finding]:
     ## Example
     `mcuboot: {address: 0x0, size: 0x10000}` (64 KB) on an nRF54L15: more
     than 62 KB even with combined regions.
+
+    ## Severity
+    An error when MCUboot protects its own flash (`CONFIG_FPROTECT=y` in its configuration); a
+    warning when MCUboot's configuration is not in the build and the default is assumed.
 
     ## How to fix
     Keep MCUboot within 31 KB, or within 62 KB (0xF800) from address 0 with

@@ -2,13 +2,52 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, Optional, Tuple
 
 from ..model import Build, Layout, LayoutKind, Partition
 from ..model.findings import Finding, Fix, Severity
 from . import rule
 from ._shared.layouts import checked_layouts, edit_path, hx, static_twin
 from ._shared.mcuboot import swap_mode
+
+# A secondary at most this fraction of its primary is smaller by design, not by a slip of arithmetic.
+DELIBERATE_RATIO = 0.9
+
+
+def _smaller_on_purpose(
+    build: Build, mode: Optional[str], primary: Partition, secondary: Partition
+) -> Tuple[Optional[Severity], str]:
+    """Severity and wording for a secondary smaller than its primary.
+
+    MCUboot's compressed images (NCS 2.8+, SB_CONFIG_MCUBOOT_COMPRESSED_IMAGE_SUPPORT,
+    overwrite-only) and delta-update layouts shrink the secondary on purpose:
+    that is a note with the ratio. Without the build's configuration (a loose
+    static file) a clearly smaller secondary is read the same way; a swap mode
+    needs equal slots, so there it stays an error.
+    """
+    ratio = secondary.size / primary.size
+    share = f" ({ratio:.0%} of it)"
+    mcuboot = build.image("mcuboot")
+    compressed = build.sysbuild_config.enabled("SB_CONFIG_MCUBOOT_COMPRESSED_IMAGE_SUPPORT") or (
+        mcuboot is not None and mcuboot.config.enabled("CONFIG_BOOT_DECOMPRESSION")
+    )
+    if compressed:
+        return Severity.NOTE, (
+            f"{share}: the build uses MCUboot compressed images (overwrite-only), where a smaller "
+            "secondary is deliberate; a compressed update must fit in it"
+        )
+    if ratio > DELIBERATE_RATIO or mode in ("move", "offset", "scratch"):
+        return None, ""
+    if mode is None and mcuboot is None:
+        return Severity.NOTE, (
+            f"{share}: deliberate in compressed-image (NCS 2.8+, SB_CONFIG_MCUBOOT_COMPRESSED_IMAGE_SUPPORT, "
+            "overwrite-only) and delta-update layouts; otherwise an update larger than the secondary "
+            "cannot be uploaded"
+        )
+    return Severity.WARNING, (
+        f"{share}: overwrite-only without compressed images, so every update must be smaller than "
+        f"`{secondary.name}` although the application may grow to `{primary.name}`"
+    )
 
 
 def _sector(layout: Layout, *parts: Partition) -> int:
@@ -20,7 +59,7 @@ def _sector(layout: Layout, *parts: Partition) -> int:
     return max(blocks) if blocks else 0x1000
 
 
-@rule("PMD401", "slot-size-mismatch", Severity.ERROR, rank=58)
+@rule("PMD401", "slot-size-mismatch", Severity.ERROR, rank=58, explains=("sectors-incompatible",))
 def slot_size_mismatch(build: Build) -> Iterator[Finding]:
     """
     ## What it does
@@ -41,6 +80,13 @@ def slot_size_mismatch(build: Build) -> Iterator[Finding]:
     mcuboot_primary:   {address: 0xc000,  size: 0x75200}
     mcuboot_secondary: {address: 0x81200, size: 0x75000}   # 0x200 smaller
     ```
+
+    ## Severity
+    An error by default. A secondary clearly smaller than its primary (at most 90 %) is a note with
+    the ratio when MCUboot compressed images are enabled
+    (`SB_CONFIG_MCUBOOT_COMPRESSED_IMAGE_SUPPORT`), or when only a static file is known (delta
+    and compressed-image layouts do this on purpose); a warning in overwrite-only mode without
+    compression. A secondary just a little smaller, or any difference in a swap mode, stays an error.
 
     ## How to fix
     Make the secondary exactly as large as the primary in the static file
@@ -64,6 +110,9 @@ def slot_size_mismatch(build: Build) -> Iterator[Finding]:
             if static_twin(build, layout, (primary.name, secondary.name)):
                 continue
             larger = "smaller" if difference > 0 else "larger"
+            severity, why = (None, "")
+            if difference > 0:
+                severity, why = _smaller_on_purpose(build, mode, primary, secondary)
             snippet = f"{secondary.name}:\n  size: {hx(primary.size)}"
             if layout.kind is LayoutKind.DEVICETREE:
                 snippet = f"&{secondary.name} {{\n\treg = <{hx(secondary.address)} {hx(primary.size)}>;\n}};"
@@ -71,8 +120,10 @@ def slot_size_mismatch(build: Build) -> Iterator[Finding]:
                 message=(
                     f"`{secondary.name}` is {hx(secondary.size)} bytes, {hx(abs(difference))} {larger} "
                     f"than `{primary.name}` ({hx(primary.size)})"
-                    + (f"; {mode} mode allows equal sizes only" if mode == "overwrite" else "")
+                    + (f"; {mode} mode allows equal sizes only" if mode == "overwrite" and not why else "")
+                    + why
                 ),
+                severity=severity,
                 location=secondary.source,
                 image=checked.image,
                 domain=layout.domain,

@@ -149,6 +149,10 @@ def tfm_alignment(build: Build) -> Iterator[Finding]:
     nRF5340: `mcuboot_pad` 0x200 at 0x10000 and `tfm` 0xc000 put
     `tfm_nonsecure` at 0x1c200, not a multiple of 0x4000.
 
+    ## Severity
+    An error when the build enforces the TF-M alignment (the SPU or MPC regions are locked at
+    boot); a note otherwise.
+
     ## How to fix
     Choose `CONFIG_PM_PARTITION_SIZE_TFM` = k × region − header (nRF91 with
     a 0x200 header: 0x7e00, 0x17e00 …), or move the borders in the static
@@ -297,6 +301,11 @@ def nrf91_modem_sram(build: Build) -> Iterator[Finding]:
     ## Example
     A static file with `nrf_modem_lib_tx` of 0x2000 while NCS now asks for
     0x2080 leaves a 0x80-byte hole before `nrf_modem_lib_rx`.
+
+    ## Severity
+    An error when the modem's shared RAM is missing a part, has gaps, lies outside `sram_nonsecure`
+    or leaves more than one free gap; a warning when only the sizes differ from
+    `CONFIG_NRF_MODEM_LIB_SHMEM_*_SIZE`.
 
     ## How to fix
     Drop the RAM (`sram_primary`) entries from the static file and let

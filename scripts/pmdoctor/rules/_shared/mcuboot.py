@@ -29,4 +29,25 @@ def swap_mode(build: Build) -> Optional[str]:
         return "move"
     if sb.enabled("SB_CONFIG_MCUBOOT_MODE_OVERWRITE_ONLY"):
         return "overwrite"
+    return app_declared_mode(build)
+
+
+# The mode an application is signed for (Zephyr's CONFIG_MCUBOOT_BOOTLOADER_MODE_*): when
+# MCUboot is built elsewhere, the only word on the mode it must run.
+_APP_MODES = {
+    "CONFIG_MCUBOOT_BOOTLOADER_MODE_SWAP_USING_MOVE": "move",
+    "CONFIG_MCUBOOT_BOOTLOADER_MODE_SWAP_WITHOUT_SCRATCH": "move",
+    "CONFIG_MCUBOOT_BOOTLOADER_MODE_SWAP_USING_OFFSET": "offset",
+    "CONFIG_MCUBOOT_BOOTLOADER_MODE_SWAP_SCRATCH": "scratch",
+    "CONFIG_MCUBOOT_BOOTLOADER_MODE_OVERWRITE_ONLY": "overwrite",
+}
+
+
+def app_declared_mode(build: Build) -> Optional[str]:
+    """The swap mode the application's Kconfig says MCUboot runs, or None."""
+    for image in build.images:
+        if image.role is Role.APP:
+            for symbol, mode in _APP_MODES.items():
+                if image.config.enabled(symbol):
+                    return mode
     return None

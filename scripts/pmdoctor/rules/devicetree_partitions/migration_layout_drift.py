@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, Iterator, Optional, Tuple
 
-from ...model import Build, Era, Image, Layout, Partition, Source
+from ...model import DEFAULT_PLACEMENT, Build, Era, Image, Layout, Partition, Source
 from ...model.dt_map import (
     DtEquivalent,
     devicetree_equivalents,
@@ -38,8 +38,10 @@ def migration_layout_drift(build: Build) -> Iterator[Finding]:
     ## What it does
     With `--baseline PATH` (the `partitions.yml` or `pm_static.yml` of the
     firmware already in the field, or its PM-era build directory), compares
-    this build's layout with it through the Partition Manager ↔ devicetree
-    name mapping (`mcuboot` → `boot_partition`, `mcuboot_primary` →
+    this build's layout with it. A Partition Manager build is compared name
+    for name in Partition Manager's names (the deployed `app` with `app`,
+    `mcuboot_primary` with `mcuboot_primary`); a devicetree build is compared
+    through the Partition Manager ↔ devicetree name mapping (`mcuboot` → `boot_partition`, `mcuboot_primary` →
     `slot0_partition`, `mcuboot_secondary` → `slot1_partition`,
     `settings_storage` → `storage_partition` …) and reports every partition
     that moved, was resized, changed flash device, is missing or got another
@@ -62,6 +64,9 @@ def migration_layout_drift(build: Build) -> Iterator[Finding]:
     it exactly and checks them.
     """
     for baseline in build.baselines:
+        if build.era is not Era.DEVICETREE:
+            yield from _pm_drift(build, baseline)
+            continue
         expected = devicetree_equivalents(baseline)
         for seen, image, complete in _current(build, baseline.domain):
             # (address, size) -> the first partition there: where a renamed partition went.
@@ -70,6 +75,73 @@ def migration_layout_drift(build: Build) -> Iterator[Finding]:
                 placed.setdefault((current.address, current.size), current)
             for entry in expected:
                 yield from _compare(build, baseline, entry, seen, placed, image, complete)
+
+
+def _compared_pm(layout: Layout) -> Dict[str, Partition]:
+    """The partitions of a Partition Manager layout that devices keep: flash, named, not free space."""
+    kept = {}
+    for part in layout.partitions.values():
+        region = layout.region_of(part)
+        if part.name.startswith("EMPTY_") or part.name in layout.regions or part.name in DEFAULT_PLACEMENT:
+            continue
+        if (region is not None and not region.is_flash) or part.region.startswith(("sram", "ram_")):
+            continue
+        kept[part.name] = part
+    return kept
+
+
+def _pm_drift(build: Build, baseline: Layout) -> Iterator[Finding]:
+    """Within the Partition Manager era: the same names on both sides, the deployed `app` with `app`.
+
+    A changed container stands for the partitions inside it (a grown
+    `mcuboot_primary` also moves `app`): those are not reported again.
+    """
+    layout = build.layout_for_domain(baseline.domain)
+    if layout is None:
+        return
+    now = _compared_pm(layout)
+    changed = []
+    for name, was in _compared_pm(baseline).items():
+        current = now.get(name)
+        changes = []
+        if current is None:
+            changes.append("is missing")
+        else:
+            if current.address != was.address:
+                changes.append(f"moved from {hx(was.address)} to {hx(current.address)}")
+            if current.size != was.size:
+                changes.append(f"resized from {hx(was.size)} to {hx(current.size)}")
+            if current.region != was.region:
+                changes.append(f"moved from region {was.region} to {current.region}")
+        if changes:
+            changed.append((was, current, changes))
+    containers = [was for was, _, _ in changed if was.is_container and was.has_extent]
+    for was, current, changes in changed:
+        inside = any(
+            c is not was and was.has_extent and c.address <= was.address and was.end <= c.end
+            for c in containers
+        )
+        if inside:
+            continue
+        yield Finding(
+            message=(
+                f"layout drift against the deployed {baseline.file.name if baseline.file else 'layout'}: "
+                f"`{was.name}` {' and '.join(changes)} in this build; devices updated in the field keep "
+                "the old address"
+            ),
+            location=current.source if current is not None else was.source,
+            domain=baseline.domain,
+            evidence=_drift_evidence(was.name, was, was.name, current),
+            fixes=[
+                Fix(
+                    f"put `{was.name}` back where it is deployed in the static layout",
+                    None,
+                    f"{was.name}:\n  address: {hx(was.address)}\n  size: {hx(was.size)}\n"
+                    f"  region: {was.region}",
+                )
+            ],
+            subject=(baseline.domain or "", was.name),
+        )
 
 
 def _current(build: Build, domain: Optional[str]) -> Iterator[Tuple[Dict[str, _Seen], Optional[Image], bool]]:
@@ -153,18 +225,21 @@ def _compare(
         location=location,
         image=image.name if image else None,
         domain=baseline.domain,
-        evidence=[
-            Text(f"deployed: {entry.pm_name} {span_text(entry.address, entry.size)} (", entry.source, ")"),
-            f"now: {entry.label} "
-            + (
-                span_text(current.address, current.size) + Text(" (", current.source, ")")
-                if current
-                else "absent"
-            ),
-        ],
+        evidence=_drift_evidence(entry.pm_name, entry, entry.label, current),
         fixes=[_drift_fix(build, entry, current, image)],
         subject=(baseline.domain or "", entry.label),
     )
+
+
+def _drift_evidence(deployed_name: str, deployed, current_name: str, current) -> list:
+    """Where the partition is deployed and where it is now (anything with address, size and source)."""
+    now = span_text(current.address, current.size) + Text(" (", current.source, ")") if current else "absent"
+    return [
+        Text(
+            f"deployed: {deployed_name} {span_text(deployed.address, deployed.size)} (", deployed.source, ")"
+        ),
+        f"now: {current_name} " + now,
+    ]
 
 
 def _drift_fix(build: Build, entry: DtEquivalent, current: Optional[_Seen], image: Optional[Image]) -> Fix:

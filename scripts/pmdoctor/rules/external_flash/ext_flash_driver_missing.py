@@ -29,7 +29,13 @@ from ._common import (
 )
 
 
-@rule("PMD302", "ext-flash-driver-missing", Severity.ERROR, rank=95, explains=("slot-unreachable",))
+@rule(
+    "PMD302",
+    "ext-flash-driver-missing",
+    Severity.ERROR,
+    rank=95,
+    explains=("slot-unreachable", "sectors-incompatible"),
+)
 def ext_flash_driver_missing(build: Build) -> Iterator[Finding]:
     """
     ## What it does

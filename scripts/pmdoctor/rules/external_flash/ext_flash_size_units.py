@@ -36,6 +36,11 @@ def ext_flash_size_units(build: Build) -> Iterator[Finding]:
     &mx25r64 { jedec-id = [c2 28 17]; size = <0x800000>; };  /* 8 MiB written in bytes */
     ```
 
+    ## Severity
+    An error when the size makes external_flash larger than the chip, or smaller than the
+    partitions placed in it; a warning when the chip's capacity is written in bytes (external_flash
+    is then an eighth of the chip) but everything placed still fits.
+
     ## How to fix
     Give the size in bits: `size = <0x4000000>;` (64 Mbit = 8 MiB), or
     `DT_SIZE_M(64)`.

@@ -72,7 +72,13 @@ def _enabled_elsewhere(build: Build, node: DtNode) -> List[Tuple[Image, str]]:
     return lines
 
 
-@rule("PMD301", "ext-flash-unreachable-devicetree", Severity.ERROR, rank=94, explains=("slot-unreachable",))
+@rule(
+    "PMD301",
+    "ext-flash-unreachable-devicetree",
+    Severity.ERROR,
+    rank=94,
+    explains=("slot-unreachable", "sectors-incompatible"),
+)
 def ext_flash_unreachable_devicetree(build: Build) -> Iterator[Finding]:
     """
     ## What it does

@@ -14,7 +14,7 @@ from ._common import EXT, OVERRIDE, setting_words
 SECONDARY_OPTION = "PM_EXTERNAL_FLASH_MCUBOOT_SECONDARY"
 
 
-@rule("PMD304", "option-at-wrong-level", Severity.ERROR, rank=90)
+@rule("PMD304", "option-at-wrong-level", Severity.ERROR, rank=90, explains=("slot-unreachable",))
 def option_at_wrong_level(build: Build) -> Iterator[Finding]:
     """
     ## What it does
@@ -38,6 +38,10 @@ def option_at_wrong_level(build: Build) -> Iterator[Finding]:
     `build/zephyr/.config` (sysbuild) has
     `# SB_CONFIG_PM_EXTERNAL_FLASH_MCUBOOT_SECONDARY is not set`;
     `partitions.yml` puts `mcuboot_secondary` in `flash_primary`.
+
+    ## Severity
+    An error when an option set in an image's file is overwritten by sysbuild; a warning when a
+    static layout keeps `mcuboot_secondary` in external flash while the sysbuild option is off.
 
     ## How to fix
     Set the options in `sysbuild.conf`:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from typing import Iterator, List, Optional, Tuple
 
 from ...model import Build, Layout, LayoutKind, Partition
@@ -17,7 +19,7 @@ from .._shared.layouts import (
 from ._common import layout_finding
 
 
-@rule("PMD104", "container-mismatch", Severity.ERROR, rank=65)
+@rule("PMD104", "container-mismatch", Severity.ERROR, rank=65, explains=("pm-invalid-address",))
 def container_mismatch(build: Build) -> Iterator[Finding]:
     """
     ## What it does
@@ -42,6 +44,12 @@ def container_mismatch(build: Build) -> Iterator[Finding]:
     app: {address: 0xe200, size: 0xe6e00}      # ends far beyond mcuboot_primary
     ```
 
+    ## Severity
+    An error for the containers MCUboot and NSIB boot and update through (`mcuboot_*`, `s0`, `s1`,
+    `b0`); a note for bookkeeping spans (`tfm_nonsecure`, `app_image` …), and for any mismatch that
+    comes from a static layout the SDK ships (said in the message). In a static file, `app` is
+    placed by Partition Manager in the one gap left, so its written size is not held against it.
+
     ## How to fix
     Recompute containers from their members (or copy a generated
     `partitions.yml`); keep `mcuboot_pad` in front of the application.
@@ -51,10 +59,19 @@ def container_mismatch(build: Build) -> Iterator[Finding]:
         if layout.kind is LayoutKind.DEVICETREE:
             continue
         twins = static_twins(build, layout)
+        sdk_file = _sdk_static_file(build, layout)
         for part in layout.partitions.values():
             for message, parts, severity in _container_problems(layout, part):
                 if all(p.name in twins for p in parts):
                     continue
+                if sdk_file is not None:
+                    # Nordic's own board layouts are what Partition Manager is tested
+                    # with: the user did not write this and should not edit it blindly.
+                    message += (
+                        f"; the static layout is the SDK's own ({sdk_file}), which Partition Manager "
+                        "accepts as it is"
+                    )
+                    severity = Severity.NOTE
                 yield layout_finding(
                     build,
                     checked,
@@ -63,6 +80,62 @@ def container_mismatch(build: Build) -> Iterator[Finding]:
                     severity=severity,
                     fix=f"recompute `{part.name}` from the partitions it spans",
                 )
+
+
+# Where NCS keeps the static layouts it ships (board folders, samples, applications).
+_SDK_STATIC = re.compile(r"(^|/)(nrf|sdk-nrf)/(boards|samples|applications)/.*pm_static[^/]*\.ya?ml$")
+
+
+def _sdk_static_file(build: Build, layout: Layout) -> Optional[str]:
+    """The recorded static file of a generated layout when it lies in the SDK, as recorded."""
+    if layout.kind is LayoutKind.DEVICETREE:
+        return None
+    names = [str(layout.file or "")] if layout.kind is LayoutKind.STATIC else []
+    names += [
+        str(value)
+        for key, value in build.cmake_cache.items()
+        if layout.kind is LayoutKind.GENERATED and key.endswith("PM_STATIC_YML_FILE") and value
+    ]
+    return next((name for name in names if _SDK_STATIC.search(name.replace("\\", "/"))), None)
+
+
+def _dynamic_app(layout: Layout) -> Optional[Partition]:
+    """`app` where Partition Manager puts it when it reads a static file: the one gap left.
+
+    Partition Manager ignores the address and size a static file gives `app`
+    and fills the single gap between the other plain partitions of its region
+    (NCS's own board files carry stale `app` entries). None when there is no
+    single gap (Partition Manager refuses such a file; other rules say why).
+    """
+    app = layout.partitions.get("app")
+    if app is None:
+        return None
+    proper = [
+        p
+        for p in layout.partitions.values()
+        if p.region == app.region and p.has_extent and p.size > 0 and not p.is_container and p.name != "app"
+    ]
+    if not proper:
+        return None
+    region = layout.regions.get(app.region)
+    low = region.base if region is not None and region.base is not None else min(p.address for p in proper)
+    high = region.end if region is not None and region.end is not None else max(p.end for p in proper)
+    starts = {high} | {p.address for p in proper}
+    ends = {low} | {p.end for p in proper}
+    gaps = list(zip(sorted(ends - starts), sorted(starts - ends)))
+    if len(gaps) != 1 or gaps[0][0] >= gaps[0][1]:
+        return None
+    start, end = gaps[0]
+    return replace(app, address=start, size=end - start, end_address=None)
+
+
+def _fits_with_dynamic_app(layout: Layout, part: Partition, members: List[Partition]) -> bool:
+    """A static container that its members fill once `app` is where Partition Manager puts it."""
+    app = _dynamic_app(layout) if layout.kind is LayoutKind.STATIC else None
+    if app is None or not any(m.name == "app" for m in members):
+        return False
+    placed = [app if m.name == "app" else m for m in members]
+    return (min(m.address for m in placed), max(m.end for m in placed)) == (part.address, part.end)
 
 
 def _boot_container(part: Partition) -> bool:
@@ -116,7 +189,7 @@ def _container_problems(
         return
     low = min(m.address for m in members)
     high = max(m.end for m in members)
-    if (low, high) != (part.address, part.end):
+    if (low, high) != (part.address, part.end) and not _fits_with_dynamic_app(layout, part, members):
         yield (
             f"container `{part.name}` is {hexrange(part)} but its members "
             f"({', '.join(m.name for m in members)}) cover 0x{low:x}-0x{high:x}",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Optional, Tuple
+from typing import Iterator, Optional, Set, Tuple
 
-from ...model import Build, Partition, Region
+from ...model import Build, Layout, Partition, Region
 from ...model.findings import Finding, Severity
 from .. import rule
 from .._shared.layouts import (
@@ -38,6 +38,12 @@ def partition_misaligned(build: Build) -> Iterator[Finding]:
     `mcuboot_secondary: {address: 0x43800, size: 0x3a800}` on a 4 KB-page
     nRF52832.
 
+    ## Severity
+    An error for an erase-block misalignment of a partition erased on its own; a warning for a
+    write-block misalignment. Members of containers and spans that start where an image header pad
+    ends (`app`, `mcuboot_primary_app`, TF-M's `app_image`) are erased with their slot and not
+    checked against the erase block.
+
     ## How to fix
     Round addresses and sizes to the erase block, keeping both MCUboot slots
     the same size.
@@ -45,7 +51,7 @@ def partition_misaligned(build: Build) -> Iterator[Finding]:
     for checked in checked_layouts(build):
         layout = checked.layout
         # Members are erased with their container, and so are inner containers.
-        with_container = spanned_names(layout) | inner_containers(layout)
+        with_container = spanned_names(layout) | inner_containers(layout) | _after_header_pad(layout)
         twins = static_twins(build, layout)
         for part in layout.partitions.values():
             region = layout.region_of(part)
@@ -63,6 +69,26 @@ def partition_misaligned(build: Build) -> Iterator[Finding]:
                 severity=severity,
                 fix=f"align the start and size of `{part.name}` to 0x{block:x}",
             )
+
+
+def _after_header_pad(layout: Layout) -> Set[str]:
+    """Partitions that start where an image header pad ends (app, mcuboot_primary_app, TF-M's app_image).
+
+    Their start is the slot start plus the header: they are erased with the
+    slot, never on their own, and aligning their start would separate the
+    image from its header. Found by address, so a slot written without
+    `span:` (the pad and its image side by side) is recognised too.
+    """
+    pad_ends = {
+        (part.region, part.end)
+        for part in layout.partitions.values()
+        if part.name.endswith("_pad") and part.has_extent and not part.is_container
+    }
+    return {
+        part.name
+        for part in layout.partitions.values()
+        if part.has_extent and (part.region, part.address) in pad_ends and not part.name.endswith("_pad")
+    }
 
 
 def _misalignment(part: Partition, region: Region, in_container: bool) -> Optional[Tuple[str, int, Severity]]:

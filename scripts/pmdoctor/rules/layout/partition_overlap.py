@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from typing import Iterator, List, Set, Tuple
+from typing import Dict, Iterator, List, Set, Tuple
 
 from ...model import Build, Partition
 from ...model.findings import Finding, Severity
@@ -51,6 +51,13 @@ def partition_overlap(build: Build) -> Iterator[Finding]:
     settings_storage:  {address: 0xf0000, size: 0x2000}    # inside it
     ```
 
+    ## Severity
+    An error when two partitions that code uses share addresses. Overlaps with Partition Manager's
+    free-space entry of a region (a partition named after the region: `external_flash`, `ram_flash`)
+    are different: none when it lies exactly over one partition; an error when a partition took its
+    size from it through `share_size` (its space is still marked free); a warning, once per entry,
+    when a static file declares it over several partitions.
+
     ## How to fix
     Move or shrink one of the two in the static file (or the devicetree
     overlay) so they no longer share addresses. Keep slot and storage
@@ -62,6 +69,7 @@ def partition_overlap(build: Build) -> Iterator[Finding]:
         grouped = layout.by_region()
         left = OVERLAPS_LISTED
         unlisted: List[Tuple[str, _Overlaps, int]] = []  # region, its overlaps, how many not listed
+        over_placeholder: Dict[str, Tuple[Partition, List[Partition]]] = {}
         for region in sorted(grouped):
             leaves = sorted(
                 (
@@ -73,13 +81,20 @@ def partition_overlap(build: Build) -> Iterator[Finding]:
             )
             overlaps = _Overlaps(leaves, twins)
             for first, second in overlaps.pairs(left):
-                yield _overlap(build, checked, first, second)
+                placeholder = next((p for p in (first, second) if is_region_placeholder(layout, p)), None)
+                if placeholder is None:
+                    yield _overlap(build, checked, first, second)
+                else:
+                    other = second if placeholder is first else first
+                    over_placeholder.setdefault(placeholder.name, (placeholder, []))[1].append(other)
             listed = min(left, overlaps.count)
             left -= listed
             if overlaps.count > listed:
                 unlisted.append((region, overlaps, overlaps.count - listed))
         if unlisted:
             yield _more_overlaps(build, checked, unlisted)
+        for placeholder, others in over_placeholder.values():
+            yield from _placeholder_overlaps(build, checked, placeholder, others)
 
 
 class _Overlaps:
@@ -167,21 +182,6 @@ def _more_overlaps(build: Build, checked: Checked, unlisted: List[Tuple[str, _Ov
 
 
 def _overlap(build: Build, checked: Checked, first: Partition, second: Partition) -> Finding:
-    layout = checked.layout
-    placeholder = next((p for p in (first, second) if is_region_placeholder(layout, p)), None)
-    if placeholder is not None and (first.address, first.size) == (second.address, second.size):
-        # A region-named partition laid exactly over one partition is a
-        # container written without `span:`: odd, but nothing is overwritten.
-        other = second if placeholder is first else first
-        return layout_finding(
-            build,
-            checked,
-            [first, second],
-            f"`{placeholder.name}` covers exactly `{other.name}` ({hexrange(other)}); Partition "
-            f"Manager uses a partition named after region {placeholder.region} for its unused space",
-            fix=f"write `{placeholder.name}` as a container (`span: [{other.name}]`) or remove it",
-            severity=Severity.WARNING,
-        )
     shared = min(first.end, second.end) - second.address
     return layout_finding(
         build,
@@ -190,4 +190,50 @@ def _overlap(build: Build, checked: Checked, first: Partition, second: Partition
         f"`{first.name}` ({hexrange(first)}) and `{second.name}` ({hexrange(second)}) "
         f"overlap by {hx(shared)} bytes in {region_words(first.region)}",
         fix=f"move or shrink `{first.name}` or `{second.name}` so they no longer overlap",
+    )
+
+
+def _placeholder_overlaps(
+    build: Build, checked: Checked, placeholder: Partition, others: List[Partition]
+) -> Iterator[Finding]:
+    """Partitions over Partition Manager's free-space entry of a region (named after the region).
+
+    No code opens that entry, so sharing its addresses overwrites nothing. Laid
+    exactly over one partition it is a container written without `span:`
+    (Nordic's own layouts do this): nothing to say. What can be wrong is why
+    the space is still counted free: `share_size` naming the free-space entry
+    sizes a partition without reserving its space (an error); otherwise a
+    static file that declares the entry over real partitions (a warning, once).
+    """
+    rest = []
+    for other in others:
+        if (placeholder.address, placeholder.size) == (other.address, other.size):
+            continue
+        if placeholder.name not in other.share_size:
+            rest.append(other)
+            continue
+        yield layout_finding(
+            build,
+            checked,
+            [other, placeholder],
+            f"`{other.name}` takes its size from `share_size: [{placeholder.name}]`, the free space of "
+            f"{region_words(placeholder.region)}, so its space ({hexrange(other)}) is still marked free "
+            f"(`{placeholder.name}` {hexrange(placeholder)}): the next partition placed in that region "
+            "overwrites it",
+            fix=f"give `{other.name}` its own `size:` instead of `share_size: [{placeholder.name}]`",
+        )
+    if not rest:
+        return
+    names = ", ".join(f"`{p.name}`" for p in rest[:REGIONS_NAMED])
+    names += ", …" if len(rest) > REGIONS_NAMED else ""
+    yield layout_finding(
+        build,
+        checked,
+        [placeholder, *rest],
+        f"`{placeholder.name}` ({hexrange(placeholder)}) marks the space of {len(rest)} partition(s) "
+        f"({names}) as free: Partition Manager uses a partition named after "
+        f"{region_words(placeholder.region)} for the space nothing else uses, so no code opens it, but a "
+        "partition added later may be placed over them",
+        fix=f"remove `{placeholder.name}` from the static layout (Partition Manager computes it)",
+        severity=Severity.WARNING,
     )

@@ -13,7 +13,7 @@ from .._shared.layouts import (
 from ._common import extent_parts, layout_finding
 
 
-@rule("PMD105", "static-gaps", Severity.ERROR, rank=55)
+@rule("PMD105", "static-gaps", Severity.ERROR, rank=55, explains=("pm-gaps",))
 def static_gaps(build: Build) -> Iterator[Finding]:
     """
     ## What it does

@@ -50,6 +50,11 @@ def max_img_sectors_too_small(build: Build) -> Iterator[Finding]:
     `mcuboot_secondary` of 0xf4000 bytes on QSPI with 4 KB pages = 244
     sectors, but `CONFIG_BOOT_MAX_IMG_SECTORS=128`.
 
+    ## Severity
+    An error when MCUboot's `CONFIG_BOOT_MAX_IMG_SECTORS` is smaller than a slot's sector count;
+    a note when `CONFIG_BOOT_MAX_IMG_SECTORS_AUTO` counts the slots of MCUboot's devicetree,
+    which under Partition Manager may be smaller than the slots it places.
+
     ## How to fix
     Set `CONFIG_BOOT_MAX_IMG_SECTORS` in MCUboot's configuration to at least
     the count (`sysbuild/mcuboot.conf` or `child_image/mcuboot.conf`). Each

@@ -19,14 +19,24 @@ from .._shared.common import (
     mcuboot_image,
 )
 from .._shared.layouts import hx
+from .._shared.mcuboot import app_declared_mode
 from ._common import mcuboot_mode, on_external_flash, slot_layout, slot_sector, user_partition
 
 
-@rule("PMD403", "swap-mode-layout", Severity.ERROR, rank=60, explains=("scratch-too-small",))
+@rule(
+    "PMD403",
+    "swap-mode-layout",
+    Severity.ERROR,
+    rank=60,
+    explains=("scratch-too-small", "sectors-incompatible"),
+)
 def swap_mode_layout(build: Build) -> Iterator[Finding]:
     """
     ## What it does
     Checks that the layout has what MCUboot's upgrade mode needs:
+    swap-using-move and swap-using-offset need both slots on flash with the
+    same sector size (not a 2 KB or 4 KB internal page against a 4 KB or
+    64 KB external NOR sector);
     swap-using-scratch needs an internal `mcuboot_scratch` (`scratch_partition`)
     at least as large as the largest slot sector; direct-XIP needs
     `mcuboot_secondary_pad` and `mcuboot_secondary_app` with even sizes;
@@ -44,6 +54,10 @@ def swap_mode_layout(build: Build) -> Iterator[Finding]:
     `CONFIG_BOOT_SWAP_USING_SCRATCH=y` in MCUboot, but the static file has no
     `mcuboot_scratch`.
 
+    ## Severity
+    An error when MCUboot's own configuration selects the mode; a warning when MCUboot is built
+    elsewhere and only the application's `CONFIG_MCUBOOT_BOOTLOADER_MODE_*` says which mode it runs.
+
     ## How to fix
     Pick the mode and the layout together: in sysbuild set
     `SB_CONFIG_MCUBOOT_MODE_*` and let Partition Manager generate the
@@ -54,6 +68,8 @@ def swap_mode_layout(build: Build) -> Iterator[Finding]:
     mode = mcuboot_mode(build)
     if layout is None or mode is None or (mcuboot_image(build) is None and build.era is not Era.DEVICETREE):
         return
+    if mode in ("move", "offset"):
+        yield from _mixed_sectors(build, layout, mode)
     if mode == "scratch":
         yield from _scratch(build, layout)
     elif mode == "direct-xip" and layout.kind is not LayoutKind.DEVICETREE:
@@ -77,6 +93,52 @@ def swap_mode_layout(build: Build) -> Iterator[Finding]:
                 ],
                 subject=("single-slot-secondary", secondary.name),
             )
+
+
+def _mixed_sectors(build: Build, layout: Layout, mode: str) -> Iterator[Finding]:
+    """Swap-using-move and -offset walk both slots sector by sector: the sector sizes must match."""
+    for _, primary, secondary in layout.slot_pairs():
+        if not (primary.has_extent and secondary.has_extent):
+            continue
+        (first, first_from), (second, second_from) = (
+            slot_sector(build, layout, p) for p in (primary, secondary)
+        )
+        if first == second:
+            continue
+        mcuboot = mcuboot_image(build)
+        # Without MCUboot in the build, only the application says which mode it expects.
+        said_by_app = mcuboot is None and app_declared_mode(build) == mode
+        shown = user_partition(build, layout, secondary.name) or secondary
+        yield Finding(
+            message=(
+                f"MCUboot swap-using-{mode} needs the same sector layout in both slots, but "
+                f"`{primary.name}` has {hx(first)}-byte sectors ({first_from}) and `{secondary.name}` "
+                f"{hx(second)}-byte sectors ({second_from}): MCUboot logs 'Cannot upgrade: slots have "
+                "non-compatible sectors' and never applies an update"
+                + (
+                    " (the mode is the one the application is built for; MCUboot is built elsewhere)"
+                    if said_by_app
+                    else ""
+                )
+            ),
+            location=shown.source,
+            severity=Severity.WARNING if said_by_app else None,
+            evidence=[
+                f"{primary.name}: {hx(primary.address)}+{hx(primary.size)} in {primary.region}, "
+                f"sector {hx(first)}",
+                f"{secondary.name}: {hx(secondary.address)}+{hx(secondary.size)} in {secondary.region}, "
+                f"sector {hx(second)}",
+            ],
+            fixes=[
+                Fix(
+                    "use swap-using-scratch (with a scratch partition as large as the largest sector) or "
+                    "overwrite-only, which allow slots on flashes of different sector sizes; or put both "
+                    "slots on flash with the same sector size",
+                    shown.source.file,
+                )
+            ],
+            subject=("mixed-sectors", primary.name, secondary.name),
+        )
 
 
 def _scratch(build: Build, layout: Layout) -> Iterator[Finding]:

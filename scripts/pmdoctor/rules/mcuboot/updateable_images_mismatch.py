@@ -61,6 +61,10 @@ def updateable_images_mismatch(build: Build) -> Iterator[Finding]:
     MCUboot: `CONFIG_UPDATEABLE_IMAGE_NUMBER=2`; app: `=1`; or N=2 with no
     `mcuboot_primary_1` in the layout.
 
+    ## Severity
+    An error when MCUboot updates more images than the layout has slots for; a note when the
+    layout keeps network-core slots that a one-image MCUboot never uses.
+
     ## How to fix
     Sysbuild: set `SB_CONFIG_MCUBOOT_UPDATEABLE_IMAGES=N` and keep
     `SB_CONFIG_MCUBOOT_APP_SYNC_UPDATEABLE_IMAGES=y`. Child-image builds: set

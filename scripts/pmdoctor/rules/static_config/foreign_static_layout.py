@@ -223,6 +223,12 @@ def foreign_static_layout(build: Build) -> Iterator[Finding]:
     `region: ram_flash`, `mcuboot_secondary_1`, `pcd_sram` and
     `device: MX25R64` belong to the nRF5340 network-core update of that board.
 
+    ## Severity
+    An error when a partition or region cannot exist on this SoC (a region or slot of another
+    family); a warning for signs that do no harm by themselves: the nRF91 modem library's RAM
+    elsewhere, TF-M partitions without TF-M, another family's MCUboot pad size, a `device:` this
+    devicetree does not have.
+
     ## How to fix
     Delete the foreign entries, or better regenerate the file: build once
     without the static file, review `build/partitions.yml` and copy it over

@@ -86,18 +86,11 @@ def _stale_static(build: Build) -> Iterator[Finding]:
         differences = _stale_differences(static.layout, generated)
         if not differences:
             continue
-        newer = (
-            static.layout.mtime is not None
-            and generated.mtime is not None
-            and static.layout.mtime > generated.mtime
-        )
-        when = "was edited after this build" if newer else "does not match this build"
+        # Contents, never modification times: a copied or checked-out build has arbitrary times.
         evidence = differences[:6]
-        if newer:
-            evidence.append(f"{static.path.name} is newer than {generated.file.name}")
         yield Finding(
             message=(
-                f"{static.path.name} {when}: {len(differences)} partition(s) differ from "
+                f"{static.path.name} does not match this build: {len(differences)} partition(s) differ from "
                 f"{generated.file.name}, so the firmware was linked for another layout"
             ),
             location=Source(static.path),

@@ -116,7 +116,7 @@ def _under(layout: Layout, wanted: List[Tuple[Partition, str]]) -> Dict[str, Lis
 
 
 def _disagreement(
-    layout: Layout, region: str, part: Partition, under: Dict[str, List[Partition]]
+    layout: Layout, region: str, part: Partition, under: Dict[str, List[Partition]], opened: List[str]
 ) -> Optional[str]:
     twin = _counterpart(layout, part)
     if twin is not None:
@@ -127,6 +127,11 @@ def _disagreement(
             f"in {twin.region} in partitions.yml"
         )
     if not under[part.name]:
+        if opened:  # free space, but the code asks Partition Manager for a partition it does not have
+            return (
+                f"devicetree `{part.name}` ({hexrange(part)}) is opened by {opened[0]} but has no "
+                "Partition Manager counterpart"
+            )
         return None  # free space Partition Manager leaves alone: harmless
     names = ", ".join(f"`{p.name}` {hexrange(p)}" for p in under[part.name])
     return (
@@ -158,6 +163,12 @@ def devicetree_partitions_ignored(build: Build) -> Iterator[Finding]:
     but `partitions.yml` puts `settings_storage` and the end of
     `mcuboot_secondary` there.
 
+    ## Severity
+    A warning when your own overlay's partition disagrees with `partitions.yml`, or when code opens
+    a devicetree partition (a `zephyr,*` storage chosen node, a mount or disk node pointing at it)
+    that Partition Manager has no partition or no region for; a note for custom labels whose origin
+    the devicetree does not record.
+
     ## How to fix
     Declare the area in `pm_static.yml` (with the same name, so flash-map
     lookups find it), or switch the whole build to devicetree partitioning
@@ -167,37 +178,118 @@ def devicetree_partitions_ignored(build: Build) -> Iterator[Finding]:
     layout = build.layout_for_domain(None)
     if build.era is Era.DEVICETREE or app is None or layout is None or app.devicetree.layout is None:
         return
-    compared: List[Tuple[Partition, Optional[bool], str]] = []
+    compared: List[Tuple[Partition, Optional[bool], str, List[str]]] = []
     for part in app.devicetree.layout.partitions.values():
-        authored = _authorship(app, part)
-        region = _pm_region(app, part)
-        if authored is False or region is None or not part.has_extent:
+        if not part.has_extent:
             continue
-        compared.append((part, authored, region))
+        opened = opened_by(app, part)
+        region = _pm_region(app, part)
+        if region is None:
+            if opened:
+                yield _unmanaged(build, app, part, opened)
+            continue
+        authored = _authorship(app, part)
+        if authored is False and not (opened and _counterpart(layout, part) is None):
+            continue
+        compared.append((part, authored, region, opened))
     under = _under(
-        layout, [(part, region) for part, _, region in compared if _counterpart(layout, part) is None]
+        layout, [(part, region) for part, _, region, _ in compared if _counterpart(layout, part) is None]
     )
     probable: List[Tuple[Partition, str, str]] = []
-    for part, authored, region in compared:
-        problem = _disagreement(layout, region, part, under)
+    for part, authored, region, opened in compared:
+        problem = _disagreement(layout, region, part, under, opened)
         if problem is None:
             continue
-        if authored is None:
+        if opened and not under.get(part.name):
+            # Code opens a name Partition Manager does not have: whoever wrote it, the build relies on it.
+            authored = True
+        if not authored:
             probable.append((part, region, problem))
             continue
         yield Finding(
             message=problem + "; Partition Manager ignores devicetree partitions",
             location=part.source,
             image=app.name,
-            evidence=[Text(f"devicetree: {part.name} {hexrange(part)} (", part.source, ")")],
-            fixes=[_static_fix(build, layout, part, region)],
+            evidence=[Text(f"devicetree: {part.name} {hexrange(part)} (", part.source, ")")]
+            + [f"opened by {what}" for what in opened],
+            fixes=[_static_fix(build, layout, part, region, under.get(part.name, []))],
             subject=("devicetree", part.name),
         )
     if probable:
-        yield _probable_finding(build, layout, app, probable)
+        yield _probable_finding(build, layout, app, probable, under)
 
 
-def _static_fix(build: Build, layout: Layout, part: Partition, region: str) -> Fix:
+# Chosen properties that name the running image or RAM, not storage the code opens.
+_NOT_STORAGE_CHOSEN = ("zephyr,code-partition", "zephyr,sram", "zephyr,flash", "zephyr,console")
+
+
+def opened_by(image: Image, part: Partition) -> List[str]:
+    """What in the devicetree makes code open this partition: a storage chosen node or a mount.
+
+    A `zephyr,*` chosen property naming the partition (or a node that mounts
+    it, as `zephyr,settings-partition = &lfs1` with `/fstab/lfs1` holding
+    `partition = <&lfs1_part>`), or any node whose property points at it.
+    """
+    tree = image.devicetree
+    found: List[str] = []
+    holders = {part.dt_path}
+    for reference in tree.references.get(part.name, []):
+        if reference.node == "/chosen":
+            continue
+        found.append(f"{reference.node} ({reference.prop} = <&{part.name}>)")
+        holders.add(reference.node)
+    for prop, path in tree.chosen.items():
+        if path in holders and prop.startswith("zephyr,") and not prop.startswith(_NOT_STORAGE_CHOSEN):
+            found.append(f"chosen {prop}" + (f" (through {path})" if path != part.dt_path else ""))
+    return found
+
+
+def _unmanaged(build: Build, app: Image, part: Partition, opened: List[str]) -> Finding:
+    """A partition code opens on a flash device Partition Manager has no region for."""
+    device = part.device or "its flash device"
+    return Finding(
+        message=(
+            f"devicetree `{part.name}` ({hexrange(part)} on {device}) is opened by {opened[0]}, but "
+            "Partition Manager has no region for that flash and ignores devicetree partitions: "
+            f"flash-map lookups go through Partition Manager, which has no `{part.name}`"
+        ),
+        location=part.source,
+        image=app.name,
+        evidence=[Text(f"devicetree: {part.name} {hexrange(part)} (", part.source, ")")]
+        + [f"opened by {what}" for what in opened],
+        fixes=[
+            Fix(
+                f"declare `{part.name}` in the static file on a Partition Manager region (for external "
+                "flash: set the `nordic,pm-ext-flash` chosen node to this flash and use region "
+                "external_flash)" + where_to_edit(build, build.layout_for_domain(None)),
+                edit_path(build, build.layout_for_domain(None)),
+            )
+        ],
+        subject=("devicetree-unmanaged", part.name),
+    )
+
+
+def _static_fix(build: Build, layout: Layout, part: Partition, region: str, under: List[Partition]) -> Fix:
+    """Declare the partition in the static file, unless that would put it over Partition Manager's own.
+
+    A suggested partition must never lie inside an existing one (Botz: `lfs1_part`
+    inside `littlefs_storage`): then the code should open the partition that is there.
+    """
+    if under:
+        holder = next((p for p in under if p.address <= part.address and part.end <= p.end), None)
+        if holder is not None:
+            return Fix(
+                f"open `{holder.name}` ({hexrange(holder)}), which Partition Manager already places "
+                f"there, instead of `{part.name}`; or shrink `{holder.name}` and give `{part.name}` its own "
+                "range" + where_to_edit(build, layout),
+                edit_path(build, layout),
+            )
+        names = ", ".join(f"`{p.name}`" for p in under)
+        return Fix(
+            f"declare `{part.name}` in the static file in space no partition uses (it now overlaps "
+            f"{names})" + where_to_edit(build, layout),
+            edit_path(build, layout),
+        )
     return Fix(
         f"declare `{part.name}` in the static file instead" + where_to_edit(build, layout),
         edit_path(build, layout),
@@ -207,7 +299,11 @@ def _static_fix(build: Build, layout: Layout, part: Partition, region: str) -> F
 
 
 def _probable_finding(
-    build: Build, layout: Layout, app: Image, probable: List[Tuple[Partition, str, str]]
+    build: Build,
+    layout: Layout,
+    app: Image,
+    probable: List[Tuple[Partition, str, str]],
+    under: Dict[str, List[Partition]],
 ) -> Finding:
     """One note for custom-labelled partitions whose author this Zephyr does not record."""
     names = ", ".join(f"`{part.name}`" for part, _, _ in probable)
@@ -221,6 +317,6 @@ def _probable_finding(
         image=app.name,
         severity=Severity.NOTE,
         evidence=[problem for _, _, problem in probable],
-        fixes=[_static_fix(build, layout, first, region)],
+        fixes=[_static_fix(build, layout, first, region, under.get(first.name, []))],
         subject=("devicetree", *(part.name for part, _, _ in probable)),
     )

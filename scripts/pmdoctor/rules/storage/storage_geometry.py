@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 from ...model import Build, Layout, LayoutKind, Partition
 from ...model.findings import Finding, Fix, Severity, Text
 from .. import rule
 from .._shared.layouts import (
+    Checked,
     checked_layouts,
     edit_path,
     find_partition,
@@ -135,6 +136,9 @@ def storage_geometry(build: Build) -> Iterator[Finding]:
     """
     app = build.app
     backend = settings_backend(app.config) if app is not None else None
+    # One finding per storage partition, however many images' devicetrees
+    # hold it: (name, extent, problems) -> the first sighting and the images.
+    found: Dict[tuple, Tuple[Checked, Partition, List[str], List[str]]] = {}
     for checked in checked_layouts(build):
         layout = checked.layout
         if layout.domain is not None:
@@ -151,19 +155,31 @@ def storage_geometry(build: Build) -> Iterator[Finding]:
             ]
             if not problems or static_twin(build, layout, (part.name,)):
                 continue
-            yield Finding(
-                message=Text.join("; ", problems),
-                location=part.source,
-                image=checked.image,
-                domain=layout.domain,
-                evidence=[f"{part.name}: {hexrange(part)} in {part.region}"]
-                + ([said(app.config, backend, app.name)] if app is not None and backend else []),
-                fixes=[
-                    Fix(
-                        f"resize or move `{part.name}` to whole, unprotected erase blocks"
-                        + where_to_edit(build, layout),
-                        edit_path(build, layout),
-                    )
-                ],
-                subject=(layout.kind.value, part.name),
-            )
+            key = (layout.kind, part.name, part.address, part.size, part.region, tuple(map(str, problems)))
+            images = list(checked.images) or ([checked.image] if checked.image else [])
+            if key in found:
+                found[key][3].extend(name for name in images if name not in found[key][3])
+            else:
+                found[key] = (checked, part, problems, images)
+    for checked, part, problems, images in found.values():
+        layout = checked.layout
+        evidence = [f"{part.name}: {hexrange(part)} in {part.region}"]
+        if len(images) > 1:
+            evidence.append(f"the same partition in the devicetree of images {', '.join(images)}")
+        if app is not None and backend:
+            evidence.append(said(app.config, backend, app.name))
+        yield Finding(
+            message=Text.join("; ", problems),
+            location=part.source,
+            image=checked.image,
+            domain=layout.domain,
+            evidence=evidence,
+            fixes=[
+                Fix(
+                    f"resize or move `{part.name}` to whole, unprotected erase blocks"
+                    + where_to_edit(build, layout),
+                    edit_path(build, layout),
+                )
+            ],
+            subject=(layout.kind.value, part.name),
+        )

@@ -171,6 +171,10 @@ def storage_partition_missing(build: Build) -> Iterator[Finding]:
     `CONFIG_SETTINGS_NVS=y` with a `pm_static.yml` that has no
     `settings_storage` and no room left for Partition Manager to place one.
 
+    ## Severity
+    An error when settings have no `settings_storage`; a warning for LittleFS without
+    `littlefs_storage`, which may be mounted on a partition of the user's own naming.
+
     ## How to fix
     Add the partition (Partition Manager: to the static file, or drop the
     static file so it is placed; devicetree: a `storage_partition` in an
