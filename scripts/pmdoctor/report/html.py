@@ -580,7 +580,10 @@ def _finding(finding: Finding, drawn: BuildMap, anchor: str, options: RenderOpti
         target = f" <code>{_text(display_path(fix.file, options.cwd))}</code>" if fix.file else ""
         block = [f'<div class="fix"><strong>Fix:</strong> {_text(_words(fix.description, options))}{target}']
         if fix.snippet:
-            lines = "\n".join(html.escape(line, quote=True) for line in block_lines(fix.snippet))
+            # Tabs become spaces: the page shows no control character, whatever a browser's tab width.
+            lines = "\n".join(
+                html.escape(line.expandtabs(4), quote=True) for line in block_lines(fix.snippet)
+            )
             block.append(f"<pre><code>{lines}</code></pre>")
         block.append("</div>")
         out.append("".join(block))
