@@ -8,6 +8,7 @@ real rules) is the real one.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Dict, List
@@ -180,7 +181,7 @@ def test_advice_and_generated_files_are_listed_not_applied(tmp_path):
     assert "Not applied (3)" in proc.stdout
     assert "did not pass the re-check (growing it would overlap `settings_storage`)" in proc.stdout
     assert "partitions.yml is generated under the build directory" in proc.stdout
-    assert "no checked edit to apply" in proc.stdout
+    assert "its edit was not checked" in proc.stdout
     assert tree_bytes(app) == before
 
 
@@ -349,3 +350,19 @@ def test_west_pmdoctor_fix(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.startswith("pmdoctor fix: ")
     assert workspace.west("pmdoctor", "fix", "--write", "-d", "/no/such/build").returncode == 2
+
+
+def test_sarif_fixes_carry_the_artifact_changes_fix_would_make(tmp_path):
+    app = broken_static_app(tmp_path)
+    original = (app / "pm_static.yml").read_text()
+    proc = run_fix("-d", "build", "-f", "sarif", "--rules", RULE_ID, cwd=app, command="check")
+    assert proc.returncode == 1, proc.stderr
+    (result,) = json.loads(proc.stdout)["runs"][0]["results"]
+    (fix,) = result["fixes"]
+    (change,) = fix["artifactChanges"]
+    assert change["artifactLocation"]["uri"].endswith("pm_static.yml")
+    text = original
+    for replacement in reversed(change["replacements"]):
+        start, length = replacement["deletedRegion"]["charOffset"], replacement["deletedRegion"]["charLength"]
+        text = text[:start] + replacement["insertedContent"]["text"] + text[start + length :]
+    assert text == original.replace("size: 0x75000\nsettings", "size: 0x76000\nsettings")

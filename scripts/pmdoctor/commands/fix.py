@@ -116,7 +116,13 @@ def run_fix(options: FixOptions, ctx: Context) -> int:
 def _analyse(directory: Path, selected: Optional[List[str]], baselines: list, ctx: Context) -> Analysis:
     build = load_build(directory, ctx.environment)
     build.baselines = baselines
-    return check(build, selected)
+    return _checked(build, selected)
+
+
+try:  # the fix checker marks each fix checked (mechanical) or advice
+    from ..fixes.verify import checked_analysis as _checked
+except ImportError:  # not merged yet: no fix is checked, so every fix is advice
+    _checked = check
 
 
 # ------------------------------------------------------------------------------------------ planning
@@ -133,11 +139,12 @@ def _under(path: Path, folder: Path) -> bool:
 def _why_held(fix: Fix, build_dir: Path, allow_layout_change: bool) -> Optional[str]:
     """Why a fix is not applied (None: it is)."""
     if not fix.mechanical:
-        if fix.edits and fix.checked is False:
-            return "advice: its edit did not pass the re-check" + (
-                f" ({fix.conflict})" if fix.conflict else ""
-            )
-        return "advice: no checked edit to apply"
+        if not fix.edits:
+            return "advice: no edit pmdoctor can make"
+        if fix.checked is False:
+            conflict = f" ({fix.conflict})" if fix.conflict else ""
+            return f"advice: its edit did not pass the re-check{conflict}"
+        return "advice: its edit was not checked"
     for edit in fix.edits:
         if _under(edit.target.file, build_dir):
             return f"advice: {edit.target.file.name} is generated under the build directory"
