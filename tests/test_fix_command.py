@@ -185,6 +185,23 @@ def test_advice_and_generated_files_are_listed_not_applied(tmp_path):
     assert tree_bytes(app) == before
 
 
+def test_fixes_that_fit_alone_but_not_together_are_both_held(tmp_path):
+    app = broken_static_app(tmp_path)
+    removal = {
+        "kind": "static",
+        "file": str(app / "pm_static.yml"),
+        "partition": "mcuboot_secondary",
+        "action": "remove",
+    }
+    write_offers(app / "build", [{"edits": [removal]}, size_fix(app)])
+    before = tree_bytes(app)
+    proc = run_fix("-d", "build", "--write", "--rule", RULE_ID, cwd=app)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.stdout.count("cannot be applied with the other fixes to pm_static.yml") == 2
+    assert "Wrote" not in proc.stdout
+    assert tree_bytes(app) == before
+
+
 def test_an_edit_that_makes_a_new_error_is_reported(tmp_path):
     app = static_app(tmp_path)
     # The stand-in offers an edit no checker would pass: it leaves a gap before settings_storage.

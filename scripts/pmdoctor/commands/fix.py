@@ -31,7 +31,7 @@ from ..baseline import BaselineError, load_baseline
 from ..fixes.apply import EditError, FileChange, apply_edits, plan_file, read_source
 from ..fixes.write import WriteRefused, file_digest, replace_edited
 from ..inputs.locate import NoBuildDirectory
-from ..model.edits import Edit, EditKind
+from ..model.edits import Edit, EditKind, KconfigEdit, StaticEdit
 from ..model.findings import Finding, Fix, Severity, shown
 from ..report._neutral import block_lines, one_line
 from ..report.paths import display_path, relative_shower
@@ -173,17 +173,57 @@ def plan(analysis: Analysis, allow_layout_change: bool) -> Outcome:
         except (EditError, OSError) as error:
             message = error.strerror if isinstance(error, OSError) else str(error)
             offer.held = f"cannot be applied: {path.name}: {message}"
+    while True:  # until every file takes all the edits of the fixes still applied
+        outcome.changes, clash = _plan_files(outcome.applied)
+        if clash is None:
+            return outcome
+        path, error = clash
+        for offer in outcome.applied:  # two fixes that each fit, but not together: hold both, whole
+            if path in _by_file(offer.fix.edits, offer.rule):
+                offer.held = f"cannot be applied with the other fixes to {path.name}: {error}"
+
+
+def _plan_files(offers: List[Offer]) -> Tuple[List[FileChange], Optional[Tuple[Path, str]]]:
     edits_by_file: Dict[Path, List[Tuple[Edit, str]]] = {}
-    for offer in outcome.applied:
+    for offer in offers:
         for path, edits in _by_file(offer.fix.edits, offer.rule).items():
             known = edits_by_file.setdefault(path, [])
             known.extend(pair for pair in edits if pair[0] not in {edit for edit, _ in known})
+    changes = []
     for path, edits in edits_by_file.items():
+        disagreement = _disagreement([edit for edit, _ in edits])
+        if disagreement:
+            return [], (path, disagreement)
         try:
-            outcome.changes.append(plan_file(path, edits))
-        except EditError as error:  # two fixes that each fit, but not together
-            outcome.refused.append(f"{path.name}: {error}")
-    return outcome
+            changes.append(plan_file(path, edits))
+        except EditError as error:
+            return [], (path, str(error))
+    return changes, None
+
+
+def _disagreement(edits: Sequence[Edit]) -> Optional[str]:
+    """Two different edits of one key or symbol, or a partition added or removed while another
+    edit changes it: applied in turn, the last would silently win."""
+    by_subject: Dict[Tuple, Edit] = {}
+    whole: Dict[str, Edit] = {}  # partition -> the edit that adds or removes it
+    keyed: Set[str] = set()  # partitions some edit sets a key of
+    for edit in edits:
+        if isinstance(edit, KconfigEdit):
+            subject: Tuple = (edit.symbol,)
+        elif isinstance(edit, StaticEdit) and edit.key is None:
+            if whole.setdefault(edit.partition, edit) != edit or edit.partition in keyed:
+                return f"two fixes change `{edit.partition}` differently"
+            continue
+        elif isinstance(edit, StaticEdit):
+            if edit.partition in whole:
+                return f"two fixes change `{edit.partition}` differently"
+            keyed.add(edit.partition)
+            subject = (edit.partition, edit.key)
+        else:
+            continue  # overlay additions only add
+        if by_subject.setdefault(subject, edit) != edit:
+            return f"two fixes change `{' '.join(subject)}` differently"
+    return None
 
 
 def _by_file(edits: Sequence[Edit], rule: str) -> Dict[Path, List[Tuple[Edit, str]]]:
@@ -199,16 +239,16 @@ def _by_file(edits: Sequence[Edit], rule: str) -> Dict[Path, List[Tuple[Edit, st
 def write(outcome: Outcome, backup_dir: Optional[Path]) -> None:
     """Write every changed file; none when any of them changed since it was read."""
     changed = [change for change in outcome.changes if change.changed]
+    stale = []
     for change in changed:
         try:
             current = change.path.read_bytes() if change.path.exists() else None
         except OSError:
             current = b""
         if file_digest(current) != change.read_digest:
-            outcome.refused.append(
-                f"{change.path}: it changed since pmdoctor read it; nothing was written, run fix again"
-            )
-    if outcome.refused:
+            stale.append(f"{change.path}: it changed since pmdoctor read it; nothing written, run fix again")
+    if stale:
+        outcome.refused.extend(stale)
         return
     for change in changed:
         relative = _relative(change.path, outcome.source_dir)
