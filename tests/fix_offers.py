@@ -8,9 +8,12 @@ moves the layout, …), and the rule PMD990 offers them. It behaves as a
 perfect rule would: it reports an offer while applying its edits would still
 change a file, so after ``fix --write`` the finding is gone.
 
-:func:`run_fix` starts a real ``pmdoctor`` process with this rule registered,
-and optionally a hook that stops the process right before a rename or edits
-a file right after the plan (the two moments a test cannot reach otherwise).
+:func:`run_fix` starts a real ``pmdoctor`` process with this rule registered
+(and ``fix`` analysing without the fix checker, so the offer's own ``checked``
+decides; converted rules are tested through the checker in
+test_fix_command.py's real-rule test and in test_fix_checks.py), and optionally
+a hook that stops the process right before a rename or edits a file right
+after the plan (the two moments a test cannot reach otherwise).
 """
 
 from __future__ import annotations
@@ -91,6 +94,11 @@ import os, sys
 sys.path.insert(0, {tests!r})
 import fix_offers
 fix_offers.register()
+# The stand-in's edits are judged by the test ("checked" in fix-offers.json), not by the fix
+# checker: it simulates edits on the model, and the stand-in reads the files themselves.
+import pmdoctor.analysis
+import pmdoctor.commands.fix
+pmdoctor.commands.fix._checked = pmdoctor.analysis.check
 if os.environ.get("FIX_TEST_DIE_BEFORE_RENAME"):
     import pmdoctor.fixes.write as write
     def die(source, destination):

@@ -8,7 +8,6 @@ real rules) is the real one.
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Dict, List
@@ -224,6 +223,35 @@ def test_rule_selects_whose_fixes_are_applied(tmp_path):
     assert unknown.returncode == 2
 
 
+def test_a_real_rule_fix_goes_into_the_file_pm_static_yml_file_names(tmp_path):
+    """PMD003 (converted, checked by the fix checker): no stand-in, the whole real pipeline."""
+    app = static_app(tmp_path)
+    product = app / "layouts" / "product.yml"
+    product.parent.mkdir()
+    product.write_text(
+        "# product layout\nmcuboot:\n  address: 0x0\n  size: 0xc000\n  region: flash_primary\n"
+        "image_0:\n  address: 0xc000\n  size: 0x76000\n  region: flash_primary\n"
+        "mcuboot_secondary:\n  address: 0x82000\n  size: 0x76000\n  region: flash_primary\n"
+        "settings_storage:\n  address: 0xf8000\n  size: 0x8000\n  region: flash_primary\n"
+    )
+    cache = app / "build" / "CMakeCache.txt"
+    cache.write_text(cache.read_text() + f"PM_STATIC_YML_FILE:INTERNAL={product}\n")
+    original = product.read_bytes()
+    dry = run_pmdoctor("fix", "-d", "build", "--rule", "PMD003", cwd=app)
+    assert "+++ b/layouts/product.yml" in dry.stdout, dry.stdout + dry.stderr
+    assert "+mcuboot_primary:" in dry.stdout and "-image_0:" in dry.stdout
+    assert "--- a/pm_static.yml" not in dry.stdout  # not the app's pm_static.yml, which PM does not read
+    assert product.read_bytes() == original
+    written = run_pmdoctor("fix", "-d", "build", "--rule", "PMD003", "--write", cwd=app)
+    assert written.returncode == 0, written.stdout + written.stderr
+    assert "Re-checked from your sources: PMD003 is gone" in written.stdout
+    assert (app / "layouts" / "product.yml.orig").read_bytes() == original
+    assert product.read_text().startswith("# product layout\n")
+    assert "mcuboot_primary:" in product.read_text() and "image_0" not in product.read_text()
+    again = run_pmdoctor("fix", "-d", "build", "--rule", "PMD003", "--write", cwd=app)
+    assert again.returncode == 0 and "Nothing to fix" in again.stdout, again.stdout
+
+
 def test_fix_without_the_stand_in_rule_and_usage_errors(tmp_path):
     app = static_app(tmp_path)
     healthy = run_pmdoctor("fix", "-d", "build", cwd=app)
@@ -367,19 +395,3 @@ def test_west_pmdoctor_fix(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.startswith("pmdoctor fix: ")
     assert workspace.west("pmdoctor", "fix", "--write", "-d", "/no/such/build").returncode == 2
-
-
-def test_sarif_fixes_carry_the_artifact_changes_fix_would_make(tmp_path):
-    app = broken_static_app(tmp_path)
-    original = (app / "pm_static.yml").read_text()
-    proc = run_fix("-d", "build", "-f", "sarif", "--rules", RULE_ID, cwd=app, command="check")
-    assert proc.returncode == 1, proc.stderr
-    (result,) = json.loads(proc.stdout)["runs"][0]["results"]
-    (fix,) = result["fixes"]
-    (change,) = fix["artifactChanges"]
-    assert change["artifactLocation"]["uri"].endswith("pm_static.yml")
-    text = original
-    for replacement in reversed(change["replacements"]):
-        start, length = replacement["deletedRegion"]["charOffset"], replacement["deletedRegion"]["charLength"]
-        text = text[:start] + replacement["insertedContent"]["text"] + text[start + length :]
-    assert text == original.replace("size: 0x75000\nsettings", "size: 0x76000\nsettings")

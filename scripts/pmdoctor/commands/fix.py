@@ -308,9 +308,9 @@ def render_plan(outcome: Outcome, options: FixOptions, ctx: Context) -> str:
         out += ["", f"{verb} {len(applied)} fix{'es' if len(applied) != 1 else ''}:"]
         for offer in applied:
             out.append(_offer_line(offer, ctx))
-            for edit in offer.fix.edits:
-                target = edit.target
-                out.append(f"    {_show(target.file, ctx)} ({one_line(target.convention)})")
+            targets = {(edit.target.file, edit.target.convention): None for edit in offer.fix.edits}
+            for file, convention in targets:
+                out.append(f"    {_show(file, ctx)} ({one_line(convention)})")
             if offer.fix.field_warning:
                 out.append(f"    ! {one_line(offer.fix.field_warning)}")
         if not changed:

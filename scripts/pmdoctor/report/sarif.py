@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 from pathlib import Path, PurePath, PureWindowsPath
@@ -10,7 +9,7 @@ from typing import Any, Dict, List, Optional
 
 from .. import __version__
 from ..analysis import Analysis
-from ..fixes.apply import EditError, plan_file
+from ..model.edits import OverlayEdit
 from ..model.findings import Finding, Fix, shown
 from ..rules import Rule, load_all
 from . import RenderOptions
@@ -90,11 +89,9 @@ def _result(finding: Finding, index: int, options: RenderOptions) -> Dict[str, A
         "message": {"text": text},
         "partialFingerprints": {"pmdoctor/v1": fingerprint},
     }
-    # Only a checked edit is a SARIF fix: advice has no artifactChanges to offer.
-    fixes = [_fix(fix, show, options) for fix in finding.fixes if fix.mechanical]
-    fixes = [fix for fix in fixes if fix]
-    if fixes:
-        result["fixes"] = fixes
+    sarif_fixes = [change for fix in finding.fixes if (change := _fix(fix, show, options)) is not None]
+    if sarif_fixes:
+        result["fixes"] = sarif_fixes
     if finding.location.file is not None:
         region = {"startLine": finding.location.line} if finding.location.line else {}
         physical: Dict[str, Any] = {"artifactLocation": _artifact(finding.location.file, options)}
@@ -105,46 +102,33 @@ def _result(finding: Finding, index: int, options: RenderOptions) -> Dict[str, A
 
 
 def _fix(fix: Fix, show, options: RenderOptions) -> Optional[Dict[str, Any]]:
-    """A mechanical fix as SARIF ``artifactChanges``: what ``pmdoctor fix --write`` would replace.
+    """A mechanical fix as SARIF ``fixes[]``, where an insertion says it exactly.
 
-    Each file's change is computed as ``fix`` computes it (the same edits on
-    the file as it is now), as character ranges of the current text. None
-    when a file cannot be read or the edit no longer fits it.
+    SARIF describes a change as replaced regions. An overlay addition is valid at
+    the top of the file, and a new file is all insertion; a static-layout key or
+    a Kconfig line replaced in place is not a region pmdoctor knows without
+    reading the file, so those fixes stay in the message.
     """
-    changes = []
-    files: Dict[Path, list] = {}
-    for edit in fix.edits:
-        files.setdefault(Path(edit.target.file), []).append((edit, "pmdoctor"))
-    for path, edits in files.items():
-        try:
-            change = plan_file(path, edits)
-        except (EditError, OSError):
-            return None
-        replacements = _replacements(change.before or "", change.after)
-        if replacements:
-            changes.append({"artifactLocation": _artifact(path, options), "replacements": replacements})
-    if not changes:
+    if not fix.mechanical or not all(
+        isinstance(edit, OverlayEdit) or not edit.target.exists for edit in fix.edits
+    ):
         return None
+    texts: Dict[Any, List[str]] = {}
+    for edit in fix.edits:  # one insertion per file: two at the same place would be ambiguous
+        texts.setdefault(edit.target.file, []).append(edit.text + "\n")
+    changes = [
+        {
+            "artifactLocation": _artifact(file, options),
+            "replacements": [
+                {
+                    "deletedRegion": {"startLine": 1, "startColumn": 1, "endLine": 1, "endColumn": 1},
+                    "insertedContent": {"text": "".join(parts)},
+                }
+            ],
+        }
+        for file, parts in texts.items()
+    ]
     return {"description": {"text": shown(fix.description, show)}, "artifactChanges": changes}
-
-
-def _replacements(before: str, after: str) -> List[Dict[str, Any]]:
-    """The changed stretches of lines, as (character offset, length, new text) of ``before``."""
-    old, new = before.splitlines(keepends=True), after.splitlines(keepends=True)
-    offsets = [0]
-    for line in old:
-        offsets.append(offsets[-1] + len(line))
-    replacements = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
-        if tag == "equal":
-            continue
-        replacements.append(
-            {
-                "deletedRegion": {"charOffset": offsets[i1], "charLength": offsets[i2] - offsets[i1]},
-                "insertedContent": {"text": "".join(new[j1:j2])},
-            }
-        )
-    return replacements
 
 
 def _base_ids(options: RenderOptions) -> Dict[str, Any]:
