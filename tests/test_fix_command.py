@@ -201,6 +201,20 @@ def test_fixes_that_fit_alone_but_not_together_are_both_held(tmp_path):
     assert tree_bytes(app) == before
 
 
+def test_a_build_from_another_machine_never_gets_its_sources_created_here(tmp_path):
+    build = tmp_path / "build"
+    shutil.copytree(BUILDS / "foundation" / "child_image_nrf52840", build)  # sources not on this machine
+    elsewhere = "C:/Users/someone/app/child_image/mcuboot.conf"  # relative, seen from Linux
+    offer = {
+        "edits": [{"kind": "kconfig", "file": elsewhere, "symbol": "CONFIG_A", "value": "y", "exists": False}]
+    }
+    write_offers(build, [offer])
+    proc = run_fix("-d", "build", "--write", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "are not on this machine" in proc.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["build"]
+
+
 def test_an_edit_that_makes_a_new_error_is_reported(tmp_path):
     app = static_app(tmp_path)
     # The stand-in offers an edit no checker would pass: it leaves a gap before settings_storage.

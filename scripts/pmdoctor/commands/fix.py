@@ -25,12 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
-from ..analysis import Analysis, check
+from ..analysis import Analysis
 from ..assemble import load_build
 from ..baseline import BaselineError, load_baseline
 from ..fixes.apply import EditError, FileChange, apply_edits, plan_file, read_source
+from ..fixes.verify import checked_analysis as _checked  # every fix marked mechanical or advice
 from ..fixes.write import WriteRefused, file_digest, replace_edited
 from ..inputs.locate import NoBuildDirectory
+from ..model import Build
 from ..model.edits import Edit, EditKind, KconfigEdit, StaticEdit
 from ..model.findings import Finding, Fix, Severity, shown
 from ..report._neutral import block_lines, one_line
@@ -119,12 +121,6 @@ def _analyse(directory: Path, selected: Optional[List[str]], baselines: list, ct
     return _checked(build, selected)
 
 
-try:  # the fix checker marks each fix checked (mechanical) or advice
-    from ..fixes.verify import checked_analysis as _checked
-except ImportError:  # not merged yet: no fix is checked, so every fix is advice
-    _checked = check
-
-
 # ------------------------------------------------------------------------------------------ planning
 
 
@@ -136,8 +132,9 @@ def _under(path: Path, folder: Path) -> bool:
         return False
 
 
-def _why_held(fix: Fix, build_dir: Path, allow_layout_change: bool) -> Optional[str]:
+def _why_held(fix: Fix, build: Build, allow_layout_change: bool) -> Optional[str]:
     """Why a fix is not applied (None: it is)."""
+    build_dir = build.path
     if not fix.mechanical:
         if not fix.edits:
             return "advice: no edit pmdoctor can make"
@@ -146,6 +143,13 @@ def _why_held(fix: Fix, build_dir: Path, allow_layout_change: bool) -> Optional[
             return f"advice: its edit did not pass the re-check{conflict}"
         return "advice: its edit was not checked"
     for edit in fix.edits:
+        file = Path(edit.target.file)
+        # A build copied from another machine names sources that are not here (C:/Users/…):
+        # such a path must never be created relative to the current directory.
+        if not build.source_available or not file.is_absolute():
+            return f"advice: the application sources ({file.parent}) are not on this machine"
+        if edit.target.exists and not file.is_file():
+            return f"advice: {file.name} is not there any more; run pmdoctor on a fresh build"
         if _under(edit.target.file, build_dir):
             return f"advice: {edit.target.file.name} is generated under the build directory"
         if edit.target.outside_source:
@@ -160,7 +164,7 @@ def plan(analysis: Analysis, allow_layout_change: bool) -> Outcome:
     outcome = Outcome(analysis.build.path, analysis.build.source_dir)
     for finding in analysis.findings:
         for fix in finding.fixes:
-            held = _why_held(fix, analysis.build.path, allow_layout_change)
+            held = _why_held(fix, analysis.build, allow_layout_change)
             outcome.offers.append(Offer(finding, fix, held))
     # A fix whose edits do not fit its files is held whole, so no fix is half applied.
     texts: Dict[Path, str] = {}
