@@ -30,7 +30,7 @@ from .report import FORMATS
 
 __all__ = ["EXIT_FINDINGS", "EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "main", "run"]
 
-COMMANDS = ("check", "map", "migrate", "triage")
+COMMANDS = ("check", "fix", "map", "migrate", "triage")
 
 DESCRIPTION = """\
 Check the flash layout of a Zephyr / nRF Connect SDK build: Partition Manager
@@ -99,6 +99,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         metavar="FILE",
         help="a console or build log (repeat for several): recognised lines rank the findings "
         "that explain them",
+    )
+    parser.add_argument(
+        "--rule",
+        action="append",
+        metavar="ID",
+        help="fix: only the fixes of this rule (ID or name; repeat for several)",
+    )
+    parser.add_argument(
+        "--write", action="store_true", help="fix: apply the changes (default: show them as a diff)"
+    )
+    parser.add_argument(
+        "--backup-dir",
+        metavar="DIR",
+        help="fix --write: keep the originals in DIR (default: FILE.orig beside each file)",
+    )
+    parser.add_argument(
+        "--allow-layout-change",
+        action="store_true",
+        help="fix: also apply edits that move or resize partitions devices in the field use",
     )
     parser.add_argument("--soc", metavar="SOC", help="triage: the SoC when the attachments do not say")
     parser.add_argument("--board", metavar="BOARD", help="triage: the board when the attachments do not say")
@@ -305,6 +324,24 @@ def _migrate(args: argparse.Namespace, ctx: Context) -> int:
     return run_migrate(options, ctx)
 
 
+def _fix(args: argparse.Namespace, ctx: Context) -> int:
+    from .commands.fix import FixOptions, run_fix
+
+    if args.paths:
+        ctx.stderr.write("pmdoctor: fix takes build directories with -d, not positional paths\n")
+        return EXIT_USAGE
+    options = FixOptions(
+        build_dirs=args.build_dir or (),
+        rules=[*(args.rule or ()), *([args.rules] if args.rules else [])],
+        write=args.write,
+        backup_dir=args.backup_dir,
+        allow_layout_change=args.allow_layout_change,
+        baseline=args.baseline,
+        format=args.format,
+    )
+    return run_fix(options, ctx)
+
+
 # Not a subcommand of `pmdoctor`: the pre-commit hook's own entry point (pre_commit_main) runs it.
 _PRE_COMMIT = "pre-commit"
 
@@ -313,7 +350,7 @@ def _dispatch(args: argparse.Namespace, ctx: Context) -> int:
     return {_PRE_COMMIT: _pre_commit, **_DISPATCH}[args.command](args, ctx)
 
 
-_DISPATCH = {"check": _check, "map": _map, "migrate": _migrate, "triage": _triage}
+_DISPATCH = {"check": _check, "fix": _fix, "map": _map, "migrate": _migrate, "triage": _triage}
 
 
 def output_options(args: argparse.Namespace) -> OutputOptions:
