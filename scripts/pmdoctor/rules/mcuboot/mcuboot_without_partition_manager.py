@@ -79,6 +79,12 @@ def mcuboot_without_partition_manager(build: Build) -> Iterator[Finding]:
     with `mcuboot_EXTRA_CONF_FILE`, not `mcuboot_OVERLAY_CONFIG`. Sysbuild:
     use `sysbuild/mcuboot.conf` as a fragment, or copy MCUboot's own
     `prj.conf` into `sysbuild/mcuboot/` before adding to it. Then build pristine.
+
+    Advice, not an edit: the cure is to restructure how MCUboot's options are
+    passed (a replacement configuration lost NCS's own fragments, not only
+    these two symbols), and which of the user's files should carry them is
+    the project's choice. Setting the two symbols alone would hide the rest
+    of what the replacement dropped.
     """
     missing = mcuboot_lost_partition_manager(build)
     if missing is None:

@@ -1,0 +1,316 @@
+"""Turning what a rule knows must change into edits of the user's own files.
+
+Rules say *what* changes (a partition's size, a Kconfig symbol, a devicetree
+property); ``targets`` says *which file* the build reads for it; this module
+builds the :mod:`~pmdoctor.model.edits` and the :class:`Fix` around them, so
+every family writes a static layout, a Kconfig fragment or an overlay edit
+the same way:
+
+- ``static_changes``: new values for partition keys, into the static file
+  the build reads. A generated layout without a static file gets the whole
+  file created (every partition of ``partitions.yml`` added, with the change),
+  because ``partitions.yml`` itself is regenerated on every build.
+- ``kconfig_fix`` / ``sysbuild_fix``: symbol assignments in an image's or
+  sysbuild's fragment.
+- ``overlay_fix``: overlay additions in an image's overlay.
+
+Where a cure needs judgement, a rule keeps a Fix without edits (advice);
+``advice`` marks the conflict that stopped an edit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+from ...model import DEFAULT_PLACEMENT, Build, Image, Layout, LayoutKind, Partition
+from ...model.edits import Action, Edit, KconfigEdit, OverlayEdit, StaticEdit, Target
+from ...model.findings import Fix
+from . import targets
+
+# The keys a copied partition keeps, in the order Partition Manager writes them.
+_COPIED_KEYS = ("address", "end_address", "region", "size", "span", "device")
+
+
+# ------------------------------------------------------------------ targets
+#
+# targets.py owns the decision (CMake cache precedence, era); these fall back
+# to its older path helpers while a build of the code has only those.
+
+
+def static_target(build: Build, domain: Optional[str] = None) -> Target:
+    native = getattr(targets, "static_target", None)
+    if native is not None:
+        return native(build, domain)
+    for static in build.static_files:
+        if static.domain == domain:
+            return Target(static.path, static.how_found)
+    return Target(targets.static_file(build, domain), "pm_static.yml in the application directory", False)
+
+
+def kconfig_target(build: Build, image: Optional[Image]) -> Target:
+    native = getattr(targets, "kconfig_target", None)
+    if native is not None and image is not None:
+        return native(build, image)
+    path = targets.image_config_file(build, image)
+    return Target(path, _relative_convention(build, path), _is_user_file(build, path, build.user_configs))
+
+
+def overlay_target(build: Build, image: Optional[Image]) -> Target:
+    native = getattr(targets, "overlay_target", None)
+    if native is not None and image is not None:
+        return native(build, image)
+    path = targets.image_overlay_file(build, image)
+    return Target(path, _relative_convention(build, path), _is_user_file(build, path, build.user_overlays))
+
+
+def sysbuild_kconfig_target(build: Build) -> Target:
+    native = getattr(targets, "sysbuild_kconfig_target", None)
+    if native is not None:
+        return native(build)
+    path = targets.sysbuild_option(build, "X", "y", "").file or Path("sysbuild.conf")
+    return Target(path, "sysbuild.conf configures sysbuild", "sysbuild.conf" in build.user_configs)
+
+
+def _relative_convention(build: Build, path: Path) -> str:
+    if build.source_dir is not None:
+        try:
+            return str(path.relative_to(build.source_dir))
+        except ValueError:
+            pass
+    return path.name
+
+
+def _is_user_file(build: Build, path: Path, known: Iterable[str]) -> bool:
+    return _relative_convention(build, path) in set(known)
+
+
+# ------------------------------------------------------------------ static layouts
+
+
+def layout_partition_label(part: Partition) -> str:
+    """The label an overlay uses for a devicetree partition (slot1_partition)."""
+    return part.dt_label or part.name
+
+
+def static_changes(
+    build: Build,
+    layout: Layout,
+    changes: Dict[str, Dict[str, object]],
+) -> Tuple[Tuple[Edit, ...], str, Target]:
+    """Edits giving each named partition's keys new values, in the static file the build reads.
+
+    Returns the edits, the snippet a person reads (only the changed
+    partitions, even when the whole file is created) and the target.
+    """
+    target = static_target(build, layout.domain)
+    user = _user_static_layout(build, layout)
+    edits: List[Edit] = []
+    shown: List[str] = []
+    if user is None:
+        # No static file yet: create it from the generated layout with the change made.
+        for name, part in layout.partitions.items():
+            entries = partition_entries(part, changes.get(name, {}))
+            edit = StaticEdit(target, Action.ADD, name, entries=entries, domain=layout.domain)
+            edits.append(edit)
+            if name in changes:
+                shown.append(edit.text)
+        return tuple(edits), "\n".join(shown), target
+    for name, keys in changes.items():
+        mine = user.get(name)
+        if mine is None:
+            generated = layout.get(name)
+            entries = partition_entries(generated, keys) if generated is not None else tuple(keys.items())
+            if not any(p.end_address is not None for p in user.partitions.values()):
+                entries = tuple((k, v) for k, v in entries if k != "end_address")  # the file's own style
+            edit = StaticEdit(target, Action.ADD, name, entries=entries, domain=layout.domain)
+            edits.append(edit)
+            shown.append(edit.text)
+            continue
+        for key, value in _with_end_address(mine, keys).items():
+            edit = StaticEdit(target, Action.SET, name, key, value, domain=layout.domain)
+            edits.append(edit)
+            shown.append(edit.text)
+    return tuple(edits), "\n".join(shown), target
+
+
+def _user_static_layout(build: Build, layout: Layout) -> Optional[Layout]:
+    if layout.kind is LayoutKind.STATIC:
+        return layout
+    for static in build.static_files:
+        if static.domain == layout.domain and static.layout is not None:
+            return static.layout
+    return None
+
+
+def _with_end_address(part: Partition, keys: Dict[str, object]) -> Dict[str, object]:
+    """Keep `end_address` true when a partition that writes one gets a new address or size."""
+    keys = dict(keys)
+    if part.end_address is None or "end_address" in keys:
+        return keys
+    if "size" in keys or "address" in keys:
+        address = keys.get("address", part.address)
+        size = keys.get("size", part.size)
+        if isinstance(address, int) and isinstance(size, int):
+            keys["end_address"] = address + size
+    return keys
+
+
+def partition_entries(
+    part: Partition, changes: Optional[Dict[str, object]] = None
+) -> Tuple[Tuple[str, object], ...]:
+    values: Dict[str, object] = {
+        "address": part.address,
+        "end_address": part.end,
+        "region": part.region,
+        "size": part.size,
+        "span": tuple(part.span) or None,
+        "device": part.device,
+    }
+    changes = changes or {}
+    values.update(changes)
+    if (
+        "end_address" not in changes
+        and isinstance(values["address"], int)
+        and isinstance(values["size"], int)
+    ):
+        values["end_address"] = values["address"] + values["size"]
+    return tuple((key, values[key]) for key in _COPIED_KEYS if values.get(key) is not None)
+
+
+def static_fix(
+    build: Build,
+    layout: Layout,
+    changes: Dict[str, Dict[str, object]],
+    description: str,
+) -> Fix:
+    """A Fix setting partition keys in the static file (created from partitions.yml when absent)."""
+    edits, snippet, target = static_changes(build, layout, changes)
+    if not target.exists or _user_static_layout(build, layout) is None:
+        created = target_words(target)
+        description += f"; partitions.yml is generated, so create {created} from it with this change"
+    return Fix(description, target.file, snippet, edits=edits)
+
+
+def devicetree_reg_fix(
+    build: Build,
+    images: Sequence[str],
+    layout: Layout,
+    part: Partition,
+    address: int,
+    size: int,
+    description: str,
+) -> Fix:
+    """A Fix giving a devicetree partition a new ``reg``, in the overlay of every image that has it.
+
+    ``address`` is absolute, as the layout keeps it; ``reg`` is the offset in the flash device.
+    """
+    region = layout.region_of(part)
+    base = region.base if region is not None and region.base is not None else 0
+    edits = tuple(
+        OverlayEdit(
+            overlay_target(build, image),
+            Action.SET,
+            f"&{layout_partition_label(part)}",
+            "reg",
+            reg_value(address - base, size),
+            image=image.name,
+        )
+        for image in (build.image(name) for name in images)
+        if image is not None
+    )
+    return Fix(description, edits=edits) if edits else Fix(description)
+
+
+def advice(description: str, conflict: str, file: Optional[Path] = None) -> Fix:
+    """A cure pmdoctor cannot make as one exact edit: the words, what stands in the way, the file."""
+    return Fix(f"{description}: {conflict}", file, conflict=conflict)
+
+
+def target_words(target: Target) -> str:
+    """The file's name, and why the build reads it when that is not plain from the name."""
+    if target.convention.startswith(target.file.name):
+        return target.file.name
+    return f"{target.file.name} ({target.convention})"
+
+
+def overlay_fix(
+    build: Build,
+    image: Optional[Image],
+    changes: Sequence[Tuple[str, str, Optional[str]]],
+    description: str,
+) -> Fix:
+    """Overlay additions in ``image``'s overlay: ``(node, prop, value)``; value None deletes the property."""
+    target = overlay_target(build, image)
+    name = image.name if image is not None else None
+    edits = tuple(
+        OverlayEdit(target, Action.SET if value is not None else Action.REMOVE, node, prop, value, image=name)
+        for node, prop, value in changes
+    )
+    return Fix(description, edits=edits)
+
+
+def reg_value(offset: int, size: int) -> str:
+    """A partition's ``reg`` as an overlay writes it."""
+    return f"<0x{offset:x} 0x{size:x}>"
+
+
+# ------------------------------------------------------------------ Kconfig
+
+
+def kconfig_fix(
+    build: Build,
+    image: Optional[Image],
+    settings: Sequence[Tuple[str, Optional[str]]],
+    description: str,
+) -> Fix:
+    """Symbol assignments in the fragment feeding ``image`` (value None: remove the assignment)."""
+    target = kconfig_target(build, image)
+    name = image.name if image is not None else None
+    edits = tuple(
+        KconfigEdit(target, Action.SET if value is not None else Action.REMOVE, symbol, value, name)
+        for symbol, value in settings
+    )
+    return Fix(description, edits=edits)
+
+
+def sysbuild_fix(build: Build, settings: Sequence[Tuple[str, Optional[str]]], description: str) -> Fix:
+    """SB_CONFIG_ assignments in sysbuild.conf."""
+    target = sysbuild_kconfig_target(build)
+    edits = tuple(
+        KconfigEdit(target, Action.SET if value is not None else Action.REMOVE, symbol, value)
+        for symbol, value in settings
+    )
+    return Fix(description, edits=edits)
+
+
+# ------------------------------------------------------------------ layout arithmetic
+
+
+def whole_blocks(size: int, block: int) -> bool:
+    return block > 0 and size % block == 0
+
+
+def neighbours_in_the_way(layout: Layout, part: Partition, start: int, end: int) -> List[Partition]:
+    """Partitions of ``part``'s region that [start, end) would overlap, leaving out its own family.
+
+    Its containers (which hold its current extent and grow with it), its
+    members and the region's placeholder for free space are not in the way.
+    """
+    blocking = []
+    members = layout.descendants(part)
+    for other in layout.partitions.values():
+        if other.name == part.name or other.region != part.region or not other.has_extent:
+            continue
+        if not other.size or other.size <= 0 or other.address >= end or other.end <= start:
+            continue
+        has_room = part.size is not None and part.size > 0
+        around = other.address <= part.address and other.end >= part.end
+        if has_room and around and (other.is_container or part.name in layout.descendants(other)):
+            continue  # a container around it, which grows with it
+        if other.name in members:
+            continue
+        if other.name in layout.regions or other.name in DEFAULT_PLACEMENT:
+            continue
+        blocking.append(other)
+    return sorted(blocking, key=lambda p: p.address)
