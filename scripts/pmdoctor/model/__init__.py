@@ -365,6 +365,25 @@ class Role(Named):
 NETCORE_IMAGES = ("hci_ipc", "ipc_radio", "hci_rpmsg", "rpc_host", "multiprotocol_rpmsg", "802154_rpmsg")
 
 
+# What fixes need from an image's CMake cache: the Kconfig fragments and overlays it reads,
+# where relative names are taken from, and the board the file names are made of.
+IMAGE_CACHE_KEYS = (
+    "CONF_FILE",
+    "CACHED_CONF_FILE",
+    "OVERLAY_CONFIG",
+    "EXTRA_CONF_FILE",
+    "DTC_OVERLAY_FILE",
+    "EXTRA_DTC_OVERLAY_FILE",
+    "BOARD",
+    "BOARD_REVISION",
+    "FILE_SUFFIX",
+    "CONF_FILE_BUILD_TYPE",
+    "APPLICATION_SOURCE_DIR",
+    "APPLICATION_CONFIG_DIR",
+    "PM_STATIC_YML_FILE",
+)
+
+
 def role_of_name(name: str) -> Role:
     """The role an image's name gives it (the application is told by sysbuild's default, not its name)."""
     if name in NETCORE_IMAGES:
@@ -388,6 +407,10 @@ class Image:
     # The MCUboot-signed binary the build produced (zephyr.signed.bin), if any.
     signed_image: Optional[Path] = None
     signed_image_size: Optional[int] = None
+    # The CMake cache entries that decide which files the image reads (IMAGE_CACHE_KEYS): from
+    # its own CMakeCache.txt as written (``OVERLAY_CONFIG``), and from the parent's cache under
+    # the image's prefix (``mcuboot_OVERLAY_CONFIG``), so a fix can name the file the build reads.
+    cmake_cache: Dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.role = Role(self.role)  # also when a caller gives the plain name ("mcuboot")
