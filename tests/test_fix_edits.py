@@ -18,6 +18,7 @@ from pmdoctor.loaders.logs import parse_log
 from pmdoctor.model import Build, Era
 from pmdoctor.model.edits import Action, KconfigEdit, OverlayEdit, StaticEdit
 from pmdoctor.model.findings import Finding, Fix
+from test_rules_foundation import _secondary_size
 
 FOUNDATION = BUILDS / "foundation"
 BLINKY = Path("/home/user/ncs/apps/blinky")  # the source dir the foundation fixtures' caches name
@@ -59,12 +60,7 @@ def assert_not_generated(fix: Fix, build_dir: Path) -> None:
 
 
 def _secondary(case: Path, size: int, storage_at: int = 0xF8000) -> None:
-    partitions = case / "partitions.yml"
-    edit(partitions, "  - mcuboot_primary\n  size: 0x76000\n", f"  - mcuboot_primary\n  size: {size:#x}\n")
-    edit(partitions, "  end_address: 0xf8000\n", f"  end_address: {0x82000 + size:#x}\n")
-    if storage_at != 0xF8000:
-        edit(partitions, "  address: 0xf8000\n", f"  address: {storage_at:#x}\n")
-        edit(partitions, "  size: 0x8000\n", f"  size: {0x100000 - storage_at:#x}\n")
+    _secondary_size(case, size, storage_at)
 
 
 def test_smaller_secondary_grows_to_the_primary_in_a_new_static_file(tmp_path: Path) -> None:
@@ -231,22 +227,24 @@ def _scratch_mode(build: Path) -> None:
     )
 
 
-def test_small_scratch_grows_into_free_flash(tmp_path: Path) -> None:
-    build = _mcuboot_case(tmp_path)
-    _scratch_mode(build)
-    # settings_storage gives up 0x2000 at its start; a half-sector scratch takes the first 0x800 of it
+def _half_sector_scratch(build: Path, storage_at: int) -> None:
+    """A 0x800 mcuboot_scratch at 0xf8000, with settings_storage moved up to start at ``storage_at``."""
+    partitions = build / "partitions.yml"
+    storage = "  address: {:#x}\n  end_address: 0x100000\n"
+    edit(partitions, storage.format(0xF8000), storage.format(storage_at))
+    edit(partitions, "  size: 0x8000\n", f"  size: {0x100000 - storage_at:#x}\n")
     edit(
-        build / "partitions.yml",
-        "  address: 0xf8000\n  end_address: 0x100000\n",
-        "  address: 0xfa000\n  end_address: 0x100000\n",
-    )
-    edit(build / "partitions.yml", "  size: 0x8000\n", "  size: 0x6000\n")
-    edit(
-        build / "partitions.yml",
+        partitions,
         "settings_storage:",
         "mcuboot_scratch:\n  address: 0xf8000\n  end_address: 0xf8800\n  region: flash_primary\n"
         "  size: 0x800\nsettings_storage:",
     )
+
+
+def test_small_scratch_grows_into_free_flash(tmp_path: Path) -> None:
+    build = _mcuboot_case(tmp_path)
+    _scratch_mode(build)
+    _half_sector_scratch(build, storage_at=0xFA000)
     fix = only(build, "PMD403").fixes[0]
     scratch = added(fix, "mcuboot_scratch")
     assert (scratch["address"], scratch["size"], scratch["end_address"]) == (0xF8000, 0x1000, 0xF9000)
@@ -255,18 +253,7 @@ def test_small_scratch_grows_into_free_flash(tmp_path: Path) -> None:
 def test_scratch_against_a_neighbour_is_advice(tmp_path: Path) -> None:
     build = _mcuboot_case(tmp_path)
     _scratch_mode(build)
-    edit(
-        build / "partitions.yml",
-        "  address: 0xf8000\n  end_address: 0x100000\n",
-        "  address: 0xf8800\n  end_address: 0x100000\n",
-    )
-    edit(build / "partitions.yml", "  size: 0x8000\n", "  size: 0x7800\n")
-    edit(
-        build / "partitions.yml",
-        "settings_storage:",
-        "mcuboot_scratch:\n  address: 0xf8000\n  end_address: 0xf8800\n  region: flash_primary\n"
-        "  size: 0x800\nsettings_storage:",
-    )
+    _half_sector_scratch(build, storage_at=0xF8800)
     [fix] = only(build, "PMD403").fixes
     assert fix.edits == ()
     assert fix.conflict == "growing `mcuboot_scratch` would overlap `settings_storage`; move it first"
@@ -478,3 +465,50 @@ def test_sector_count_from_the_attached_layout(tmp_path: Path) -> None:
         "CONFIG_BOOT_MAX_IMG_SECTORS",
         "128",  # 0x76000 / 0x1000 = 118 sectors
     )
+
+
+# ------------------------------------------------------------------ the file the build reads
+
+
+def _cache_entry(build: Path, line: str) -> None:
+    cache = build / "CMakeCache.txt"
+    cache.write_text(cache.read_text() + line + "\n")
+
+
+def test_max_img_sectors_follows_mcuboot_overlay_config(tmp_path: Path) -> None:
+    build = _mcuboot_case(tmp_path)
+    edit(
+        build / "mcuboot" / "zephyr" / ".config",
+        "CONFIG_BOOT_MAX_IMG_SECTORS=256",
+        "CONFIG_BOOT_MAX_IMG_SECTORS=128",
+    )
+    _cache_entry(build, f"mcuboot_OVERLAY_CONFIG:STRING={BLINKY}/boot/mcuboot_extra.conf")
+    fix = only(build, "PMD402").fixes[0]
+    assert kconfig_sets(fix) == [
+        (BLINKY / "boot" / "mcuboot_extra.conf", "CONFIG_BOOT_MAX_IMG_SECTORS", "256")
+    ]
+
+
+def test_slot_fix_goes_into_the_static_file_the_cache_names(tmp_path: Path) -> None:
+    case = copy_tree(BUILDS / "cli" / "slot_mismatch", tmp_path / "app")
+    named = case / "boards" / "pm_static_custom.yml"
+    named.parent.mkdir()
+    (case / "pm_static.yml").rename(named)
+    _cache_entry(case / "build", f"PM_STATIC_YML_FILE:STRING={named}")
+    fix = only(case / "build", "PMD401").fixes[0]
+    assert {e.target.file for e in fix.edits} == {named}
+    assert static_sets(fix)[0] == ("mcuboot_secondary", "size", 0x79000)
+
+
+def test_mcuboot_without_pm_points_at_the_fragment_not_the_replacement(tmp_path: Path) -> None:
+    case = copy_tree(FOUNDATION / "child_image_nrf52840", tmp_path / "case")
+    edit(
+        case / "mcuboot" / "zephyr" / ".config",
+        "CONFIG_PARTITION_MANAGER_ENABLED=y",
+        "# CONFIG_PARTITION_MANAGER_ENABLED is not set",
+    )
+    _cache_entry(case, f"mcuboot_OVERLAY_CONFIG:STRING={BLINKY}/mcuboot_replacement.conf")
+    [fix] = only(case, "PMD404").fixes
+    assert fix.edits == ()  # restructuring the configuration is the project's call
+    assert fix.file == BLINKY / "child_image" / "mcuboot.conf"
+    assert "not mcuboot_OVERLAY_CONFIG" in fix.description

@@ -20,11 +20,12 @@ Where a cure needs judgement, a rule keeps a Fix without edits (advice);
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from ...model import DEFAULT_PLACEMENT, Build, Image, Layout, LayoutKind, Partition
-from ...model.edits import Action, Edit, KconfigEdit, OverlayEdit, StaticEdit, Target
+from ...model.edits import Action, Edit, OverlayEdit, StaticEdit, Target
 from ...model.findings import Fix
 from . import targets
 
@@ -32,57 +33,23 @@ from . import targets
 _COPIED_KEYS = ("address", "end_address", "region", "size", "span", "device")
 
 
-# ------------------------------------------------------------------ targets
-#
-# targets.py owns the decision (CMake cache precedence, era); these fall back
-# to its older path helpers while a build of the code has only those.
+# The file decisions (CMake cache precedence, era) are targets.py's; rules reach them here too.
+def layout_target(build: Build, layout: Layout) -> Target:
+    """The static file to edit for a layout: the static layout's own file, else the one the build reads.
+
+    A static layout given on its own (a forum attachment) is the user's file even where no build
+    says Partition Manager reads it.
+    """
+    target = targets.static_target(build, layout.domain)
+    if layout.kind is LayoutKind.STATIC and layout.file is not None and target.file != layout.file:
+        return Target(layout.file, "the static layout file this finding is about")
+    return target
 
 
-def static_target(build: Build, domain: Optional[str] = None) -> Target:
-    native = getattr(targets, "static_target", None)
-    if native is not None:
-        return native(build, domain)
-    for static in build.static_files:
-        if static.domain == domain:
-            return Target(static.path, static.how_found)
-    return Target(targets.static_file(build, domain), "pm_static.yml in the application directory", False)
-
-
-def kconfig_target(build: Build, image: Optional[Image]) -> Target:
-    native = getattr(targets, "kconfig_target", None)
-    if native is not None and image is not None:
-        return native(build, image)
-    path = targets.image_config_file(build, image)
-    return Target(path, _relative_convention(build, path), _is_user_file(build, path, build.user_configs))
-
-
-def overlay_target(build: Build, image: Optional[Image]) -> Target:
-    native = getattr(targets, "overlay_target", None)
-    if native is not None and image is not None:
-        return native(build, image)
-    path = targets.image_overlay_file(build, image)
-    return Target(path, _relative_convention(build, path), _is_user_file(build, path, build.user_overlays))
-
-
-def sysbuild_kconfig_target(build: Build) -> Target:
-    native = getattr(targets, "sysbuild_kconfig_target", None)
-    if native is not None:
-        return native(build)
-    path = targets.sysbuild_option(build, "X", "y", "").file or Path("sysbuild.conf")
-    return Target(path, "sysbuild.conf configures sysbuild", "sysbuild.conf" in build.user_configs)
-
-
-def _relative_convention(build: Build, path: Path) -> str:
-    if build.source_dir is not None:
-        try:
-            return str(path.relative_to(build.source_dir))
-        except ValueError:
-            pass
-    return path.name
-
-
-def _is_user_file(build: Build, path: Path, known: Iterable[str]) -> bool:
-    return _relative_convention(build, path) in set(known)
+static_target = targets.static_target
+kconfig_target = targets.kconfig_target
+overlay_target = targets.overlay_target
+sysbuild_kconfig_target = targets.sysbuild_kconfig_target
 
 
 # ------------------------------------------------------------------ static layouts
@@ -103,7 +70,7 @@ def static_changes(
     Returns the edits, the snippet a person reads (only the changed
     partitions, even when the whole file is created) and the target.
     """
-    target = static_target(build, layout.domain)
+    target = layout_target(build, layout)
     user = _user_static_layout(build, layout)
     edits: List[Edit] = []
     shown: List[str] = []
@@ -127,10 +94,12 @@ def static_changes(
             edits.append(edit)
             shown.append(edit.text)
             continue
+        lines = [f"{name}:"]  # one block per partition, however many keys change
         for key, value in _with_end_address(mine, keys).items():
             edit = StaticEdit(target, Action.SET, name, key, value, domain=layout.domain)
             edits.append(edit)
-            shown.append(edit.text)
+            lines.append(edit.text.splitlines()[-1])
+        shown.append("\n".join(lines))
     return tuple(edits), "\n".join(shown), target
 
 
@@ -228,10 +197,10 @@ def advice(description: str, conflict: str, file: Optional[Path] = None) -> Fix:
 
 
 def target_words(target: Target) -> str:
-    """The file's name, and why the build reads it when that is not plain from the name."""
-    if target.convention.startswith(target.file.name):
-        return target.file.name
-    return f"{target.file.name} ({target.convention})"
+    """The file's name, and why the build reads it when a CMake cache entry or the SDK decides."""
+    if target.outside_source or "CMakeCache" in target.convention:
+        return f"{target.file.name} ({target.convention})"
+    return target.file.name
 
 
 def overlay_fix(
@@ -241,13 +210,15 @@ def overlay_fix(
     description: str,
 ) -> Fix:
     """Overlay additions in ``image``'s overlay: ``(node, prop, value)``; value None deletes the property."""
-    target = overlay_target(build, image)
-    name = image.name if image is not None else None
-    edits = tuple(
-        OverlayEdit(target, Action.SET if value is not None else Action.REMOVE, node, prop, value, image=name)
+    edits = [
+        targets.node_set(node, prop, value) if value is not None else _node_remove(node, prop)
         for node, prop, value in changes
-    )
-    return Fix(description, edits=edits)
+    ]
+    return targets.overlay_fix(build, image, edits, description)
+
+
+def _node_remove(node: str, prop: str) -> OverlayEdit:
+    return dataclasses.replace(targets.node_set(node, prop, ""), action=Action.REMOVE, value=None)
 
 
 def reg_value(offset: int, size: int) -> str:
@@ -264,24 +235,16 @@ def kconfig_fix(
     settings: Sequence[Tuple[str, Optional[str]]],
     description: str,
 ) -> Fix:
-    """Symbol assignments in the fragment feeding ``image`` (value None: remove the assignment)."""
-    target = kconfig_target(build, image)
-    name = image.name if image is not None else None
-    edits = tuple(
-        KconfigEdit(target, Action.SET if value is not None else Action.REMOVE, symbol, value, name)
-        for symbol, value in settings
-    )
-    return Fix(description, edits=edits)
+    """Symbol assignments in the fragment feeding ``image`` (value None: remove the assignment).
+
+    Each goes where the build reads it; a fragment that assigns the symbol already gets it in place.
+    """
+    return targets.kconfig_fix(build, image, dict(settings), description)
 
 
 def sysbuild_fix(build: Build, settings: Sequence[Tuple[str, Optional[str]]], description: str) -> Fix:
-    """SB_CONFIG_ assignments in sysbuild.conf."""
-    target = sysbuild_kconfig_target(build)
-    edits = tuple(
-        KconfigEdit(target, Action.SET if value is not None else Action.REMOVE, symbol, value)
-        for symbol, value in settings
-    )
-    return Fix(description, edits=edits)
+    """SB_CONFIG_ assignments in the fragment sysbuild reads."""
+    return targets.sysbuild_kconfig_fix(build, dict(settings), description)
 
 
 # ------------------------------------------------------------------ layout arithmetic

@@ -18,10 +18,10 @@ from .common import erase_block
 from .edit_helpers import (
     advice,
     devicetree_reg_fix,
+    layout_target,
     neighbours_in_the_way,
     overlay_target,
     static_fix,
-    static_target,
     whole_blocks,
 )
 from .layouts import Checked, hx
@@ -104,4 +104,4 @@ def _file(build: Build, checked: Checked) -> Optional[Path]:
     if checked.layout.kind is LayoutKind.DEVICETREE:
         image = build.image(checked.images[0]) if checked.images else None
         return overlay_target(build, image).file if image is not None else None
-    return static_target(build, checked.layout.domain).file
+    return layout_target(build, checked.layout).file

@@ -10,7 +10,7 @@ from ...model.edits import Action, StaticEdit
 from ...model.findings import Finding, Fix, Severity
 from ...model.pm import static_file_names
 from .. import rule
-from .._shared.edit_helpers import partition_entries, static_target
+from .._shared.edit_helpers import partition_entries, static_target, target_words
 
 
 def static_in_use(build: Build) -> bool:
@@ -118,7 +118,7 @@ def _freeze(build: Build, layout: Layout) -> Fix:
     return Fix(
         "freeze the current layout as the static configuration"
         + (f" of the {layout.domain} domain" if layout.domain else "")
-        + (f" ({target.convention})" if not target.convention.startswith(target.file.name) else ""),
+        + (f" ({target.convention})" if target_words(target) != target.file.name else ""),
         target.file,
         f"cp {source} {target.file}",
         edits=edits,
