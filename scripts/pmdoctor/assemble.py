@@ -41,6 +41,7 @@ from .loaders.sysbuild import dig, load_domains
 from .loaders.yamlfile import YamlDoc, parse_yaml
 from .model import (
     DEFAULT_PLACEMENT,
+    IMAGE_CACHE_KEYS,
     Build,
     Confidence,
     Devicetree,
@@ -220,6 +221,9 @@ class _Assembler:
             dts = _first(mine, InputKind.ZEPHYR_DTS)
             if dts is not None:
                 image.devicetree = self.flattened(dts)
+            cache = _first(mine, InputKind.CMAKE_CACHE)
+            if cache is not None:
+                image.cmake_cache = self.image_cache(cache)
             signed = _first(mine, InputKind.SIGNED_IMAGE)
             if signed is not None:
                 image.signed_image, image.signed_image_size = signed.path, _size(signed.path)
@@ -228,6 +232,11 @@ class _Assembler:
                 if image.role is Role.OTHER:
                     image.role = Role.NETCORE
             self.build.images.append(image)
+
+    def image_cache(self, item: Input) -> Dict[str, str]:
+        """The entries of an image's own CMakeCache.txt that say which files it read (IMAGE_CACHE_KEYS)."""
+        entries = self.load(item, lambda i: parse_cmake_cache(self.text(i)), {})
+        return {key: entries[key] for key in IMAGE_CACHE_KEYS if key in entries}
 
     def flattened(self, item: Input) -> Devicetree:
         zephyr_base = self.options.environment.zephyr_base

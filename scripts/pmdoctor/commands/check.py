@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence
 
-from ..analysis import check
 from ..assemble import load_build
 from ..baseline import BaselineError, load_baseline
+from ..fixes.verify import checked_analysis as check
 from ..inputs.locate import NoBuildDirectory
 from .common import EXIT_USAGE, Context, OutputOptions, UsageError, absolute, build_dirs, emit, selected_rules
 

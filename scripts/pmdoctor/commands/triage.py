@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
-from ..analysis import check
 from ..assemble import triage_build
+from ..fixes.verify import checked_analysis as check
 from .common import EXIT_USAGE, Context, OutputOptions, UsageError, absolute, emit, selected_rules
 
 

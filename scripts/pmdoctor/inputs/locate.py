@@ -297,6 +297,8 @@ class _Locator:
 
     def image_files(self, image: ImageDir) -> None:
         zephyr = image.path / "zephyr"
+        if image.path != self.top:  # the image's own cache: which fragments and overlays it read
+            self.add(image.path / "CMakeCache.txt", InputKind.CMAKE_CACHE, image=image.name)
         self.add(zephyr / ".config", InputKind.CONFIG, image=image.name)
         self.add(zephyr / "zephyr.dts", InputKind.ZEPHYR_DTS, image=image.name)
         signed = zephyr / "zephyr.signed.bin"

@@ -245,7 +245,7 @@ def _assigning(build: Build, paths: Iterable[Path], symbol: str) -> Optional[Pat
     for path in paths:
         rel = _relative(build, path)
         fragment = build.user_configs.get(rel) if rel is not None else None
-        if fragment is not None and usable(build, path) and symbol in fragment.values:
+        if fragment is not None and usable(build, path) and symbol in fragment:
             last = path
     return last
 
