@@ -73,6 +73,7 @@ def test_smaller_secondary_grows_to_the_primary_in_a_new_static_file(tmp_path: P
     secondary = added(fix, "mcuboot_secondary")
     assert (secondary["address"], secondary["size"], secondary["end_address"]) == (0x82000, 0x76000, 0xF8000)
     assert added(fix, "mcuboot_primary")["size"] == 0x76000  # the primary is never touched
+    assert fix.mechanical  # re-checked: the copy keeps `app` at 0xc200, inside its slot, as built
 
 
 def test_growing_into_a_neighbour_is_advice_naming_it(tmp_path: Path) -> None:
@@ -95,6 +96,7 @@ def test_larger_secondary_in_the_static_file_takes_the_primary_size() -> None:
         ("mcuboot_secondary", "size", 0x79000),
         ("mcuboot_secondary", "end_address", 0xFE000),
     ]
+    assert fix.mechanical and "DFU from the old firmware breaks" in fix.field_warning
 
 
 def _primary_ends_at(case: Path, end: int, members_too: bool) -> None:
@@ -156,6 +158,7 @@ def test_second_gap_gets_a_filler_and_the_app_gap_stays() -> None:
     # the file writes no end_address, so the filler does not either
     assert dict(filler.entries) == {"address": 0xF8000, "region": "flash_primary", "size": 0x2000}
     assert "keep 0xc200-0x82000 for the dynamic partitions" in fix.description
+    assert fix.mechanical
 
 
 def test_start_to_end_region_fills_the_hole_before_its_partition(tmp_path: Path) -> None:
@@ -184,6 +187,7 @@ def test_empty_secondary_takes_the_primary_size(tmp_path: Path) -> None:
     assert_not_generated(fix, case)
     secondary = added(fix, "mcuboot_secondary")
     assert (secondary["address"], secondary["size"]) == (0x82000, 0x76000)
+    assert fix.mechanical
 
 
 # ------------------------------------------------------------------ MCUboot (PMD402, PMD403, PMD407)
@@ -203,6 +207,7 @@ def test_max_img_sectors_goes_into_sysbuild_mcuboot_conf(tmp_path: Path) -> None
     assert kconfig_sets(fix) == [(BLINKY / "sysbuild" / "mcuboot.conf", "CONFIG_BOOT_MAX_IMG_SECTORS", "256")]
     [edit_] = fix.edits
     assert (edit_.action, edit_.image) == (Action.SET, "mcuboot")
+    assert fix.mechanical
     assert_not_generated(fix, build)
 
 
@@ -286,6 +291,7 @@ def test_freezing_the_layout_adds_every_generated_partition(tmp_path: Path) -> N
     secondary = generated.get("mcuboot_secondary")
     assert added(fix, "mcuboot_secondary")["address"] == secondary.address
     assert added(fix, "mcuboot_secondary")["size"] == secondary.size
+    assert fix.mechanical  # freezing moves nothing, and the copied `app` offset is the built one
 
 
 def test_unused_static_file_points_at_the_file_the_cache_names(tmp_path: Path) -> None:
@@ -512,3 +518,27 @@ def test_mcuboot_without_pm_points_at_the_fragment_not_the_replacement(tmp_path:
     assert fix.edits == ()  # restructuring the configuration is the project's call
     assert fix.file == BLINKY / "child_image" / "mcuboot.conf"
     assert "not mcuboot_OVERLAY_CONFIG" in fix.description
+
+
+def test_growing_into_the_free_rest_of_a_region_shrinks_its_placeholder(tmp_path: Path) -> None:
+    """`external_flash` stands for the chip's free space: an empty secondary there takes its share."""
+    case = copy_tree(FOUNDATION / "child_image_nrf52840", tmp_path / "case")
+    partitions = case / "partitions.yml"
+    edit(partitions, "  - mcuboot_primary\n  size: 0x76000\n", "  - mcuboot_primary\n  size: 0x0\n")
+    text = partitions.read_text()
+    # move the (now empty) secondary to the start of the external chip, where the placeholder starts
+    secondary = text[text.index("mcuboot_secondary:") :]
+    block = secondary[: secondary.index("\n", secondary.index("size: 0x0"))]
+    moved = block.replace("  address: 0x82000", "  address: 0x0").replace(
+        "region: flash_primary", "region: external_flash"
+    )
+    moved = moved.replace("  end_address: 0xf8000", "  end_address: 0x0")
+    partitions.write_text(text.replace(block, moved))
+    fix = only(case, "PMD106").fixes[0]
+    assert (added(fix, "mcuboot_secondary")["address"], added(fix, "mcuboot_secondary")["size"]) == (
+        0,
+        0x76000,
+    )
+    placeholder = added(fix, "external_flash")
+    assert (placeholder["address"], placeholder["size"]) == (0x76000, 0x800000 - 0x76000)
+    assert fix.mechanical

@@ -193,7 +193,8 @@ def netcore_update_partitions(build: Build) -> Iterator[Finding]:
     `SB_CONFIG_MCUBOOT_UPDATEABLE_IMAGES=2`.
 
     The options are Kconfig edits (one `sysbuild.conf` line each, or MCUboot's
-    fragment before sysbuild). The partitions are advice: `pcd_sram` and
+    fragment before sysbuild), confirmed by a pristine build since the fix
+    checker cannot rebuild the layout from them. The partitions are advice: `pcd_sram` and
     `mcuboot_secondary_1` need free RAM and flash that only the project can
     give up, so the fix shows the entries to add and leaves their place to
     the user (or to one build without the static file).

@@ -162,8 +162,10 @@ def tfm_alignment(build: Build) -> Iterator[Finding]:
     a 0x200 header: 0x7e00, 0x17e00 …), or move the borders in the static
     file to region boundaries.
 
-    Mechanical for a generated layout: one Kconfig edit,
-    `CONFIG_PM_PARTITION_SIZE_TFM`, in the app's fragment. Advice when a
+    For a generated layout the fix is one Kconfig edit,
+    `CONFIG_PM_PARTITION_SIZE_TFM`, in the app's fragment; the fix checker
+    cannot rebuild the layout from it, so it is shown for `west build -p`
+    to confirm rather than applied as mechanical. Advice when a
     static file pins `tfm` (the Kconfig size is then ignored) and for every
     other border: which partitions move, and where the space comes from,
     is the project's choice, and moving TF-M breaks DFU for devices in the

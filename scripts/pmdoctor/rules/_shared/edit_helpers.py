@@ -74,15 +74,23 @@ def static_changes(
     user = _user_static_layout(build, layout)
     edits: List[Edit] = []
     shown: List[str] = []
+    placeholders = _placeholders_around(user or layout, changes)
     if user is None:
         # No static file yet: create it from the generated layout with the change made.
         for name, part in layout.partitions.items():
-            entries = partition_entries(part, changes.get(name, {}))
+            if placeholders.get(name) is None and name in placeholders:
+                continue  # the change took all of the free space this placeholder stood for
+            entries = partition_entries(part, {**changes.get(name, {}), **(placeholders.get(name) or {})})
             edit = StaticEdit(target, Action.ADD, name, entries=entries, domain=layout.domain)
             edits.append(edit)
             if name in changes:
                 shown.append(edit.text)
         return tuple(edits), "\n".join(shown), target
+    for name, keys in placeholders.items():
+        if keys is None and user.get(name) is not None:
+            edits.append(StaticEdit(target, Action.REMOVE, name, domain=layout.domain))
+        elif keys is not None and user.get(name) is not None:
+            changes = {**changes, name: keys}
     for name, keys in changes.items():
         mine = user.get(name)
         if mine is None:
@@ -101,6 +109,35 @@ def static_changes(
             lines.append(edit.text.splitlines()[-1])
         shown.append("\n".join(lines))
     return tuple(edits), "\n".join(shown), target
+
+
+def _placeholders_around(layout: Layout, changes: Dict[str, Dict[str, object]]) -> Dict[str, Optional[dict]]:
+    """Region placeholders (`external_flash`: the free rest of a region) a change grows into.
+
+    Partition Manager recomputes them; a static file keeps them as written,
+    so they give up what the change takes: they start where it ends (None:
+    nothing is left of them).
+    """
+    adjusted: Dict[str, Optional[dict]] = {}
+    for name, keys in changes.items():
+        part = layout.get(name)
+        address = keys.get("address", part.address if part else None)
+        size = keys.get("size", part.size if part else None)
+        if part is None or not isinstance(address, int) or not isinstance(size, int):
+            continue
+        end = address + size
+        for other in layout.partitions.values():
+            placeholder = other.name in layout.regions or other.name in DEFAULT_PLACEMENT
+            if not placeholder or other.name in changes:
+                continue
+            if other.region != part.region or not other.has_extent:
+                continue
+            if other.address < end <= other.end or (address <= other.address < end):
+                start = max(end, other.address)
+                adjusted[other.name] = (
+                    {"address": start, "size": other.end - start} if start < other.end else None
+                )
+    return adjusted
 
 
 def _user_static_layout(build: Build, layout: Layout) -> Optional[Layout]:

@@ -53,9 +53,11 @@ def swap_mode_layout(build: Build) -> Iterator[Finding]:
     partitions once, then copy them into the static file. Swap-using-move
     (the sysbuild default) needs no scratch at all.
 
-    Mechanical: switching to swap-using-move (the mode line replaced in
-    `sysbuild.conf`, or in MCUboot's fragment before sysbuild), and growing a
-    too-small scratch area when the flash after it is free. Advice: adding a
+    Edits: switching to swap-using-move (the mode line replaced in
+    `sysbuild.conf`, or in MCUboot's fragment before sysbuild; the fix
+    checker cannot rebuild the layout from a mode, so `west build -p`
+    confirms it), and growing a too-small scratch area when the flash after
+    it is free (mechanical once re-checked). Advice: adding a
     missing scratch, moving one off external flash, the direct-XIP
     partitions and a single-slot secondary, because each needs free flash
     or a choice of which partition gives it up.
