@@ -92,7 +92,10 @@ def test_motivating_case_chosen_fix_names_the_overlay_line(tmp_path: Path) -> No
     assert finding.location.file == overlay
     assert "zephyr,external-flash" in overlay.read_text().splitlines()[finding.location.line - 1]
     assert finding.fixes[0].file == overlay
-    assert finding.fixes[0].snippet == "- zephyr,external-flash = &mx25r64;"
+    # The edit deletes the property in the same overlay (an addition at its end), checked like any edit.
+    (edit,) = finding.fixes[0].edits
+    assert (edit.node, edit.prop, edit.action.value) == ("/chosen", "zephyr,external-flash", "remove")
+    assert "/delete-property/ zephyr,external-flash;" in finding.fixes[0].snippet
     assert "reads only `nordic,pm-ext-flash`" in finding.message
 
 

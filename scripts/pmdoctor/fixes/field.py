@@ -15,7 +15,7 @@ import re
 from typing import Iterable, List, Optional
 
 from ..model import Build, Layout
-from ..model.edits import Action, Edit, EditKind, KconfigEdit, OverlayEdit, StaticEdit
+from ..model.edits import Action, Edit, KconfigEdit, OverlayEdit, StaticEdit
 
 # Partitions the deployed bootloader reads: moving one breaks DFU from the old firmware.
 _BOOT = re.compile(
@@ -151,11 +151,37 @@ def deployed_conflict(build: Build, edits: Iterable[Edit]) -> Optional[str]:
     return None
 
 
-def renames_opened_partition(edits: Iterable[Edit]) -> bool:
-    """Whether the edits rename a partition that code opens by name (FLASH_AREA_ID moves with it)."""
+# Subsystems that open their partition by name: a renamed partition is not where their data is.
+_OPENED_BY_NAME = (
+    "CONFIG_NVS",
+    "CONFIG_FILE_SYSTEM_LITTLEFS",
+    "CONFIG_ZMS",
+    "CONFIG_SETTINGS_NVS",
+    "CONFIG_FCB",
+)
+_STORAGE_NAMES = {"storage", "settings_storage", "nvs_storage", "littlefs_storage", "storage_partition"}
+
+
+def renames_opened_partition(build: Build, edits: Iterable[Edit]) -> Optional[str]:
+    """A storage partition renamed while NVS/LittleFS/ZMS open it by name: where the data goes missing."""
+    edits = list(edits)
     removed = {
         e.partition for e in edits if isinstance(e, StaticEdit) and e.action is Action.REMOVE and not e.key
     }
-    return bool(removed & {"storage", "settings_storage", "nvs_storage", "littlefs_storage"}) and any(
-        e.kind is EditKind.STATIC and e.action is Action.ADD for e in edits
+    added = {e.partition for e in edits if isinstance(e, StaticEdit) and e.action is Action.ADD}
+    renamed = sorted(removed & _STORAGE_NAMES)
+    if not renamed or not added:
+        return None
+    if not any(image.config for image in build.images):
+        return (
+            f"renaming `{renamed[0]}` changes which flash area FLASH_AREA_ID() opens; without the "
+            "images' .config pmdoctor cannot tell whether NVS, LittleFS or ZMS keep data there"
+        )
+    users = sorted({s for image in build.images for s in _OPENED_BY_NAME if image.config.enabled(s)})
+    if not users:
+        return None
+    new = ", ".join(f"`{name}`" for name in sorted(added))
+    return (
+        f"renaming `{renamed[0]}` to {new} changes which flash area FLASH_AREA_ID()/FIXED_PARTITION_ID() "
+        f"open ({', '.join(users)} in use): data already stored is not found; move it deliberately"
     )

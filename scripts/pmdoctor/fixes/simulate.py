@@ -197,19 +197,48 @@ def _overlay(sim: Build, edit: OverlayEdit) -> None:
         if edit.action is Action.REMOVE:
             tree.chosen.pop(edit.prop, None)
         else:
-            target = tree.node((edit.value or "").strip("<>"))
+            target = tree.node((edit.value or "").strip("<>").lstrip("&").strip("{}"))
             if target is None:
                 raise SimulationError(f"{edit.value} is not a node of the devicetree")
             tree.chosen[edit.prop] = target.path
     elif edit.action is Action.ADD and edit.partition is not None:
         _add_partition(tree, edit)
-    elif edit.prop == "status":
-        node = tree.node(edit.node)
+    elif edit.prop:
+        node = tree.node(edit.node.lstrip("&").strip("{}"))
         if node is None:
             raise SimulationError(f"{edit.node} is not a node of the devicetree")
-        okay = edit.action is Action.SET and (edit.value or "").strip('"') in ("okay", "ok")
-        tree.nodes[node.path] = replace(node, status_okay=okay)
+        if edit.prop == "status":
+            okay = edit.action is Action.SET and (edit.value or "").strip('"') in ("okay", "ok")
+            _set_status(tree, node.path, okay)
+        else:
+            props = dict(node.props)
+            if edit.action is Action.REMOVE:
+                props.pop(edit.prop, None)
+            else:
+                props[edit.prop] = _dts_value(edit.value or "")
+            tree.nodes[node.path] = replace(node, props=props)
     _replace_image(sim, image, devicetree=tree)
+
+
+def _set_status(tree: Devicetree, path: str, okay: bool) -> None:
+    """``status_okay`` is effective (the node and its ancestors): disabling a node disables its children.
+
+    Enabling one enables only that node; a fix that needs its bus enabled says so in its own edit.
+    """
+    for other_path, node in list(tree.nodes.items()):
+        if other_path == path or (not okay and other_path.startswith(path + "/")):
+            tree.nodes[other_path] = replace(node, status_okay=okay)
+
+
+def _dts_value(text: str) -> object:
+    """``<0x4000000>`` -> int, ``"text"`` -> str; anything else as written."""
+    text = text.strip()
+    if text.startswith("<") and text.endswith(">") and len(text.split()) == 1:
+        try:
+            return int(text[1:-1], 0)
+        except ValueError:
+            return text
+    return text.strip('"')
 
 
 def _add_partition(tree: Devicetree, edit: OverlayEdit) -> None:

@@ -14,6 +14,7 @@ partition deployed devices depend on when ``--baseline`` names that layout.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, replace
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
@@ -25,6 +26,10 @@ from ..rules import run_all
 from .field import deployed_conflict, field_warning, renames_opened_partition
 from .simulate import SimulationError, simulate
 
+# Each check re-runs every rule: a bound keeps a hostile input with thousands of fixes inside the
+# time budget (a real build offers a handful). The clock is a safety net only.
+MAX_CHECKS = 40
+CHECK_SECONDS = 1.0
 _INSIDE_SLOT = re.compile(r"(_pad|_app|_image)$")
 Key = Tuple[str, Optional[str], Optional[str], Tuple[str, ...]]
 
@@ -75,6 +80,8 @@ class _Checker:
         self.rules = tuple(rules)
         self.before: Set[Key] = {finding_key(f) for f in findings}
         self.cache: Dict[Tuple[Edit, ...], List[Finding]] = {}
+        self.runs = 0
+        self.started = time.monotonic()
 
     def judge(self, finding: Finding, fix: Fix) -> List[Fix]:
         if not fix.edits:
@@ -99,12 +106,11 @@ class _Checker:
         unaligned = _unaligned(self.build, edits)
         if unaligned:
             return unaligned
-        if renames_opened_partition(list(edits)):
-            return (
-                "renaming the storage partition moves what FLASH_AREA_ID()/FIXED_PARTITION_ID() open when "
-                "NVS or LittleFS use it: existing data is not found; move the data deliberately"
-            )
-        return deployed_conflict(self.build, edits)
+        return (
+            renames_opened_partition(self.build, edits)
+            or _separates_header(self.build, edits)
+            or deployed_conflict(self.build, edits)
+        )
 
     def rerun(self, edits: Tuple[Edit, ...]) -> List[Finding]:
         try:
@@ -116,6 +122,9 @@ class _Checker:
         return known
 
     def outcome(self, finding: Finding, edits: Tuple[Edit, ...]) -> Outcome:
+        if self.runs >= MAX_CHECKS or time.monotonic() - self.started > CHECK_SECONDS:
+            return Outcome(False, "not checked: too many fixes in one run; apply the first ones, run again")
+        self.runs += 1
         try:
             after = self.rerun(edits)
         except SimulationError as error:
@@ -158,7 +167,34 @@ class _Checker:
 def _conflict(new_errors: Sequence[Finding]) -> str:
     first = new_errors[0]
     more = f" (and {len(new_errors) - 1} more)" if len(new_errors) > 1 else ""
-    return f"applied, it would cause {first.rule}: {first.message}{more}; resolve that first"
+    what = _first_sentence(str(first.message))
+    return f"applied, it would cause {first.rule}: {what}{more}; resolve that first"
+
+
+def _first_sentence(message: str) -> str:
+    """Enough of a finding's message to name the conflict on one line."""
+    sentence = re.split(r"(?<=[.;:])\s", message, maxsplit=1)[0].rstrip(".;:")
+    return sentence if len(sentence) <= 160 else sentence[:157].rstrip() + "…"
+
+
+def _separates_header(build: Build, edits: Iterable[Edit]) -> Optional[str]:
+    """A move of the image that starts where a ``*_pad`` ends, without the pad: the header is lost."""
+    edits = list(edits)
+    moved = {e.partition for e in edits if isinstance(e, StaticEdit) and e.key == "address"}
+    for edit in edits:
+        if not isinstance(edit, StaticEdit) or edit.key != "address" or not isinstance(edit.value, int):
+            continue
+        for layout in _layouts(build, edit.domain):
+            part = layout.get(edit.partition)
+            if part is None or part.address is None:
+                continue
+            for pad in layout.partitions.values():
+                if pad.name.endswith("_pad") and pad.end == part.address and pad.name not in moved:
+                    return (
+                        f"moving `{edit.partition}` to 0x{edit.value:x} separates it from its header in "
+                        f"`{pad.name}` (which ends at 0x{pad.end:x}); move the pad with it"
+                    )
+    return None
 
 
 def _unaligned(build: Build, edits: Iterable[Edit]) -> Optional[str]:

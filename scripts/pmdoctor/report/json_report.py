@@ -4,7 +4,10 @@
      "builds": [{"build_dir", "era", "board", "soc", "images",
                  "findings": [{"rule", "name", "severity", "message", "image", "domain",
                                "location": {"file", "line"}, "evidence",
-                               "fixes": [{"description", "file", "snippet"}]}],
+                               "fixes": [{"description", "file", "snippet", "status", "mechanical",
+                                          "checked", "conflict", "field_warning",
+                                          "edits": [{"kind", "action", "file", "convention",
+                                                     "creates_file", "outside_source", "text", …}]}]}],
                  "summary": {"error", "warning", "note"},
                  "inferred": {"board"|"soc": {"value", "evidence", "confidence"}}, …}]}
 
@@ -20,6 +23,7 @@ from .. import __version__
 from ..analysis import Analysis
 from ..model.findings import Finding, shown
 from . import RenderOptions
+from ._edits import fix_data
 from .paths import display_path, relative_shower
 
 
@@ -45,6 +49,7 @@ def finding_dict(finding: Finding, options: RenderOptions) -> Dict[str, Any]:
                 "description": shown(fix.description, show),
                 "file": display_path(fix.file, options.cwd) or None,
                 "snippet": fix.snippet,
+                **fix_data(fix, lambda path: display_path(path, options.cwd) or None),
             }
             for fix in finding.fixes
         ],

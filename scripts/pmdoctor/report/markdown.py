@@ -16,6 +16,7 @@ from ..analysis import Analysis
 from ..model import Build
 from ..model.findings import Finding, Fix, shown
 from . import RenderOptions
+from ._edits import note_lines, other_files
 from ._neutral import block_lines, md_code, md_fence, md_text
 from .paths import display_path, source_shower
 from .text import summary_line
@@ -132,6 +133,19 @@ def _fix(fix: Fix, options: _Options) -> List[str]:
         body = block_lines(fix.snippet)
         fence = md_fence(body)
         lines += ["", f"   {fence}{_language(fix)}", *(f"   {line}" for line in body), f"   {fence}"]
+    for file, text in other_files(fix):
+        body = block_lines(text)
+        fence = md_fence(body)
+        lines += [
+            "",
+            f"   and in {md_code(_name(file, options))}:",
+            "",
+            f"   {fence}",
+            *(f"   {line}" for line in body),
+        ]
+        lines.append(f"   {fence}")
+    for note in note_lines(fix):
+        lines += ["", f"   *{md_text(note)}*"]
     return lines
 
 

@@ -9,7 +9,8 @@ from typing import Any, Dict, List, Optional
 
 from .. import __version__
 from ..analysis import Analysis
-from ..model.findings import Finding, shown
+from ..model.edits import OverlayEdit
+from ..model.findings import Finding, Fix, shown
 from ..rules import Rule, load_all
 from . import RenderOptions
 from .paths import source_shower
@@ -88,6 +89,9 @@ def _result(finding: Finding, index: int, options: RenderOptions) -> Dict[str, A
         "message": {"text": text},
         "partialFingerprints": {"pmdoctor/v1": fingerprint},
     }
+    sarif_fixes = [change for fix in finding.fixes if (change := _fix(fix, show, options)) is not None]
+    if sarif_fixes:
+        result["fixes"] = sarif_fixes
     if finding.location.file is not None:
         region = {"startLine": finding.location.line} if finding.location.line else {}
         physical: Dict[str, Any] = {"artifactLocation": _artifact(finding.location.file, options)}
@@ -95,6 +99,36 @@ def _result(finding: Finding, index: int, options: RenderOptions) -> Dict[str, A
             physical["region"] = region
         result["locations"] = [{"physicalLocation": physical}]
     return result
+
+
+def _fix(fix: Fix, show, options: RenderOptions) -> Optional[Dict[str, Any]]:
+    """A mechanical fix as SARIF ``fixes[]``, where an insertion says it exactly.
+
+    SARIF describes a change as replaced regions. An overlay addition is valid at
+    the top of the file, and a new file is all insertion; a static-layout key or
+    a Kconfig line replaced in place is not a region pmdoctor knows without
+    reading the file, so those fixes stay in the message.
+    """
+    if not fix.mechanical or not all(
+        isinstance(edit, OverlayEdit) or not edit.target.exists for edit in fix.edits
+    ):
+        return None
+    texts: Dict[Any, List[str]] = {}
+    for edit in fix.edits:  # one insertion per file: two at the same place would be ambiguous
+        texts.setdefault(edit.target.file, []).append(edit.text + "\n")
+    changes = [
+        {
+            "artifactLocation": _artifact(file, options),
+            "replacements": [
+                {
+                    "deletedRegion": {"startLine": 1, "startColumn": 1, "endLine": 1, "endColumn": 1},
+                    "insertedContent": {"text": "".join(parts)},
+                }
+            ],
+        }
+        for file, parts in texts.items()
+    ]
+    return {"description": {"text": shown(fix.description, show)}, "artifactChanges": changes}
 
 
 def _base_ids(options: RenderOptions) -> Dict[str, Any]:

@@ -9,6 +9,7 @@ from ..analysis import Analysis
 from ..model import Build, InputFile
 from ..model.findings import Finding, Severity, shown
 from . import RenderOptions
+from ._edits import note_lines, other_files
 from ._neutral import block_lines, one_line
 from .paths import display_path, relative_shower
 
@@ -115,6 +116,17 @@ def _finding(finding: Finding, paint: _Paint, options: RenderOptions) -> List[st
         )
         if fix.snippet:
             lines += [f"       {line}" for line in block_lines(fix.snippet)]
+        for file, text in other_files(fix):
+            lines.append(f"       in {_path(file, options)}:")
+            lines += [f"       {line}" for line in block_lines(text)]
+        for note in note_lines(fix):
+            lines += textwrap.wrap(
+                one_line(note),
+                WIDTH,
+                initial_indent="       ",
+                subsequent_indent="         ",
+                break_on_hyphens=False,
+            )
     return lines
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from typing import Dict, Iterator, Optional
 
-from ..model import Build, Image, ProblemKind
+from ..model import Build, Image, Partition, ProblemKind, StaticFile
 from ..model.findings import Finding, Fix, Severity
 from . import rule
+from ._shared import targets
 
 
 @rule("PMD001", "unreadable-file", Severity.ERROR, rank=90)
@@ -123,6 +124,26 @@ DEVICETREE_NAMES = {
 _DT_PATTERN = re.compile(r"^(slot\d+_partition|image[_-]\d+)$")
 
 
+def _rename_fix(build: Build, static: StaticFile, part: Partition, meant: Optional[str]) -> Fix:
+    """The partition under its Partition Manager name, with the same keys; containers follow."""
+    why = f"rename `{part.name}` to `{meant}`" if meant else f"rename `{part.name}`"
+    layout = static.layout
+    if not meant or layout is None or meant in layout.partitions or not part.has_extent:
+        return Fix(why, static.path, f"{meant}:  # was {part.name}" if meant else None)
+    entries = [("address", part.address)]
+    if part.end_address is not None:
+        entries.append(("end_address", part.end_address))
+    entries += [("region", part.region), ("size", part.size)]
+    if part.span:
+        entries.append(("span", part.span))
+    edits = [targets.static_add(meant, entries), targets.static_remove(part.name)]
+    for other in layout.partitions.values():
+        if part.name in other.span:
+            span = tuple(meant if name == part.name else name for name in other.span)
+            edits.append(targets.static_set(other.name, "span", span))
+    return targets.static_fix(build, static.domain, edits, why)
+
+
 @rule("PMD003", "unknown-partition-names", Severity.ERROR, rank=70)
 def unknown_partition_names(build: Build) -> Iterator[Finding]:
     """
@@ -149,6 +170,10 @@ def unknown_partition_names(build: Build) -> Iterator[Finding]:
     ## How to fix
     Rename the entries to Partition Manager names (with `mcuboot_pad` and the
     `span` containers), or simply copy a generated `build/partitions.yml`.
+
+    Mechanical (`pmdoctor fix`): the entry is renamed in the static file the build reads, and containers'
+    `span` lists follow. Renaming `storage` while NVS, LittleFS or ZMS open it by name stays advice: the data
+    would no longer be found.
     """
     for static in build.static_files:
         if static.layout is None:
@@ -165,12 +190,6 @@ def unknown_partition_names(build: Build) -> Iterator[Finding]:
                 ),
                 location=part.source,
                 domain=static.domain,
-                fixes=[
-                    Fix(
-                        f"rename `{part.name}` to `{meant}`" if meant else f"rename `{part.name}`",
-                        static.path,
-                        f"{meant}:  # was {part.name}" if meant else None,
-                    )
-                ],
+                fixes=[_rename_fix(build, static, part, meant)],
                 subject=(part.name,),
             )

@@ -27,7 +27,7 @@ import re
 from pathlib import Path, PurePosixPath
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
-from ...model import Build, Image, Role
+from ...model import Build, Image, Layout, Partition, Role
 from ...model.edits import Action, KconfigEdit, OverlayEdit, PartitionNode, StaticEdit, Target
 from ...model.findings import Fix
 from ...model.pm import normalised_board
@@ -65,7 +65,8 @@ def _source(build: Build) -> Path:
 
 
 def _build_dirs(build: Build) -> List[str]:
-    dirs = [str(build.path)]
+    # Only a build directory has a cache; triage's folder of attachments holds the user's own files.
+    dirs = [str(build.path)] if build.cmake_cache else []
     for key in ("CMAKE_CACHEFILE_DIR", "APPLICATION_BINARY_DIR", "CMAKE_BINARY_DIR"):
         if build.cmake_cache.get(key):
             dirs.append(build.cmake_cache[key])
@@ -336,6 +337,69 @@ def static_remove(partition: str, key: Optional[str] = None) -> StaticEdit:
 
 def static_add(partition: str, entries: Sequence[tuple]) -> StaticEdit:
     return StaticEdit(_PLACEHOLDER, Action.ADD, partition, entries=tuple(entries))
+
+
+def extent_edits(
+    part: Partition, address: Optional[int] = None, size: Optional[int] = None
+) -> List[StaticEdit]:
+    """Move or resize a static partition, keeping its ``end_address`` (when written) consistent."""
+    new_address = part.address if address is None else address
+    new_size = part.size if size is None else size
+    edits = []
+    if address is not None and address != part.address:
+        edits.append(static_set(part.name, "address", address))
+    if size is not None and size != part.size:
+        edits.append(static_set(part.name, "size", size))
+    if edits and part.end_address is not None and new_address is not None and new_size is not None:
+        edits.append(static_set(part.name, "end_address", new_address + new_size))
+    return edits
+
+
+def slot_pair_repair(primary: Partition, secondary: Partition) -> List[StaticEdit]:
+    """Repair a slot pair towards what Partition Manager generates: the primary (and the image
+    span inside it) stays as it is, the secondary takes its size (``share_size: [primary]``).
+
+    Never shrinks the primary to match a smaller secondary: that cuts into the running image.
+    Whether the grown secondary fits is the fix checker's question (it re-runs the overlap rules).
+    """
+    if primary.size is None or secondary.size == primary.size:
+        return []
+    return extent_edits(secondary, size=primary.size)
+
+
+def free_gap(layout: Layout, region: str, size: int, block: int) -> Optional[int]:
+    """The highest address where ``size`` bytes fit between the region's partitions, whole blocks.
+
+    Storage goes at the end of flash, where Partition Manager and the boards put it; a gap
+    inside a container (a slot, the app) is not free, whatever the container's children leave.
+    """
+    bounds = layout.regions.get(region)
+    taken = sorted(
+        (part.address, part.end)
+        for part in layout.partitions.values()
+        if part.region == region and part.has_extent and part.size
+    )
+    if not taken and (bounds is None or bounds.base is None):
+        return None
+    start = bounds.base if bounds is not None and bounds.base is not None else taken[0][0]
+    end = bounds.end if bounds is not None and bounds.end is not None else max(stop for _, stop in taken)
+    size = round_up(size, block)
+    gaps = []
+    cursor = start
+    for first, stop in [*taken, (end, end)]:
+        if first - cursor >= size:
+            gaps.append((cursor, first))
+        cursor = max(cursor, stop)
+    for low, high in reversed(gaps):
+        address = (high - size) // block * block if block else high - size
+        if address >= low:
+            return address
+    return None
+
+
+def round_up(value: int, block: int) -> int:
+    """``value`` in whole erase blocks (rounded up)."""
+    return -(-value // block) * block if block else value
 
 
 def chosen_set(prop: str, value: str) -> OverlayEdit:

@@ -53,6 +53,8 @@ def driver_check_override_without_driver(build: Build) -> Iterator[Finding]:
     Enable the real driver in that image (`CONFIG_SPI=y`, `CONFIG_SPI_NOR=y`
     for `jedec,spi-nor`; `CONFIG_NORDIC_QSPI_NOR=y` for `nordic,qspi-nor`);
     the override never replaces it.
+
+    Mechanical when checked: the driver lines go into the Kconfig fragment the image reads.
     """
     layout = app_pm_layout(build)
     if not build.partition_manager or not external_parts(layout):

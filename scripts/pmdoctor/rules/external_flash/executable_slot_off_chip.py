@@ -7,6 +7,7 @@ from typing import Iterator
 from ...model import Build, Layout, LayoutKind
 from ...model.findings import Finding, Fix, Severity, Text
 from .. import rule
+from .._shared import targets
 from .._shared.layouts import edit_path, hexrange, static_twin
 from ._common import EXT
 
@@ -41,6 +42,9 @@ def executable_slot_off_chip(build: Build) -> Iterator[Finding]:
     `mcuboot_secondary` off-chip (`SB_CONFIG_PM_EXTERNAL_FLASH_MCUBOOT_SECONDARY=y`).
     For an application too large for internal flash on the nRF5340, use the
     QSPI XIP split image.
+
+    Mechanical only when a static file exists and moving the slot back creates no overlap; otherwise advice
+    naming what stands in the way.
     """
     for layout in _pm_layouts(build):
         for name in _EXECUTABLE:
@@ -55,15 +59,17 @@ def executable_slot_off_chip(build: Build) -> Iterator[Finding]:
                 location=part.source,
                 domain=layout.domain,
                 evidence=[Text(f"{name}: {hexrange(part)} region {part.region} (", part.source, ")")],
-                fixes=[
-                    Fix(
-                        f"put `{name}` back in internal flash; only the secondary slot may go off-chip",
-                        edit_path(build, layout),
-                        f"{name}:\n  region: flash_primary",
-                    )
-                ],
+                fixes=[_internal_fix(build, layout, name)],
                 subject=("exec-offchip", layout.kind.value, name),
             )
+
+
+def _internal_fix(build: Build, layout: Layout, name: str) -> Fix:
+    why = f"put `{name}` back in internal flash; only the secondary slot may go off-chip"
+    if edit_path(build, layout) is None:  # no static file: PM placed it from Kconfig, not from a file
+        return Fix(why, targets.static_target(build, layout.domain).file, f"{name}:\n  region: flash_primary")
+    back = targets.static_set(name, "region", "flash_primary")
+    return targets.static_fix(build, layout.domain, [back], why)
 
 
 def _pm_layouts(build: Build) -> Iterator[Layout]:

@@ -79,6 +79,11 @@ def ext_flash_driver_missing(build: Build) -> Iterator[Finding]:
     holds a partition under an enabled NOR node needs that chip's driver
     itself (MCUboot for `slot1_partition`, the application when it writes
     updates or uses storage there).
+
+    Mechanical when checked: the driver lines go into the Kconfig fragment the image reads
+    (`<image>_CONF_FILE`, `<image>_OVERLAY_CONFIG`, `EXTRA_CONF_FILE`, then `sysbuild/<image>.conf` or
+    `child_image/<image>.conf`). When pmdoctor cannot confirm the effect from its model, the fix is advice and
+    says why.
     """
     elsewhere = Elsewhere()
     for image, parts, node in devicetree_needs(build):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Dict, Iterator, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 from ...model import Build, DtNode, Image, Layout, Partition, Role
 from ...model.drivers import NOR_DRIVERS
-from ...model.findings import Finding, Severity, Text
+from ...model.findings import Finding, Fix, Severity, Text
 from .. import rule
 from .._shared import targets as fixes
 from .._shared.common import app_pm_layout, erase_block
@@ -46,6 +46,9 @@ def ext_flash_page_layout(build: Build) -> Iterator[Finding]:
     Set the layout page to the internal sector size in MCUboot and the
     application: `CONFIG_SPI_NOR_FLASH_LAYOUT_PAGE_SIZE=4096` (or the
     `NORDIC_QSPI_NOR` equivalent), and keep slot sizes multiples of it.
+
+    Mechanical when checked: one fix sets the page size in every image that shares the layout, each in the
+    fragment that image reads.
     """
     if not build.partition_manager:
         return
@@ -73,6 +76,14 @@ def _page_layout(image: Image, node: Optional[DtNode]) -> Optional[Tuple[str, in
         return None
     name, default = PAGE_SIZE[compatible]
     return name, image.config.int(name) or default
+
+
+def _page_fix(build: Build, images: List[Image], name: str, sector: int) -> Fix:
+    """One fix for every image that shares the page layout: the slots must agree in all of them."""
+    parts = [fixes.kconfig_fix(build, image, {name: str(sector)}, "") for image in images]
+    edits = tuple(edit for part in parts for edit in part.edits)
+    shown = ", ".join(image.name for image in images)
+    return Fix(f"match the internal sector size — add to {shown}'s configuration", edits=edits)
 
 
 def _page_finding(
@@ -110,9 +121,6 @@ def _page_finding(
             f"{secondary.name}: {hexrange(secondary)} in {secondary.region}",
             f"MCUboot mode: {mode or 'unknown'}",
         ],
-        fixes=[
-            fixes.image_kconfig(build, target, [f"{name}={sector}"], "match the internal sector size")
-            for target in targets
-        ],
+        fixes=[_page_fix(build, targets, name, sector)],
         subject=("ext-page", image.name, secondary.name),
     )

@@ -39,6 +39,9 @@ def ext_flash_size_units(build: Build) -> Iterator[Finding]:
     ## How to fix
     Give the size in bits: `size = <0x4000000>;` (64 Mbit = 8 MiB), or
     `DT_SIZE_M(64)`.
+
+    Mechanical: the `size` property in bits is appended to the application's overlay and checked against the
+    chip's capacity.
     """
     if not build.partition_manager or build.app is None:
         return
@@ -65,12 +68,11 @@ def ext_flash_size_units(build: Build) -> Iterator[Finding]:
         ]
         + ([f"static external partitions end at {hx(extent)}"] if extent else []),
         fixes=[
-            fixes.devicetree_snippet(
+            fixes.overlay_fix(
                 build,
                 build.app,
-                f"{node_label(node)} {{\n\tsize = <{hx(correct_bits)}>;"
-                f"  /* bits: {_human(correct_bits // 8)} */\n}};",
-                "give the chip size in bits",
+                [fixes.node_set(node_label(node), "size", f"<{hx(correct_bits)}>")],
+                f"give the chip size in bits ({hx(correct_bits)} bits = {_human(correct_bits // 8)})",
             )
         ],
         subject=("ext-size", node.path),

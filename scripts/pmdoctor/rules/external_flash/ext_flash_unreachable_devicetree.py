@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Iterator, List, Optional, Tuple
 
 from ...model import Build, DtNode, Image, Region, Source
-from ...model.findings import Finding, Severity, Text
+from ...model.edits import OverlayEdit
+from ...model.findings import Finding, Fix, Severity, Text
 from .. import rule
 from .._shared import targets as fixes
 from ._common import (
@@ -57,9 +58,30 @@ def _dt_unreachable(build: Build) -> Iterator[Finding]:
             image=image.name,
             evidence=part_evidence(build, parts)
             + elsewhere.lines(image, ("enabled", node.path, node.label), _enabled_elsewhere, build, node),
-            fixes=[fixes.devicetree_snippet(build, image, snippet, f"enable {node.label} for {image.name}")],
+            fixes=[
+                fixes.overlay_fix(
+                    build,
+                    image,
+                    [_okay(node)] + ([_okay(disabled)] if disabled is not node else []),
+                    f"enable {node.label} for {image.name}",
+                )
+            ],
             subject=("ext-devicetree", image.name),
         )
+
+
+def _okay(node: DtNode) -> OverlayEdit:
+    return fixes.node_set(node_label(node), "status", '"okay"')
+
+
+def _chosen_fix(
+    build: Build, image: Image, node: Optional[DtNode], bus: Optional[DtNode], snippet: str
+) -> Fix:
+    why = f"give {image.name} the external flash chosen node, enabled"
+    if node is None:  # the chip is unknown: the snippet names a placeholder label to fill in
+        return fixes.devicetree_snippet(build, image, snippet, why)
+    edits = [fixes.chosen_set(CHOSEN, node_label(node)), _okay(node)]
+    return fixes.overlay_fix(build, image, edits + ([_okay(bus)] if bus is not None else []), why)
 
 
 def _enabled_elsewhere(build: Build, node: DtNode) -> List[Tuple[Image, str]]:
@@ -111,6 +133,10 @@ def ext_flash_unreachable_devicetree(build: Build) -> Iterator[Finding]:
     (`slot1_partition` under a `jedec,spi-nor` or `nordic,qspi-nor` node) is
     reachable only if the NOR node and its bus are `okay` in the image's own
     devicetree, and the fix is the `status = "okay";` lines alone.
+
+    Mechanical: `status = "okay"` (and, in Partition Manager builds, the `nordic,pm-ext-flash` chosen node) is
+    appended to the overlay the image reads, and checked against the image's devicetree. With the chip unknown
+    it is advice to adapt.
     """
     yield from _dt_unreachable(build)
     elsewhere = Elsewhere()
@@ -140,11 +166,7 @@ def ext_flash_unreachable_devicetree(build: Build) -> Iterator[Finding]:
             evidence=part_evidence(build, parts)
             + region_evidence(build, region)
             + elsewhere.lines(image, ("chosen",), _chosen_elsewhere, build),
-            fixes=[
-                fixes.devicetree_snippet(
-                    build, image, snippet, f"give {image.name} the external flash chosen node, enabled"
-                )
-            ],
+            fixes=[_chosen_fix(build, image, node, bus, snippet)],
             subject=("ext-devicetree", image.name),
         )
 

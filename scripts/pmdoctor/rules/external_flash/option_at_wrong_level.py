@@ -48,6 +48,9 @@ def option_at_wrong_level(build: Build) -> Iterator[Finding]:
     ```
 
     and remove them from the image configuration files.
+
+    Mechanical when checked: the option goes into `sysbuild.conf` (sysbuild) or the application's fragment
+    (child images).
     """
     if not build.sysbuild or not build.partition_manager:
         return

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Iterator, Optional
 
 from ...model import Build, ChosenLine, DtNode, Image, Source
+from ...model.edits import Action, OverlayEdit, Target
 from ...model.findings import Finding, Fix, Severity, Text
 from .. import rule
-from .._shared import targets as fixes
+from .._shared import targets
 from ._common import CHOSEN, EXT, node_label
 
 
@@ -40,6 +42,9 @@ def redundant_chosen(build: Build) -> Iterator[Finding]:
     Drop the extra property from the overlay that sets it and keep
     `nordic,pm-ext-flash`; make every image's `nordic,pm-ext-flash` name the
     same chip.
+
+    Mechanical: `/delete-property/` for the redundant property is appended to the overlay that sets it (or,
+    for a board file, to the project's overlay).
     """
     if not build.partition_manager:
         return
@@ -72,16 +77,33 @@ def _duplicates(build: Build, image: Image) -> Iterator[Finding]:
                 Text(f"{prop} = {node_label(node)} (", tree.chosen_source.get(prop), ")"),
                 Text(f"{CHOSEN} = {node_label(node)} (", tree.chosen_source.get(CHOSEN), ")"),
             ],
-            fixes=[
-                Fix(
-                    f"drop `{prop}` from the chosen node{line}; keep `{CHOSEN}`"
-                    + ("" if fix_file else " (in the board file or overlay that sets it)"),
-                    fix_file,
-                    f"- {prop} = {target_text};",
-                )
-            ],
+            fixes=[_drop_fix(build, image, prop, fix_file, line, target_text)],
             subject=("redundant-chosen", image.name, prop),
         )
+
+
+def _drop_fix(
+    build: Build, image: Image, prop: str, fix_file: Optional[Path], line: str, target_text: str
+) -> Fix:
+    """Delete the property where the user set it, else in the overlay the image reads last."""
+    why = f"drop `{prop}` from the chosen node{line}; keep `{CHOSEN}`"
+    if fix_file is not None and targets.usable(build, fix_file) and _inside_source(build, fix_file):
+        target = Target(fix_file, f"it sets `{prop}`{line}")
+        edit = OverlayEdit(target, Action.REMOVE, "/chosen", prop, image=image.name)
+        return Fix(why, edits=(edit,))
+    if fix_file is not None:  # a board file: the project's overlay deletes it after the board set it
+        why += f" (set in {fix_file.name}, outside the application: delete it from the project's overlay)"
+    return targets.overlay_fix(build, image, [targets.chosen_remove(prop)], why)
+
+
+def _inside_source(build: Build, path: Path) -> bool:
+    if build.source_dir is None:
+        return False
+    try:
+        path.relative_to(build.source_dir)
+    except ValueError:
+        return False
+    return True
 
 
 def _names_external_flash(prop: str) -> bool:
@@ -139,10 +161,10 @@ def _disagreements(build: Build) -> Iterator[Finding]:
                 + Text(f"{reference.props.get('size')} (", reference.source, ")"),
             ],
             fixes=[
-                fixes.devicetree_snippet(
+                targets.overlay_fix(
                     build,
                     image,
-                    f"/ {{\n\tchosen {{\n\t\t{CHOSEN} = {node_label(reference)};\n\t}};\n}};",
+                    [targets.chosen_set(CHOSEN, node_label(reference))],
                     f"point {image.name}'s {CHOSEN} at the application's chip",
                 )
             ],

@@ -7,6 +7,7 @@ from typing import Iterator, Optional, Tuple
 from ...model import (
     Build,
     Era,
+    Layout,
     Source,
 )
 from ...model import soc as socs
@@ -14,6 +15,7 @@ from ...model.findings import Finding, Fix, Severity, Text
 from .. import rule
 from .._shared import targets as fixes
 from .._shared.common import (
+    static_layout_for,
     user_source,
 )
 from .._shared.layouts import find_partition, hx
@@ -58,6 +60,10 @@ def mcuboot_pad_mismatch(build: Build) -> Iterator[Finding]:
     `CONFIG_PM_PARTITION_SIZE_MCUBOOT_PAD` (MCUboot, child-image builds).
     Devicetree era: set the app's `CONFIG_ROM_START_OFFSET` to 0x200 (0x800
     on the nRF54L), or start `slot0_partition` on that boundary.
+
+    Mechanical: `mcuboot_pad` is resized in the static file the build reads and `mcuboot_primary_app` starts
+    right after it, so the slot's span is unchanged. The fix carries the field warning: a deployed bootloader
+    keeps its old header size.
     """
     if build.era is Era.DEVICETREE:
         yield from _devicetree_header(build)
@@ -83,7 +89,7 @@ def mcuboot_pad_mismatch(build: Build) -> Iterator[Finding]:
                 f"{where}: {symbol}={hx(value)}",
             ],
             fixes=[
-                Fix(f"make `mcuboot_pad` {hx(value)} in the static file", shown.source.file),
+                _pad_fix(build, layout, value),
                 fixes.build_option(build, "PM_MCUBOOT_PAD", hx(pad.size), "or sign with the layout's pad"),
             ],
             subject=("pad-mismatch",),
@@ -106,6 +112,19 @@ def mcuboot_pad_mismatch(build: Build) -> Iterator[Finding]:
             ],
             subject=("pad-alignment",),
         )
+
+
+def _pad_fix(build: Build, layout: Layout, value: int) -> Fix:
+    """Resize the pad in the static file; the image after it keeps its end, so the slot's span is intact."""
+    why = f"make `mcuboot_pad` {hx(value)} in the static file"
+    static = static_layout_for(build, layout.domain)
+    pad = static.get("mcuboot_pad") if static is not None else None
+    app = static.get("mcuboot_primary_app") if static is not None else None
+    if pad is None or pad.address is None or app is None or app.end is None:
+        return Fix(why, fixes.static_target(build, layout.domain).file)
+    start = pad.address + value
+    edits = fixes.extent_edits(pad, size=value) + fixes.extent_edits(app, address=start, size=app.end - start)
+    return fixes.static_fix(build, layout.domain, edits, why + "; `mcuboot_primary_app` follows it")
 
 
 def _vector_alignment(build: Build) -> int:

@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterator, List, Optional
 
 from ...model import Build, Era, Image, Layout, Partition, StaticFile
 from ...model import soc as socs
 from ...model.findings import Finding, Fix, Severity
 from .. import rule
+from .._shared import targets
 from .._shared.common import mcuboot_image, static_layout_for
 from .._shared.layouts import hx
 
 
-def _regenerate_fix(build: Build, path: Optional[Path]) -> Fix:
-    name = path.name if path is not None else "pm_static.yml"
+def _regenerate_fix(build: Build, domain: Optional[str]) -> Fix:
+    target = targets.static_target(build, domain)
+    name = target.file.name
+    where = f" ({target.convention})" if target.outside_source else ""
     return Fix(
         "or regenerate it: build once without the static file, review build/partitions.yml and "
-        "copy it over the static file",
-        path,
+        "copy it over the static file" + where,
+        target.file,
         f"mv {name} {name}.orig\nwest build -p\ncp build/partitions.yml {name}",
     )
 
@@ -228,6 +230,10 @@ def foreign_static_layout(build: Build) -> Iterator[Finding]:
     without the static file, review `build/partitions.yml` and copy it over
     `pm_static.yml`. On products already in the field keep the bootloader and
     slot addresses unchanged.
+
+    Mechanical: the foreign entries are removed from the static file the build reads (`PM_STATIC_YML_FILE`
+    first), once the re-check passes. A board's static file outside the application is not edited: copy it
+    into the project and point `PM_STATIC_YML_FILE` at the copy. Regenerating the file stays advice.
     """
     for static in build.static_files:
         if static.layout is not None:
@@ -256,8 +262,9 @@ def _foreign_finding(
         f"({build.board or 'board unknown'})" + (f" (also {also})" if also else "")
     )
     names = ", ".join(e.part.name for e in entries)
-    fixes = [Fix(f"remove {names} from the static file", static.path if static else None)]
-    fixes.append(_regenerate_fix(build, static.path if static else None))
+    removals = [targets.static_remove(e.part.name) for e in entries]
+    fixes = [targets.static_fix(build, layout.domain, removals, f"remove {names} from the static file")]
+    fixes.append(_regenerate_fix(build, layout.domain))
     yield Finding(
         message=message,
         location=first.part.source,

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Iterator, List, Optional, Tuple
 
-from ...model import Build, Era, Image, Partition, Role
+from ...model import Build, Era, Image, Layout, Partition, Role
 from ...model.drivers import enables_a_nor_driver
+from ...model.edits import PartitionNode
 from ...model.findings import Finding, Fix, Severity, Text
 from .. import rule
+from .._shared import targets
+from .._shared.common import static_layout_for
 from .._shared.external import needed
 from .._shared.layouts import (
     edit_path,
@@ -85,13 +88,7 @@ def _pm_storage(build: Build, image: Image) -> Iterator[Finding]:
                 domain=layout.domain,
                 severity=severity,
                 evidence=[why, f"layout: {layout.label}"],
-                fixes=[
-                    Fix(
-                        f"add `{name}` (or build without the static file so Partition Manager places it)"
-                        + where_to_edit(build, layout),
-                        edit_path(build, layout),
-                    )
-                ],
+                fixes=[_add_storage_fix(build, layout, image, name)],
                 subject=(image.name, name),
             )
             continue
@@ -121,6 +118,65 @@ def _pm_storage(build: Build, image: Image) -> Iterator[Finding]:
             )
 
 
+# Partition Manager's default sizes (sdk-nrf Kconfig) when the image does not set them.
+_DEFAULT_SIZE = {"settings_storage": 0x2000, "littlefs_storage": 0x6000}
+_SIZE_SYMBOL = {
+    "settings_storage": "CONFIG_PM_PARTITION_SIZE_SETTINGS_STORAGE",
+    "littlefs_storage": "CONFIG_PM_PARTITION_SIZE_LITTLEFS",
+}
+
+
+def _add_storage_fix(build: Build, layout: Layout, image: Image, name: str) -> Fix:
+    """Add the partition to the static file, in free flash at its end (never inside another one)."""
+    why = f"add `{name}` (or build without the static file so Partition Manager places it)"
+    static = static_layout_for(build, layout.domain)
+    if edit_path(build, layout) is None or static is None:
+        return Fix(why + where_to_edit(build, layout), edit_path(build, layout))
+    region = layout.regions.get("flash_primary")
+    block = region.erase_block if region is not None and region.erase_block else 0x1000
+    size = targets.round_up(image.config.int(_SIZE_SYMBOL[name]) or _DEFAULT_SIZE[name], block)
+    address = targets.free_gap(static, "flash_primary", size, block)
+    if address is None:
+        return Fix(
+            f"add `{name}` (0x{size:x} bytes): the static layout has no free flash for it; shrink the "
+            "partition before the end of flash (usually `app`) first",
+            edit_path(build, layout),
+        )
+    entries = (
+        ("address", address),
+        ("end_address", address + size),
+        ("region", "flash_primary"),
+        ("size", size),
+    )
+    return targets.static_fix(build, layout.domain, [targets.static_add(name, entries)], why)
+
+
+def _dts_storage_fix(build: Build, image: Image) -> Fix:
+    """A storage_partition node in free space of the code flash, else the snippet to adapt."""
+    why = "declare a storage partition in free flash"
+    tree = image.devicetree
+    flash = tree.chosen_node("zephyr,flash")
+    layout = tree.layout
+    region = (
+        next((r for r in layout.regions.values() if flash and r.device == flash.path), None)
+        if layout
+        else None
+    )
+    block = region.erase_block if region is not None and region.erase_block else 0x1000
+    address = targets.free_gap(layout, region.name, 0x8000, block) if region is not None else None
+    if flash is None or not flash.labels or address is None:
+        return devicetree_snippet(
+            build,
+            image,
+            "&flash0 {\n\tpartitions {\n\t\tstorage_partition: partition@f8000 {\n"
+            '\t\t\tlabel = "storage";\n\t\t\treg = <0xf8000 0x8000>;\n\t\t};\n\t};\n};',
+            why + " (adjust address and size)",
+        )
+    offset = address - (region.base or 0)
+    node = PartitionNode("storage_partition", offset, 0x8000, label="storage")
+    return targets.overlay_fix(build, image, [targets.partition_add(f"&{flash.labels[0]}", node)], why)
+
+
 def _dts_storage(build: Build, image: Image) -> Iterator[Finding]:
     backend = settings_backend(image.config)
     tree = image.devicetree
@@ -136,15 +192,7 @@ def _dts_storage(build: Build, image: Image) -> Iterator[Finding]:
         location=image.config.where(backend),
         image=image.name,
         evidence=[said(image.config, backend, image.name), Text("devicetree: ", tree.file)],
-        fixes=[
-            devicetree_snippet(
-                build,
-                image,
-                "&flash0 {\n\tpartitions {\n\t\tstorage_partition: partition@f8000 {\n"
-                '\t\t\tlabel = "storage";\n\t\t\treg = <0xf8000 0x8000>;\n\t\t};\n\t};\n};',
-                "declare a storage partition in free flash (adjust address and size)",
-            )
-        ],
+        fixes=[_dts_storage_fix(build, image)],
         subject=(image.name, "storage_partition"),
     )
 
@@ -176,6 +224,10 @@ def storage_partition_missing(build: Build) -> Iterator[Finding]:
     static file so it is placed; devicetree: a `storage_partition` in an
     overlay). For external flash, enable the NOR driver and set
     `nordic,pm-ext-flash` in that image.
+
+    Mechanical: the partition is added to the static file in free flash at the end of the region, in whole
+    erase blocks (devicetree era: a `storage_partition` node in the overlay). When no free flash is left it is
+    advice: shrink the partition before it first.
     """
     for image in _storage_images(build):
         if build.era is Era.DEVICETREE:
