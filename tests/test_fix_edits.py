@@ -542,3 +542,19 @@ def test_growing_into_the_free_rest_of_a_region_shrinks_its_placeholder(tmp_path
     placeholder = added(fix, "external_flash")
     assert (placeholder["address"], placeholder["size"]) == (0x76000, 0x800000 - 0x76000)
     assert fix.mechanical
+
+
+def test_an_empty_filler_in_the_way_is_free_space(tmp_path: Path) -> None:
+    case = copy_tree(FOUNDATION / "child_image_nrf52840", tmp_path / "case")
+    _secondary(case, 0x74000)  # two sectors short; a filler holds the hole up to settings_storage
+    edit(
+        case / "partitions.yml",
+        "mcuboot:\n",
+        "EMPTY_0:\n  address: 0xf6000\n  end_address: 0xf8000\n  region: flash_primary\n"
+        "  size: 0x2000\nmcuboot:\n",
+    )
+    fix = only(case, "PMD401").fixes[0]
+    assert added(fix, "mcuboot_secondary")["size"] == 0x76000
+    [gone] = [e for e in fix.edits if e.partition == "EMPTY_0"]  # the secondary took its place
+    assert (gone.action, gone.key) == (Action.REMOVE, None)
+    assert fix.mechanical, fix.conflict

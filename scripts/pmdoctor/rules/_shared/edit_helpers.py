@@ -21,6 +21,7 @@ Where a cure needs judgement, a rule keeps a Fix without edits (advice);
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -79,7 +80,12 @@ def static_changes(
         # No static file yet: create it from the generated layout with the change made.
         for name, part in layout.partitions.items():
             if placeholders.get(name) is None and name in placeholders:
-                continue  # the change took all of the free space this placeholder stood for
+                # The change took all of the free space it stood for: not carried over (and, for
+                # the fix checker, gone from the partitions.yml the next build writes).
+                removal = StaticEdit(target, Action.REMOVE, name, domain=layout.domain)
+                edits.append(removal)
+                shown.append(removal.text)
+                continue
             entries = partition_entries(part, {**changes.get(name, {}), **(placeholders.get(name) or {})})
             edit = StaticEdit(target, Action.ADD, name, entries=entries, domain=layout.domain)
             edits.append(edit)
@@ -88,7 +94,9 @@ def static_changes(
         return tuple(edits), "\n".join(shown), target
     for name, keys in placeholders.items():
         if keys is None and user.get(name) is not None:
-            edits.append(StaticEdit(target, Action.REMOVE, name, domain=layout.domain))
+            removal = StaticEdit(target, Action.REMOVE, name, domain=layout.domain)
+            edits.append(removal)
+            shown.append(removal.text)
         elif keys is not None and user.get(name) is not None:
             changes = {**changes, name: keys}
     for name, keys in changes.items():
@@ -111,8 +119,16 @@ def static_changes(
     return tuple(edits), "\n".join(shown), target
 
 
+_FILLER = re.compile(r"EMPTY_\d+")
+
+
+def is_free_space(layout: Layout, part: Partition) -> bool:
+    """A partition that only stands for unused flash: a region's placeholder or an `EMPTY_n` filler."""
+    return part.name in layout.regions or part.name in DEFAULT_PLACEMENT or bool(_FILLER.fullmatch(part.name))
+
+
 def _placeholders_around(layout: Layout, changes: Dict[str, Dict[str, object]]) -> Dict[str, Optional[dict]]:
-    """Region placeholders (`external_flash`: the free rest of a region) a change grows into.
+    """Free-space partitions (`external_flash`, `EMPTY_n` fillers) a change grows into.
 
     Partition Manager recomputes them; a static file keeps them as written,
     so they give up what the change takes: they start where it ends (None:
@@ -127,8 +143,7 @@ def _placeholders_around(layout: Layout, changes: Dict[str, Dict[str, object]]) 
             continue
         end = address + size
         for other in layout.partitions.values():
-            placeholder = other.name in layout.regions or other.name in DEFAULT_PLACEMENT
-            if not placeholder or other.name in changes:
+            if not is_free_space(layout, other) or other.name in changes:
                 continue
             if other.region != part.region or not other.has_extent:
                 continue
@@ -310,7 +325,7 @@ def neighbours_in_the_way(layout: Layout, part: Partition, start: int, end: int)
             continue  # a container around it, which grows with it
         if other.name in members:
             continue
-        if other.name in layout.regions or other.name in DEFAULT_PLACEMENT:
+        if is_free_space(layout, other):
             continue
         blocking.append(other)
     return sorted(blocking, key=lambda p: p.address)

@@ -86,7 +86,19 @@ def slot_pair_fix(build: Build, checked: Checked, primary: Partition, secondary:
                 ),
                 _file(build, checked),
             )
+        if (region is None or region.end is None) and end > _furthest_end(layout, secondary.region):
+            return advice(
+                words,
+                f"the size of {secondary.region} is not known here, and growing `{secondary.name}` to match "
+                "would run past every partition in it: check that the flash has room first",
+                _file(build, checked),
+            )
     return _edit(build, checked, secondary, start, primary.size, words)
+
+
+def _furthest_end(layout: Layout, region: str) -> int:
+    ends = [p.end for p in layout.partitions.values() if p.region == region and p.has_extent and p.size]
+    return max(ends, default=0)
 
 
 def _edit(build: Build, checked: Checked, part: Partition, address: int, size: int, words: str) -> Fix:
