@@ -1,122 +1,295 @@
 #!/usr/bin/env python3
-"""Time and measure pmdoctor over the corpus of real build directories.
+"""How fast pmdoctor is, each figure as a ratio to an anchor measured in the same run.
 
-    python scripts/benchmark.py [--corpus DIR] [--repeat N]
+    python scripts/benchmark.py [--build DIR] [--corpus DIR] [--repeat N]
 
-Loads and checks every build under ``<corpus>/builds`` N times (default 3)
-and prints the median time per build, the total, the five slowest builds
-and the peak memory: the largest Python heap of any one build (tracemalloc,
-measured in a separate pass because tracing slows everything down) and the
-process's maximum resident set size. It prints figures only; it judges
-nothing. Exit code 2 when the corpus is missing.
+Machines differ and shared ones are noisy, so no figure stands alone: each
+command is timed in fresh processes, alternating with its anchor, and the
+ratio of their medians is what compares across machines.
+
+- standalone: ``python -m pmdoctor -d BUILD`` on a multi-image sysbuild build
+  vs ``python -c "import yaml"`` (goal: at most 2x);
+- west: ``west pmdoctor -d BUILD`` vs ``west --version``, both in a temporary
+  workspace made with ``west init -l`` from a copy of this checkout (no
+  network; goal: at most 1.3x);
+- peak RSS of the standalone check (and of its anchor);
+- in-process: median ms per build of ``pmdoctor.api.analyze`` over the corpus;
+- batch: the figures of ``scripts/benchmark_batch.py`` when it is there.
+
+BUILD defaults to the corpus build with the most images (``../shared/corpus``
+beside the checkout), else the four-image nRF5340 fixture, so it runs from a
+fresh clone. It prints figures only; it judges nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
-import tracemalloc
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+ROOT = HERE.parent
+DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
+FIXTURE_BUILD = ROOT / "tests" / "builds" / "dt" / "pm_sysbuild_nrf5340"
 
-from pmdoctor.api import analyze  # noqa: E402
+# The goals of each ratio (printed beside it; nothing fails on them).
+GOAL_STANDALONE = 2.0
+GOAL_WEST = 1.3
 
-DEFAULT_CORPUS = HERE.parents[1] / "shared" / "corpus"
+WEST_MANIFEST = """\
+manifest:
+  version: "1.0"
+  self:
+    west-commands: west-commands.yml
+  projects: []
+"""
 
 
-def build_dirs(corpus: Path) -> List[Path]:
-    return sorted(p for p in (corpus / "builds").iterdir() if p.is_dir())
+# ------------------------------------------------------------------ running
 
 
-def time_builds(builds: List[Path], repeat: int) -> Dict[str, Tuple[float, int]]:
-    """Median seconds and finding count of each build."""
-    results: Dict[str, Tuple[float, int]] = {}
+@dataclass
+class Runs:
+    """Wall seconds, CPU seconds (user + system) and peak resident set size (bytes) of each run."""
+
+    seconds: List[float]
+    cpu: List[float]
+    rss: List[int]
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.seconds) * 1000
+
+    @property
+    def median_cpu_ms(self) -> float:
+        return statistics.median(self.cpu) * 1000 if self.cpu else 0.0
+
+    @property
+    def peak_rss(self) -> int:
+        return max(self.rss) if self.rss else 0
+
+
+def run_once(argv: Sequence[str], cwd: Path, env: Dict[str, str]) -> Tuple[float, Optional[float], int]:
+    """Wall time, CPU time and peak RSS of one process (its own rusage, not the benchmark's)."""
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        list(argv), cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    rss, cpu = 0, None
+    if hasattr(os, "wait4"):
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        # Linux reports KiB, macOS bytes.
+        rss = usage.ru_maxrss if sys.platform == "darwin" else usage.ru_maxrss * 1024
+        cpu = usage.ru_utime + usage.ru_stime
+    else:  # pragma: no cover - Windows: no rusage of a child
+        process.wait()
+        elapsed = time.perf_counter() - start
+    errors = process.stderr.read().decode(errors="replace") if process.stderr else ""
+    if process.returncode not in (0, 1):  # 1: findings, which is an answer
+        raise SystemExit(f"benchmark: {' '.join(argv)} ended with {process.returncode}:\n{errors[-2000:]}")
+    return elapsed, cpu, rss
+
+
+def compare(
+    subject: Sequence[str], anchor: Sequence[str], repeat: int, cwd: Path, env: Dict[str, str]
+) -> Tuple[Runs, Runs]:
+    """Time both commands ``repeat`` times, alternating (after one unmeasured run of each)."""
+    runs = (Runs([], [], []), Runs([], [], []))
+    run_once(subject, cwd, env)
+    run_once(anchor, cwd, env)
+    for _ in range(repeat):
+        for command, into in ((anchor, runs[1]), (subject, runs[0])):
+            seconds, cpu, rss = run_once(command, cwd, env)
+            into.seconds.append(seconds)
+            if cpu is not None:
+                into.cpu.append(cpu)
+            into.rss.append(rss)
+    return runs
+
+
+def ratio_line(name: str, subject: Runs, anchor: Runs, anchor_name: str, goal: float) -> str:
+    """Wall time ratio, and CPU time ratio (steadier on a busy machine) when the OS gives it."""
+    ratio = subject.median_ms / anchor.median_ms
+    line = (
+        f"{name}: {ratio:.2f}x {anchor_name} ({subject.median_ms:.0f} vs {anchor.median_ms:.0f} ms wall, "
+        f"median of {len(subject.seconds)}; goal <= {goal}x)"
+    )
+    if subject.cpu and anchor.median_cpu_ms:
+        cpu_ratio = subject.median_cpu_ms / anchor.median_cpu_ms
+        line += f"; CPU {cpu_ratio:.2f}x ({subject.median_cpu_ms:.0f} vs {anchor.median_cpu_ms:.0f} ms)"
+    return line
+
+
+def quiet_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """The environment of every timed run: no Zephyr tree of this machine, no colour."""
+    env = dict(os.environ, NO_COLOR="1")
+    env.pop("ZEPHYR_BASE", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # the bytecode cache is part of a real start
+    env.update(extra or {})
+    return env
+
+
+# ------------------------------------------------------------------ figures
+
+
+def standalone(build: Path, repeat: int) -> List[str]:
+    env = quiet_env({"PYTHONPATH": str(HERE)})
+    subject = [sys.executable, "-m", "pmdoctor", "-d", str(build)]
+    anchor = [sys.executable, "-c", "import yaml"]
+    check, yaml_only = compare(subject, anchor, repeat, ROOT, env)
+    return [
+        ratio_line("standalone", check, yaml_only, "import yaml", GOAL_STANDALONE),
+        f"peak RSS: pmdoctor -d {mib(check.peak_rss)}, python -c 'import yaml' {mib(yaml_only.peak_rss)}",
+    ]
+
+
+def west_workspace(top: Path) -> Optional[Dict[str, str]]:
+    """A workspace whose manifest repository is a copy of this checkout; its environment (None: no west)."""
+    manifest = top / "pmdoctor"
+    manifest.mkdir(parents=True)
+    (manifest / "west.yml").write_text(WEST_MANIFEST, encoding="utf-8")
+    shutil.copy2(ROOT / "west-commands.yml", manifest / "west-commands.yml")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+    # Copies, not symlinks: west refuses extension files that resolve outside the project.
+    shutil.copytree(HERE, manifest / "scripts", ignore=ignore)
+    shutil.copytree(ROOT / "schemas", manifest / "schemas", ignore=ignore)
+    env = quiet_env(
+        {
+            "WEST_CONFIG_SYSTEM": str(top / "west-system.cfg"),
+            "WEST_CONFIG_GLOBAL": str(top / "west-global.cfg"),
+        }
+    )
+    env.pop("WEST_CONFIG_LOCAL", None)
+    env.pop("PYTHONPATH", None)  # the workspace's copy is the one west loads
+    init = subprocess.run(
+        [sys.executable, "-m", "west", "init", "-l", "pmdoctor"],
+        cwd=top,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return env if init.returncode == 0 else None
+
+
+def west(build: Path, repeat: int) -> List[str]:
+    try:
+        import west as _  # noqa: F401 - only whether it is there
+    except ImportError:
+        return ["west: not available (west is not installed in this Python)"]
+    with tempfile.TemporaryDirectory(prefix="pmdoctor-bench-") as tmp:
+        top = Path(tmp)
+        env = west_workspace(top)
+        if env is None:
+            return ["west: not available (west init -l failed)"]
+        subject = [sys.executable, "-m", "west", "pmdoctor", "-d", str(build)]
+        anchor = [sys.executable, "-m", "west", "--version"]
+        check, version = compare(subject, anchor, repeat, top, env)
+    return [ratio_line("west", check, version, "west --version", GOAL_WEST)]
+
+
+def in_process(corpus: Optional[Path], repeat: int) -> List[str]:
+    """Median ms per build of analyze() in this process (no start-up), over every corpus build."""
+    if corpus is None:
+        return ["in-process: no corpus"]
+    sys.path.insert(0, str(HERE))
+    from pmdoctor.api import analyze
+
+    builds = sorted(path for path in (corpus / "builds").iterdir() if path.is_dir())
+    medians = []
     for build in builds:
-        times, count = [], 0
+        times = []
         for _ in range(repeat):
             start = time.perf_counter()
-            count = len(analyze(build).findings)
-            times.append(time.perf_counter() - start)
-        results[build.name] = (statistics.median(times), count)
-    return results
-
-
-def peak_heap(builds: List[Path]) -> Tuple[int, str]:
-    """The largest traced Python heap while analysing one build, and which build."""
-    worst, name = 0, ""
-    tracemalloc.start()
-    try:
-        for build in builds:
-            tracemalloc.reset_peak()
             analyze(build)
-            peak = tracemalloc.get_traced_memory()[1]
-            if peak > worst:
-                worst, name = peak, build.name
-    finally:
-        tracemalloc.stop()
-    return worst, name
+            times.append(time.perf_counter() - start)
+        medians.append(statistics.median(times))
+    return [
+        f"in-process: {statistics.median(medians) * 1000:.1f} ms median per build, "
+        f"{max(medians) * 1000:.1f} ms slowest, over {len(builds)} corpus builds"
+    ]
 
 
-def max_rss_bytes() -> Optional[int]:
-    try:
-        import resource
-    except ImportError:  # Windows
-        return None
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    # Linux reports KiB, macOS bytes.
-    return rss if sys.platform == "darwin" else rss * 1024
+def batch(corpus: Optional[Path]) -> List[str]:
+    """HOOK: the batch figures, from scripts/benchmark_batch.py (built apart from this script).
+
+    That module provides ``figures(corpus: Optional[Path]) -> Iterable[str]``: serial vs
+    ``--jobs 2`` in ms per build over >= 400 builds, and peak RSS at 1000 builds, one line each.
+    """
+    if not (HERE / "benchmark_batch.py").is_file():
+        return ["batch: not available"]
+    sys.path.insert(0, str(HERE))
+    import benchmark_batch
+
+    figures = getattr(benchmark_batch, "figures", None)
+    if figures is None:
+        return ["batch: not available (scripts/benchmark_batch.py has no figures())"]
+    return list(figures(corpus))
+
+
+# ------------------------------------------------------------------ choosing the build
+
+
+def image_count(build: Path) -> int:
+    return sum(1 for _ in build.rglob("zephyr.dts"))
+
+
+def default_build(corpus: Optional[Path]) -> Path:
+    """The sysbuild corpus build with the most images (the first by name among equals), else the fixture."""
+    if corpus is not None:
+        sysbuilds = [
+            path for path in sorted((corpus / "builds").iterdir()) if (path / "domains.yaml").is_file()
+        ]
+        if sysbuilds:
+            return max(sysbuilds, key=image_count)  # max() keeps the first of equals
+    return FIXTURE_BUILD
+
+
+def usable_corpus(path: Path) -> Optional[Path]:
+    return path if (path / "builds").is_dir() and any((path / "builds").iterdir()) else None
 
 
 def mib(value: int) -> str:
-    return f"{value / (1024 * 1024):.1f} MiB"
-
-
-def report(results: Dict[str, Tuple[float, int]], repeat: int, heap: Tuple[int, str]) -> str:
-    width = max(len(name) for name in results)
-    lines = [f"{'build'.ljust(width)}  median ms  findings"]
-    for name, (seconds, count) in results.items():
-        lines.append(f"{name.ljust(width)}  {seconds * 1000:9.1f}  {count:8d}")
-    medians = [seconds for seconds, _ in results.values()]
-    lines += [
-        "",
-        f"builds: {len(results)}, runs per build: {repeat}",
-        f"total of medians: {sum(medians) * 1000:.1f} ms "
-        f"(mean {statistics.mean(medians) * 1000:.1f} ms, max {max(medians) * 1000:.1f} ms)",
-        "slowest 5:",
-    ]
-    slowest = sorted(results.items(), key=lambda item: item[1][0], reverse=True)[:5]
-    lines += [f"  {seconds * 1000:8.1f} ms  {name}" for name, (seconds, _) in slowest]
-    lines.append(f"peak Python heap (tracemalloc, one build): {mib(heap[0])} ({heap[1]})")
-    rss = max_rss_bytes()
-    lines.append(f"max resident set size (getrusage): {mib(rss) if rss is not None else 'n/a'}")
-    return "\n".join(lines) + "\n"
+    return f"{value / (1024 * 1024):.1f} MiB" if value else "n/a"
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--build", type=Path, help="the build to time (default: see above)")
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="corpus directory")
-    parser.add_argument("-n", "--repeat", type=int, default=3, help="runs per build (default 3)")
+    parser.add_argument("-n", "--repeat", type=int, default=15, help="timed runs of each command (15)")
+    parser.add_argument("--skip", action="append", default=[], choices=("west", "in-process", "batch"))
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
-    if not (args.corpus / "builds").is_dir():
-        sys.stderr.write(f"benchmark: no corpus at {args.corpus} (expected {args.corpus / 'builds'})\n")
+    corpus = usable_corpus(args.corpus)
+    build = (args.build or default_build(corpus)).resolve()
+    if not (build / "CMakeCache.txt").is_file():
+        sys.stderr.write(f"benchmark: {build} is not a build directory\n")
         return 2
-    builds = build_dirs(args.corpus)
-    if not builds:
-        sys.stderr.write(f"benchmark: {args.corpus / 'builds'} holds no build directories\n")
-        return 2
-    started = time.perf_counter()
-    results = time_builds(builds, args.repeat)
-    wall = time.perf_counter() - started
-    heap = peak_heap(builds)
-    sys.stdout.write(report(results, args.repeat, heap))
-    sys.stdout.write(f"wall time of the timed runs: {wall:.2f} s\n")
+    sections: Iterable[Tuple[str, object]] = (
+        ("standalone", lambda: standalone(build, args.repeat)),
+        ("west", lambda: west(build, args.repeat)),
+        ("in-process", lambda: in_process(corpus, 3)),
+        ("batch", lambda: batch(corpus)),
+    )
+    python = sys.version.split()[0]
+    print(f"build: {build} ({image_count(build)} images); python {python}; {os.cpu_count()} CPUs")
+    for name, figures in sections:
+        if name in args.skip:
+            continue
+        for line in figures():  # type: ignore[operator]
+            print(line, flush=True)
     return 0
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import List, Tuple
 
 import pytest
 
 from conftest import corpus_or_skip
-from helpers import copy_tree
+from helpers import copy_tree, run_pmdoctor
 from pmdoctor.analysis import Analysis, check
 from pmdoctor.api import analyze, load_build, triage
 from pmdoctor.fixes.simulate import simulate
@@ -150,6 +151,29 @@ def test_deployed_layout_with_baseline_is_never_moved_mechanically(tmp_path: Pat
     assert not fix.mechanical and "--baseline" in fix.conflict and "deployed at 0xf8000" in fix.conflict
 
 
+def test_baseline_on_the_command_line_keeps_deployed_partitions_put(tmp_path: Path) -> None:
+    """The rename of `image_0` is mechanical on the desk; with the deployed layout given, it is advice."""
+    build_dir = static_case(tmp_path)
+    (build_dir.parent / "pm_static.yml").write_text(NAMED_STATIC)
+    deployed = tmp_path / "deployed_pm_static.yml"
+    deployed.write_text(NAMED_STATIC)
+
+    def image_0_fix(*extra: str) -> dict:
+        result = run_pmdoctor(
+            "check", "-d", str(build_dir), "--format", "json", "--rules", "PMD003", *extra, cwd=tmp_path
+        )
+        assert result.returncode in (0, 1), result.stderr
+        findings = json.loads(result.stdout)["builds"][0]["findings"]
+        return next(f for f in findings if "image_0" in f["message"])["fixes"][0]
+
+    plain = image_0_fix()
+    assert plain["status"] == "mechanical" and "--baseline" in plain["field_warning"]
+    assert plain["edits"][0]["file"].endswith("pm_static.yml")
+    guarded = image_0_fix("--baseline", str(deployed))
+    assert guarded["status"] == "advice" and guarded["mechanical"] is False
+    assert "`image_0` is deployed at 0xc000 (--baseline)" in guarded["conflict"]
+
+
 def test_missing_storage_is_added_in_free_flash_and_checked(tmp_path: Path) -> None:
     build_dir = static_case(tmp_path)
     for layout in (build_dir.parent / "pm_static.yml", build_dir / "partitions.yml"):
@@ -173,6 +197,9 @@ def _recheck(analysis: Analysis) -> List[str]:
     """Apply each mechanical fix on its own, apart from the checker: the finding goes, no error comes."""
     failures: List[str] = []
     before = {finding_key(f) for f in analysis.findings}
+    before |= {
+        finding_key(f) for f in run_all(analysis.build, analysis.rules_run)
+    }  # also those ranking folds
     for finding in analysis.findings:
         for fix in finding.fixes:
             if not fix.mechanical:

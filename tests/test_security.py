@@ -18,7 +18,7 @@ from typing import List
 import pytest
 
 from conftest import BUILDS
-from helpers import run_pmdoctor
+from helpers import leave_to_dtlib, run_pmdoctor
 
 HEALTHY = BUILDS / "cli" / "healthy"
 SECRET = "s3cr3t-token-9f2c"
@@ -29,9 +29,13 @@ def pmdoctor(*args: str, cwd: Path, zephyr_base: str = "") -> subprocess.Complet
 
 
 def attachment(tmp_path: Path) -> Path:
-    """A copy of the healthy sysbuild build, as a stranger would attach it (build/ under the app)."""
+    """A copy of the healthy sysbuild build, as a stranger would attach it (build/ under the app).
+
+    Its devicetrees need dtlib (the flat reader leaves them to it), so that a dtlib is imported.
+    """
     thread = tmp_path / "thread"
     shutil.copytree(HEALTHY, thread)
+    leave_to_dtlib(thread / "build")
     return thread
 
 

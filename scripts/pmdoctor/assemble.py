@@ -22,19 +22,15 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Tuple, TypeVar
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar
 
-from .inputs.kinds import KIND_NAMES, Input, InputKind, InputSet, domain_of
+from .inputs.kinds import ATTACHED, KIND_NAMES, Input, InputKind, InputSet, domain_of
 from .inputs.locate import SOURCE_CANDIDATE, build_top, locate_build
 from .inputs.scope import Environment, ReadScope, real
-from .inputs.sniff import ATTACHED, sniff_attachments
 from .loaders import LoadError, read_text
 from .loaders.cmake import parse_cmake_cache
 from .loaders.devicetree import dtlib_origin, load_devicetree
-from .loaders.dts_source import parse_sources
 from .loaders.kconfig import parse_kconfig
-from .loaders.logs import LogFile, Versions, parse_log, version_tuple
-from .loaders.overlay import scan_chosen
 from .loaders.partitions import layout_from_yaml, regions_from_yaml
 from .loaders.schema import SchemaViolation, duplicate_keys, validate
 from .loaders.sysbuild import dig, load_domains
@@ -65,6 +61,9 @@ from .model.drivers import is_nor
 from .model.findings import Text
 from .model.infer import Inference
 from .model.pm import static_file_names
+
+if TYPE_CHECKING:  # pragma: no cover - the log reader is imported only when there are logs
+    from .loaders.logs import LogFile
 
 _NOT_BOARD_STEMS = {"app", "prj", "mcuboot", "sysbuild", "pm_static", "partitions", "regions", "zephyr"}
 # Provenance of the files a user gave on the command line (triage attachments, --log).
@@ -108,7 +107,7 @@ class _Assembler:
 
     def problem(self, error: LoadError, image: Optional[str] = None, domain: Optional[str] = None) -> None:
         self.build.problems.append(
-            LoadProblem(ProblemKind.UNREADABLE, error.source, error.message, image, domain)
+            LoadProblem(ProblemKind.UNREADABLE, error.source, error.message, image, domain, error.fix)
         )
 
     def load(self, item: Input, loader: Callable[[Input], T], default: T) -> T:
@@ -288,6 +287,8 @@ class _Assembler:
         sources = sorted((item for item in mine if item.kind is InputKind.DTS_SOURCE), key=_dts_order)
         if not sources:
             return Devicetree()
+        from .loaders.dts_source import parse_sources  # attachments only
+
         tree = parse_sources([(item.path, self.text(item)) for item in sources], name)
         for item in sources:
             item.detail = item.detail or "chosen nodes, labels, status and partitions read"
@@ -402,7 +403,7 @@ class _Assembler:
             if image.config:
                 infer.kconfig_signals(image.config, _shown(build, image.config.file), board, soc)
         for item in self.inputs.of(InputKind.LOG):
-            log = item.parsed if isinstance(item.parsed, LogFile) else None
+            log = _log_of(item)
             if log is not None:
                 board.offer(log.board, item.shown, Confidence.HIGH)
         for image in app_core:
@@ -426,7 +427,7 @@ class _Assembler:
         for item in self.inputs.of(InputKind.LOG, InputKind.CMAKE_CACHE):
             if item.provenance != ATTACHED:
                 continue
-            if isinstance(item.parsed, LogFile):
+            if _log_of(item) is not None:
                 build.ncs_version = build.ncs_version or infer.plausible_version(item.parsed.ncs_version)
                 build.zephyr_version = build.zephyr_version or infer.plausible_version(
                     item.parsed.zephyr_version
@@ -469,6 +470,8 @@ class _Assembler:
         pm_on = any(c.enabled("CONFIG_PARTITION_MANAGER_ENABLED") for c in configs)
         pm_off = build.sysbuild_config.get("SB_CONFIG_PARTITION_MANAGER") is False
         build.partition_manager = (layouts or pm_on) and not pm_off
+        from .loaders.logs import version_tuple  # attachments only
+
         version = version_tuple(build.ncs_version)
         if sysbuild_evidence:
             build.sysbuild, era, why = (
@@ -534,9 +537,13 @@ class _Assembler:
                 if key not in build.user_configs:
                     build.user_configs[key] = self.kconfig(item)
             elif item.kind is InputKind.OVERLAY:
+                from .loaders.overlay import scan_chosen  # only when there is an overlay
+
                 build.user_overlays.append(item.shown)
                 build.user_chosen.extend(self.load(item, lambda i: scan_chosen(self.text(i), i.path), []))
             elif item.kind is InputKind.DTS_SOURCE and attached and item.path.suffix.lower() == ".overlay":
+                from .loaders.overlay import scan_chosen
+
                 build.user_chosen.extend(scan_chosen(self.text(item), item.path))
 
     def static_files(self) -> None:
@@ -590,9 +597,14 @@ class _Assembler:
 
     def logs(self) -> None:
         build = self.build
+        items = self.inputs.of(InputKind.LOG)
+        if not items:
+            return
+        from .loaders.logs import Versions, parse_log, version_tuple  # only when there are logs
+
         versions = Versions(version_tuple(build.ncs_version), version_tuple(build.zephyr_version))
-        for item in self.inputs.of(InputKind.LOG):
-            sniffed = item.parsed if isinstance(item.parsed, LogFile) else None
+        for item in items:
+            sniffed = _log_of(item)
             # Parse again with what the other files told about the firmware version, unless that
             # changes nothing: nothing was told, or the log names its own version (which wins).
             if sniffed is not None and (
@@ -747,6 +759,13 @@ def missing_images(build: Build) -> List[str]:
 # ------------------------------------------------------------------ helpers
 
 
+def _log_of(item: Input) -> Optional[LogFile]:
+    """The log a (log or attached) input was parsed into, if any."""
+    from .loaders.logs import LogFile  # only where logs are read
+
+    return item.parsed if isinstance(item.parsed, LogFile) else None
+
+
 def _first(items: Iterable[Input], kind: InputKind) -> Optional[Input]:
     return next((item for item in items if item.kind is kind), None)
 
@@ -884,5 +903,7 @@ def triage_build(
     logs: Iterable[Path] = (),
 ) -> Build:
     """The Build for a set of attachments (files and folders in any mix); only they are read."""
+    from .inputs.sniff import sniff_attachments  # triage only
+
     found = sniff_attachments([Path(p) for p in [*paths, *logs]])
     return assemble(found, AssemblyOptions(board=board, soc=soc, triage=True))

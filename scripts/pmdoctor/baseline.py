@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import List
 
 from .assemble import assemble, load_build
-from .inputs.kinds import Input, InputKind, InputSet, domain_of
-from .inputs.sniff import ATTACHED
+from .inputs.kinds import ATTACHED, Input, InputKind, InputSet, domain_of
 from .loaders.cmake import is_build_dir
 from .model import Layout, ProblemKind
 

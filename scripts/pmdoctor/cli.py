@@ -8,9 +8,9 @@ it, 2 usage or input error, 3 internal error (a bug: please report it).
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import sys
-import traceback
 from pathlib import Path
 from typing import Optional, Sequence, TextIO
 
@@ -131,14 +131,28 @@ def build_parser(prog: str = "pmdoctor") -> argparse.ArgumentParser:
 
 def _standalone_config(cwd: Path) -> ConfigGet:
     """West configuration of the workspace around ``cwd``, when there is one."""
-    try:
-        from west.configuration import Configuration
-        from west.util import west_topdir
-
-        config = Configuration(topdir=west_topdir(start=cwd))
-        return lambda option: config.get(option)
-    except Exception:  # no workspace, no west, or an unreadable config
+    topdir = _west_topdir(cwd)
+    if topdir is None:  # no workspace: west would find no configuration either
         return lambda option: None
+    try:
+        # Only now: importing west costs more than a whole check of a small build.
+        from west.configuration import Configuration
+
+        config = Configuration(topdir=topdir)
+        return lambda option: config.get(option)
+    except Exception:  # no west, or an unreadable config
+        return lambda option: None
+
+
+def _west_topdir(start: Path, fall_back: bool = True) -> Optional[str]:
+    """The workspace around ``start`` as west finds it: the nearest directory holding ``.west/``,
+    else (like west) the one around ``$ZEPHYR_BASE``."""
+    directory = Path(start)
+    for candidate in (directory, *directory.parents):
+        if os.path.isdir(candidate / ".west"):
+            return os.fspath(candidate)
+    zephyr_base = os.environ.get("ZEPHYR_BASE")
+    return _west_topdir(Path(zephyr_base), fall_back=False) if fall_back and zephyr_base else None
 
 
 def run(
@@ -174,6 +188,8 @@ def run(
         return 130
     except Exception as exc:  # the promise: no traceback, ever, unless asked
         if getattr(args, "verbose", False):
+            import traceback  # only on this path: it is not cheap to import
+
             traceback.print_exc(file=stderr)
         stderr.write(
             f"pmdoctor: internal error: {type(exc).__name__}: {exc} "
@@ -266,7 +282,29 @@ def output_options(args: argparse.Namespace) -> OutputOptions:
 
 
 def main() -> None:
-    sys.exit(run())
+    code = run()
+    _exit_now(code)
+    sys.exit(code)  # when leaving at once is not safe
+
+
+def _exit_now(code: int) -> None:
+    """End the process at once, skipping the interpreter's teardown.
+
+    The report is written; tearing down frees every module and object one by
+    one, which takes longer than checking a small build. Only when nothing
+    waits for the exit: no atexit handler is registered (logging registers
+    one, for instance) and both streams flush cleanly; otherwise Python's own
+    exit runs, and reports a failed flush as it always has.
+    """
+    registered = getattr(atexit, "_ncallbacks", None)
+    if registered is None or registered():
+        return
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return
+    os._exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -75,10 +75,10 @@ def absolute(paths: Iterable[str], ctx: Context) -> List[Path]:
 def emit(analyses: list, output: OutputOptions, ctx: Context) -> int:
     """Render analyses in the chosen format, write them, and compute the exit code."""
     from ..model.findings import Severity
-    from ..report import RenderOptions, renderers
+    from ..report import FORMATS, RenderOptions, renderer
 
     fmt = output.format or ctx.config_get("pmdoctor.format") or "text"
-    if fmt not in renderers():
+    if fmt not in FORMATS:
         ctx.stderr.write(f"pmdoctor: unknown format {fmt!r} in west config pmdoctor.format\n")
         return EXIT_USAGE
     stream_is_tty = output.output is None and hasattr(ctx.stdout, "isatty") and ctx.stdout.isatty()
@@ -93,7 +93,7 @@ def emit(analyses: list, output: OutputOptions, ctx: Context) -> int:
         # SARIF URIs and GitHub annotations name files relative to the repository.
         sarif_root=sarif_root(output.sarif_root, ctx.cwd) if fmt in ("sarif", "github") else None,
     )
-    text = renderers()[fmt](analyses, options)
+    text = renderer(fmt)(analyses, options)
     if output.output:
         try:
             Path(ctx.cwd, output.output).write_text(text, encoding="utf-8")

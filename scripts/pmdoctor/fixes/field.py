@@ -21,7 +21,8 @@ from ..model.edits import Action, Edit, KconfigEdit, OverlayEdit, StaticEdit
 _BOOT = re.compile(
     r"^(mcuboot|mcuboot_pad|mcuboot_primary(_\d+)?|mcuboot_primary(_\d+)?_app|mcuboot_secondary(_\d+)?|"
     r"mcuboot_scratch|scratch|b0n?|s[01](_pad|_image)?|provision|bootconf|tfm.*|"
-    r"boot_partition|slot\d+_partition|slot\d+_ns_partition|scratch_partition|tfm_.*partition)$"
+    r"boot_partition|slot\d+_partition|slot\d+_ns_partition|scratch_partition|tfm_.*partition|"
+    r"image[_-]\d+|image[_-]scratch)$"
 )
 # Partitions that keep data across updates: moving one loses it.
 _DATA = re.compile(

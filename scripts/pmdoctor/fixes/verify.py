@@ -78,7 +78,10 @@ class _Checker:
     def __init__(self, build: Build, rules: Sequence[str], findings: Sequence[Finding]) -> None:
         self.build = build
         self.rules = tuple(rules)
-        self.before: Set[Key] = {finding_key(f) for f in findings}
+        # Ranking folds some findings into others (a log line into the rule that explains it); the
+        # re-run is not ranked, so "new" is judged against the unranked findings too.
+        self.ranked: Set[Key] = {finding_key(f) for f in findings}
+        self.unranked: Optional[Set[Key]] = None  # run once, when the first fix with edits is checked
         self.cache: Dict[Tuple[Edit, ...], List[Finding]] = {}
         self.runs = 0
         self.started = time.monotonic()
@@ -131,10 +134,13 @@ class _Checker:
             return Outcome(False, f"pmdoctor could not apply it to its model: {error}")
         except Exception as error:  # a rule that trips over the simulated model must not end the check
             return Outcome(False, f"pmdoctor could not check it ({type(error).__name__})")
+        if self.unranked is None:
+            self.unranked = {finding_key(f) for f in run_all(self.build, self.rules)}
+        before = self.ranked | self.unranked
         target = finding_key(finding)
         remains = any(finding_key(f) == target for f in after)
         new_errors = tuple(
-            f for f in after if f.effective_severity is Severity.ERROR and finding_key(f) not in self.before
+            f for f in after if f.effective_severity is Severity.ERROR and finding_key(f) not in before
         )
         if new_errors:
             return Outcome(False, _conflict(new_errors), new_errors)
@@ -173,7 +179,7 @@ def _conflict(new_errors: Sequence[Finding]) -> str:
 
 def _first_sentence(message: str) -> str:
     """Enough of a finding's message to name the conflict on one line."""
-    sentence = re.split(r"(?<=[.;:])\s", message, maxsplit=1)[0].rstrip(".;:")
+    sentence = re.split(r"(?<=[.;])\s", message, maxsplit=1)[0].rstrip(".;")
     return sentence if len(sentence) <= 160 else sentence[:157].rstrip() + "…"
 
 

@@ -16,6 +16,9 @@ from typing import Dict, List, Optional
 
 from ..model import Confidence, Named
 
+# Provenance of every file the user gave (triage attachments).
+ATTACHED = "attached"
+
 
 class InputKind(Named):
     """What a file is, whatever it is called."""

@@ -26,12 +26,9 @@ from ..loaders.logs import parse_log
 from ..loaders.yamlfile import YamlDoc, parse_yaml
 from ..model import NETCORE_IMAGES
 from ..model.findings import Text
-from .kinds import Input, InputKind, InputSet
+from .kinds import ATTACHED, Input, InputKind, InputSet
 from .locate import locate_build
 from .scope import ReadScope, real
-
-# Provenance of every file the user gave (triage attachments).
-ATTACHED = "attached"
 
 # A forum thread has a handful of files; a whole project tree is bounded so
 # triage stays quick on whatever folder it is pointed at.

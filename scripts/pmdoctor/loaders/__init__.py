@@ -42,10 +42,14 @@ _KINDS = (
 class LoadError(Exception):
     """A file could not be used; ``str()`` is a one-line reason."""
 
-    def __init__(self, path: Optional[Path], message: str, line: Optional[int] = None):
+    def __init__(
+        self, path: Optional[Path], message: str, line: Optional[int] = None, fix: Optional[str] = None
+    ):
         super().__init__(message)
         self.source = Source(path, line)
         self.message = message
+        # What to do when the file itself is fine and rebuilding would not help (None: rebuild).
+        self.fix = fix
 
     def __str__(self) -> str:
         return f"{self.source}: {self.message}"

@@ -30,7 +30,8 @@ from ..model import (
     devicetree_region,
 )
 from ..model.drivers import NOR_ERASE_BLOCK, is_nor
-from . import LoadError, read_text
+from . import LoadError, dts_flat, read_text
+from .dts_flat import node_origin, prop_origin
 
 PARTITION_COMPATIBLES = ("fixed-partitions", "zephyr,mapped-partition")
 # Nodes whose children are partitions: `fixed-subpartitions` nests partitions in a partition.
@@ -43,6 +44,11 @@ _DTLIBS: Dict[Optional[Path], Optional[ModuleType]] = {}
 NO_PARSER = (
     "no devicetree parser: set ZEPHYR_BASE to your Zephyr tree, or install the "
     "`devicetree` package (pip install devicetree)"
+)
+# The file is fine: what is missing is on this machine, so rebuilding would not help.
+INSTALL_PARSER = (
+    "install the `devicetree` package where pmdoctor runs (pip install devicetree), "
+    "or set ZEPHYR_BASE to your Zephyr tree"
 )
 
 
@@ -345,8 +351,6 @@ def _closed_dt(dtlib: ModuleType) -> type:
 _SEGMENT_END = re.compile(r"[{}=;]")
 _LABELS = re.compile(r"(?:[A-Za-z_]\w*:)*")
 _PROPERTY_NAME = re.compile(r"[A-Za-z0-9_,.+?#-]+")
-# An origin comment's line number; longer is not a line number (and int() would refuse it).
-_MAX_LINE_DIGITS = 9
 
 
 class LineMap:
@@ -413,7 +417,7 @@ class LineMap:
                 position = end + 1
 
     def comment_line(self, comment: str) -> None:
-        origin = _node_origin(comment)
+        origin = node_origin(comment)
         if origin:
             self.pending_origin = origin
 
@@ -430,7 +434,7 @@ class LineMap:
         key = (self.stack[-1], name)
         self.props.setdefault(key, number)
         comment = _trailing_comment(line, end + 1) if end >= 0 else None
-        origin = _prop_origin(comment) if comment else None
+        origin = prop_origin(comment) if comment else None
         if origin:
             self.prop_origin[key] = origin
 
@@ -478,53 +482,71 @@ def _trailing_comment(line: str, start: int) -> Optional[str]:
     return line[opening.start() : close + 2]
 
 
-def _node_origin(comment: str) -> Optional[Tuple[str, int]]:
-    """``/* node '/path' defined in file:line */`` (a whole line) as (file, line)."""
-    if not comment.endswith("*/"):
-        return None
-    rest = _after_word(comment[2:-2].strip(), "node")
-    if rest is None or not rest.startswith("'"):
-        return None
-    close = rest.find("'", 1)
-    after = rest[close + 1 :] if close > 0 else ""
-    if not after[:1].isspace():
-        return None
-    rest = _after_word(after.lstrip(), "defined in")
-    return _file_line(rest.strip()) if rest is not None else None
-
-
-def _prop_origin(comment: str) -> Optional[Tuple[str, int]]:
-    """``/* in file:line */`` after a property as (file, line)."""
-    rest = _after_word(comment[2:-2].strip(), "in")
-    return _file_line(rest.strip()) if rest is not None else None
-
-
-def _after_word(text: str, word: str) -> Optional[str]:
-    """The text after ``word`` and the whitespace that must follow it, or None."""
-    if not text.startswith(word) or not text[len(word) : len(word) + 1].isspace():
-        return None
-    return text[len(word) :].lstrip()
-
-
-def _file_line(text: str) -> Optional[Tuple[str, int]]:
-    file, colon, digits = text.rpartition(":")
-    if not colon or not file or not digits.isdecimal() or len(digits) > _MAX_LINE_DIGITS:
-        return None
-    return file, int(digits)
-
-
 # ----------------------------------------------------------------- loader
 
 
 def load_devicetree(path: Path, image: str, zephyr_base: Optional[Path] = None) -> Devicetree:
-    """Parse one flattened ``zephyr.dts``; ``zephyr_base`` must be a trusted tree (or None)."""
+    """Parse one flattened ``zephyr.dts``; ``zephyr_base`` must be a trusted tree (or None).
+
+    The flat reader (:mod:`.dts_flat`) reads what dtlib wrote, in a fraction of
+    dtlib's time; dtlib reads whatever it declines. Both give the same model
+    (tests/test_dts_flat.py compares them on every real devicetree), and the
+    same limits apply to both: the flat reader's counts are upper bounds of the
+    cost scan's, which runs whenever they come near a limit.
+    """
     text = read_text(path)
+    model = read_flat(text, path, image)
+    return model if model is not None else read_with_dtlib(text, path, image, zephyr_base)
+
+
+def read_flat(text: str, path: Path, image: str) -> Optional[Devicetree]:
+    """The model of ``text`` (read from ``path``) by the flat reader, or None when it declines the text."""
+    flat = dts_flat.scan(text) if not _starts_with_bom(path) else None
+    if flat is None:
+        return None
+    if not _within_limits(flat.stats):
+        check_cost(text, path)  # the exact figures: refuses what is beyond a limit
+    return _model(flat, dts_flat, flat.lines, path, image)
+
+
+def read_with_dtlib(text: str, path: Path, image: str, zephyr_base: Optional[Path] = None) -> Devicetree:
+    """The model of ``text`` (read from ``path``) by dtlib, after the cost scan."""
     dtlib = dtlib_module(zephyr_base)
     if dtlib is None:
-        raise LoadError(path, NO_PARSER)
+        raise LoadError(path, NO_PARSER, fix=INSTALL_PARSER)
     check_cost(text, path)
     tree = _parse(dtlib, path)
-    lines = LineMap(text)
+    return _model(tree, dtlib, LineMap(text), path, image)
+
+
+def _starts_with_bom(path: Path) -> bool:
+    """read_text() drops a byte order mark; dtlib does not (and refuses the file): it decides then."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(3) == b"\xef\xbb\xbf"
+    except OSError:
+        return True  # gone since it was read: let dtlib say so
+
+
+def _within_limits(stats: dts_flat.Stats) -> bool:
+    """Whether the flat reader's bounds show every cost limit is kept (then the cost scan is not needed)."""
+    return (
+        stats.lines <= MAX_LINES
+        and stats.tokens <= MAX_TOKENS
+        and stats.nodes <= MAX_NODES
+        and stats.depth <= MAX_DEPTH
+        and stats.longest_word <= MAX_WORD
+        and stats.longest_line <= MAX_LITERAL  # comments and strings stay on one line here
+        and stats.literal_chars <= MAX_LITERAL_TOTAL
+        and stats.longest_statement <= min(MAX_STATEMENT_ITEMS, MAX_STATEMENT_CHARS)
+        and stats.most_labels <= MAX_STATEMENT_LABELS
+        and stats.path_chars <= MAX_PATH_CHARS
+        and stats.label_references * stats.nodes <= MAX_REFERENCE_WORK
+    )
+
+
+def _model(tree, dtlib, lines, path: Path, image: str) -> Devicetree:
+    """The model of a tree read by dtlib (with its LineMap) or by the flat reader (with its lines)."""
     model = Devicetree(file=path)
     for node in tree.node_iter():
         model.nodes[node.path] = _node(node, path, lines)
@@ -545,7 +567,7 @@ def load_devicetree(path: Path, image: str, zephyr_base: Optional[Path] = None) 
     return model
 
 
-def _references(tree, dtlib, path: Path, lines: LineMap) -> Dict[str, List[DtReference]]:
+def _references(tree, dtlib, path: Path, lines) -> Dict[str, List[DtReference]]:
     """Every label whose node a property points at, with the properties that do.
 
     Phandles (``partition = <&lfs1_part>``) and path references (``&x`` in

@@ -438,6 +438,8 @@ class LoadProblem:
     message: str
     image: Optional[str] = None
     domain: Optional[str] = None
+    # How to fix it when rebuilding would not (a missing parser): None for "rebuild".
+    fix: Optional[str] = None
 
 
 # ------------------------------------------------------------------ build

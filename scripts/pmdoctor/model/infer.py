@@ -63,8 +63,9 @@ def kconfig_signals(config: Kconfig, shown: str, board: Inference, soc: Inferenc
     """``CONFIG_BOARD_TARGET``/``CONFIG_BOARD``, ``CONFIG_SOC``, ``CONFIG_SOC_NRF…=y``, ``CONFIG_BOARD_…``."""
     board.offer(config.str("CONFIG_BOARD_TARGET") or config.str("CONFIG_BOARD"), shown, Confidence.HIGH)
     soc.offer(config.str("CONFIG_SOC"), shown, Confidence.HIGH)
-    for name, setting in config.settings.items():
-        if setting.value is not True:
+    for name in config.settings:
+        # Only these two families can match below: the other settings are never made (lazy Kconfig).
+        if not name.startswith(("CONFIG_SOC_", "CONFIG_BOARD_")) or config.settings[name].value is not True:
             continue
         chip = re.fullmatch(
             r"CONFIG_SOC_(NRF\d{4,5}(?:_CPUNET|_CPUAPP)?|NRF54[A-Z]\d{2})(?:_[A-Z]{4})?", name
@@ -123,10 +124,12 @@ def devicetree_signals(tree: Devicetree, shown: str, soc: Inference, includes: I
             if chip and node.path != "/":
                 soc.offer(soc_name(chip.group(1)), f'compatible "{compatible}" in {shown}', Confidence.MEDIUM)
             series = _CONTROLLER_SERIES.get(compatible)
+            if not series:
+                continue  # before looking for its flash: that walks every node
             flash = next(
                 (c for c in tree.nodes.values() if c.path.startswith(node.path + "/") and c.reg), None
             )
-            if series and flash is not None:
+            if flash is not None:
                 chip_name = _SERIES_BY_FLASH_SIZE.get((series, flash.reg[0][1]))
                 evidence = f"{compatible} with {flash.reg[0][1] // 1024} KB of flash in {shown}"
                 soc.offer(chip_name, evidence, Confidence.LOW)

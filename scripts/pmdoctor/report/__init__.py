@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional
 
@@ -27,14 +28,22 @@ class RenderOptions:
 Renderer = Callable[[List["Analysis"], RenderOptions], str]
 
 
-def renderers() -> Dict[str, Renderer]:
-    from . import github, json_report, junit, markdown, sarif, text
+# The module of each format's reporter.
+_MODULES = {
+    "text": "text",
+    "json": "json_report",
+    "sarif": "sarif",
+    "markdown": "markdown",
+    "github": "github",
+    "junit": "junit",
+}
 
-    return {
-        "text": text.render,
-        "json": json_report.render,
-        "sarif": sarif.render,
-        "markdown": markdown.render,
-        "github": github.render,
-        "junit": junit.render,
-    }
+
+def renderer(fmt: str) -> Renderer:
+    """The renderer of one format, importing only its module (KeyError for an unknown format)."""
+    return import_module(f"{__name__}.{_MODULES[fmt]}").render
+
+
+def renderers() -> Dict[str, Renderer]:
+    """Every renderer (imports every reporter: a run needs only :func:`renderer`)."""
+    return {fmt: renderer(fmt) for fmt in _MODULES}

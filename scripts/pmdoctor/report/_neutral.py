@@ -11,7 +11,6 @@ colour, markup) comes after, so it is the only structure in the output.
 from __future__ import annotations
 
 import re
-from html.entities import html5
 from typing import List, Optional
 
 # Characters that must never reach a terminal, an XML document or a forum
@@ -175,7 +174,11 @@ def _is_reference(text: str, index: int) -> bool:
     if _NUMERIC_REFERENCE.match(text, index):
         return True
     named = _NAMED_REFERENCE.match(text, index)
-    return named is not None and named.group(1) in html5
+    if named is None:
+        return False
+    from html.entities import html5  # Markdown only: a text report need not load the entity table
+
+    return named.group(1) in html5
 
 
 def md_fence(lines: List[str], char: str = "`") -> str:

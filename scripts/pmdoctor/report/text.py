@@ -13,11 +13,6 @@ from ._edits import note_lines, other_files
 from ._neutral import block_lines, one_line
 from .paths import display_path, relative_shower
 
-try:
-    from colorama import Fore, Style
-except ImportError:  # pragma: no cover - colorama is a dependency; be safe anyway
-    Fore = Style = None  # type: ignore[assignment]
-
 _COLORS = {"error": "LIGHTRED_EX", "warning": "LIGHTYELLOW_EX", "note": "LIGHTCYAN_EX"}
 WIDTH = 100
 MAX_EVIDENCE = 5
@@ -25,15 +20,23 @@ MAX_EVIDENCE = 5
 
 class _Paint:
     def __init__(self, enabled: bool):
-        self.enabled = enabled and Fore is not None
+        self.fore = self.style = None
+        if enabled:  # colorama only when colouring: importing it costs more than a small report
+            try:
+                from colorama import Fore, Style
+
+                self.fore, self.style = Fore, Style
+            except ImportError:  # pragma: no cover - colorama is a dependency; be safe anyway
+                pass
+        self.enabled = enabled and self.fore is not None
 
     def __call__(self, text: str, color: str) -> str:
         if not self.enabled:
             return text
-        return f"{getattr(Fore, color)}{text}{Style.RESET_ALL}"
+        return f"{getattr(self.fore, color)}{text}{self.style.RESET_ALL}"
 
     def bold(self, text: str) -> str:
-        return f"{Style.BRIGHT}{text}{Style.RESET_ALL}" if self.enabled else text
+        return f"{self.style.BRIGHT}{text}{self.style.RESET_ALL}" if self.enabled else text
 
 
 def _path(path, options: RenderOptions) -> str:

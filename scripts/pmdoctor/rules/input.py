@@ -40,7 +40,7 @@ def unreadable_file(build: Build) -> Iterator[Finding]:
                 location=problem.source,
                 image=problem.image,
                 domain=problem.domain or (owner.domain if owner else None),
-                fixes=[Fix("regenerate the file with a pristine build: west build -p")],
+                fixes=[Fix(problem.fix or "regenerate the file with a pristine build: west build -p")],
                 subject=(str(problem.source.file),),
             )
 

@@ -24,8 +24,11 @@ def _ignored_sizes(build: Build) -> Iterator[Finding]:
             continue
         static = static_layout_for(build, image.domain)
         users = UserSettings(build, image)
-        for symbol, setting in image.config.settings.items():
-            if not symbol.startswith(_SIZE_PREFIX) or not isinstance(setting.value, int):
+        for symbol in image.config.settings:
+            if not symbol.startswith(_SIZE_PREFIX):
+                continue  # before reading the setting: a .config's settings are made when read
+            setting = image.config.settings[symbol]
+            if not isinstance(setting.value, int):
                 continue
             suffix = symbol[len(_SIZE_PREFIX) :]
             part = layout.get(_SIZE_ALIASES.get(suffix, suffix.lower()))
