@@ -76,8 +76,11 @@ def test_mcuboot_disagreeing_on_slot1_is_an_error(tmp_path):
     assert "slot1_partition" in finding.message
     assert "0x83000" in finding.message and "0x82000" in finding.message
     assert finding.location.file.name == "zephyr.dts" and finding.location.line
-    assert 'label = "image-1";' in finding.fixes[0].snippet
-    assert "reg = <0x82000 0x76000>" in finding.fixes[0].snippet
+    # the same device in both images: MCUboot's node gets the app's reg back, in MCUboot's overlay
+    [reg] = finding.fixes[0].edits
+    assert (reg.node, reg.prop, reg.value) == ("&slot1_partition", "reg", "<0x82000 0x76000>")
+    assert reg.image == "mcuboot"
+    assert reg.target.file.name == "mcuboot.overlay" and reg.target.file.parent.name == "sysbuild"
 
 
 def test_mcuboot_slot1_on_internal_flash_while_app_uses_the_nor(tmp_path):

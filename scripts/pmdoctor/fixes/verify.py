@@ -220,8 +220,18 @@ def _unaligned(build: Build, edits: Iterable[Edit]) -> Optional[str]:
                 and isinstance(value, int)
                 and block
                 and value % block
+                and value != _current_value(build, edit, key)  # a copy of what the build has is no change
             ):
                 return f"`{edit.partition}` {key} 0x{value:x} is not whole erase blocks (0x{block:x})"
+    return None
+
+
+def _current_value(build: Build, edit: StaticEdit, key: str) -> Optional[int]:
+    """The partition's ``key`` as the build has it (a static file created from partitions.yml copies it)."""
+    for layout in _layouts(build, edit.domain):
+        part = layout.get(edit.partition)
+        if part is not None:
+            return {"address": part.address, "size": part.size, "end_address": part.end}.get(key)
     return None
 
 

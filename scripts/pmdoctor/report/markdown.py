@@ -145,7 +145,8 @@ def _fix(fix: Fix, options: _Options) -> List[str]:
         ]
         lines.append(f"   {fence}")
     for note in note_lines(fix):
-        lines += ["", f"   *{md_text(note)}*"]
+        # Plain, not emphasised: a forum reply's own markup stays headings and bold labels only.
+        lines += ["", f"   {md_text(note)}"]
     return lines
 
 

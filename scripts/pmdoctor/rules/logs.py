@@ -15,6 +15,8 @@ from ..model.drivers import NOR_DRIVERS, driver_lines, enables_a_nor_driver
 from ..model.findings import Finding, Fix, Severity, Text
 from ..model.symptoms import Symptom
 from . import rule
+from ._shared.common import erase_block, next_power_of_two
+from ._shared.edit_helpers import kconfig_fix
 from ._shared.external import driver_fixes
 from ._shared.targets import image_config_file
 
@@ -139,6 +141,10 @@ def log_slot_unreachable(build: Build, symptoms: List[Symptom]) -> Finding:
     devicetree the same `nordic,pm-ext-flash` chosen node and enabled flash
     node as the application. To confirm, attach `build/partitions.yml`, the
     application's and MCUboot's `zephyr/.config` and `zephyr/zephyr.dts`.
+
+    Fixes: the driver lines are the external-flash rules' (PMD302) for each
+    image; without a build to tell the era they stay advice, since which
+    file MCUboot reads depends on the NCS version the log does not show.
     """
     first = symptoms[0]
     region = _secondary_region(build)
@@ -201,6 +207,9 @@ def log_device_not_ready(build: Build, symptoms: List[Symptom]) -> Finding:
     against the datasheet, `size` in bits, `sck-frequency`; enable
     `CONFIG_FLASH_LOG_LEVEL_DBG=y` to see the driver's probe. Attach that
     image's `zephyr/zephyr.dts` and `.config`.
+
+    Fix: a diagnostic Kconfig edit (the flash driver's debug log) in the
+    application's fragment; the cure itself is hardware, so advice.
     """
     first = symptoms[0]
     message = (
@@ -208,10 +217,11 @@ def log_device_not_ready(build: Build, symptoms: List[Symptom]) -> Finding:
         "is the flash device failing to initialise (pins, jedec-id, size, wiring), not the layout"
     )
     fixes = [
-        Fix(
+        kconfig_fix(
+            build,
+            build.app or _stand_in(build, "app"),
+            [("CONFIG_LOG", "y"), ("CONFIG_FLASH_LOG_LEVEL_DBG", "y")],
             "turn on the flash driver's debug log to see why the chip is not ready",
-            image_config_file(build, build.app),
-            "CONFIG_LOG=y\nCONFIG_FLASH_LOG_LEVEL_DBG=y",
         )
     ]
     return _finding(symptoms, message, fixes)
@@ -252,17 +262,18 @@ def log_sectors_incompatible(build: Build, symptoms: List[Symptom]) -> Finding:
     slot size / 4096, and `CONFIG_SPI_NOR_FLASH_LAYOUT_PAGE_SIZE=4096` in both
     images with SPI NOR. If the value is already large enough, the slot is
     unreachable: see PMD801.
+
+    Fixes: `CONFIG_BOOT_MAX_IMG_SECTORS` is a Kconfig edit in MCUboot's
+    fragment when a layout is attached (the count comes from its largest
+    slot); without one the value is a rule of thumb and stays advice, as
+    does the page size, which applies only to SPI NOR chips.
     """
     first = symptoms[0]
     message = (
         _where(first) + f": {first.meaning}. MCUboot compares both slots sector by "
         "sector; too small a sector table, different page layouts or an unreachable slot all end here"
     )
-    table = Fix(
-        "give MCUboot room for every sector of the larger slot (slot size / 4096)",
-        image_config_file(build, _mcuboot(build)),
-        "CONFIG_BOOT_MAX_IMG_SECTORS=256",
-    )
+    table = _sector_table(build)
     pages = Fix(
         "with an SPI NOR chip, use 4 KB pages in both images like the internal flash",
         image_config_file(build, build.app),
@@ -300,6 +311,26 @@ def _sector_table_enough(build: Build) -> Optional[str]:
     )
 
 
+def _sector_table(build: Build) -> Fix:
+    """BOOT_MAX_IMG_SECTORS from the attached layout's largest slot; a rule of thumb without one."""
+    words = "give MCUboot room for every sector of the larger slot (slot size / 4096)"
+    counts = [
+        -(-part.size // erase_block(layout, part))
+        for layout in build.all_layouts()
+        for _, primary, secondary in layout.slot_pairs()
+        for part in (primary, secondary)
+        if part.size and part.size > 0
+    ]
+    if not counts:
+        return Fix(words, image_config_file(build, _mcuboot(build)), "CONFIG_BOOT_MAX_IMG_SECTORS=256")
+    return kconfig_fix(
+        build,
+        _mcuboot(build),
+        [("CONFIG_BOOT_MAX_IMG_SECTORS", str(next_power_of_two(max(counts))))],
+        words,
+    )
+
+
 @log_rule("PMD804", "log-image-too-large", Severity.ERROR, explains=("image-too-large",))
 def log_image_too_large(build: Build, symptoms: List[Symptom]) -> Finding:
     """
@@ -322,6 +353,9 @@ def log_image_too_large(build: Build, symptoms: List[Symptom]) -> Finding:
     its partition (`CONFIG_PM_PARTITION_SIZE_MCUBOOT` when dynamic; edit the
     static file when static — this moves the slots) or make the image smaller
     (`CONFIG_SIZE_OPTIMIZATIONS=y`, less logging).
+
+    Advice: the log rarely says which image overflowed, and whether to
+    shrink the image or move the layout is the project's choice.
     """
     first = symptoms[0]
     message = (
@@ -368,6 +402,9 @@ def log_partition_manager_failed(build: Build, symptoms: List[Symptom]) -> Findi
     the entry; usually: remove or merge the entries that leave the extra gap,
     or copy a generated `build/partitions.yml`. After editing the static
     file, build pristine (`west build -p`).
+
+    Advice: the layout rules (PMD105 and others) give the edit once the
+    static file is attached; the log alone does not say which entry is wrong.
     """
     first = symptoms[0]
     only_stale = all(symptom.id == "pm-static-changed" for symptom in symptoms)
@@ -412,6 +449,10 @@ def log_flash_protection(build: Build, symptoms: List[Symptom]) -> Finding:
     0xF800 with `CONFIG_FPROTECT_ALLOW_COMBINED_REGIONS=y`. For development
     only, `CONFIG_FPROTECT=n` in MCUboot. Recover a locked nRF54L with
     `nrfutil device recover`.
+
+    Fix: the development-only `CONFIG_FPROTECT=n` is a Kconfig edit in
+    MCUboot's fragment; aligning the layout is advice (PMD408 and PMD409
+    judge it on the build).
     """
     first = symptoms[0]
     message = (
@@ -419,10 +460,11 @@ def log_flash_protection(build: Build, symptoms: List[Symptom]) -> Finding:
         "`mcuboot_primary` must sit on the SoC's protection-block grid"
     )
     fixes = [
-        Fix(
+        kconfig_fix(
+            build,
+            _mcuboot(build),
+            [("CONFIG_FPROTECT", "n")],
             "development only: let MCUboot boot without protecting itself while the layout is fixed",
-            image_config_file(build, _mcuboot(build)),
-            "CONFIG_FPROTECT=n",
         )
     ]
     return _finding(symptoms, message, fixes)
@@ -449,6 +491,9 @@ def log_tfm_alignment(build: Build, symptoms: List[Symptom]) -> Finding:
     Choose `CONFIG_PM_PARTITION_SIZE_TFM` as a multiple of the region size
     minus the pad (nRF91 with a 0x200 pad: 0x17E00 or 0x3FE00), or move
     `tfm_nonsecure` in the static file to a region boundary.
+
+    Advice: the size depends on the pad and the SoC, which PMD503 computes
+    from the build; the log alone does not give them.
     """
     first = symptoms[0]
     message = (
@@ -483,6 +528,8 @@ def log_image_rejected(build: Build, symptoms: List[Symptom]) -> Finding:
     ## How to fix
     Upload `dfu_application.zip` or the signed binary (`zephyr.signed.bin`
     in sysbuild builds, `app_update.bin` in child-image builds).
+
+    No edit: the cure is which file gets uploaded, not a setting.
     """
     first = symptoms[0]
     artifact = "build/<app>/zephyr/zephyr.signed.bin" if build.sysbuild else "build/zephyr/app_update.bin"
@@ -521,6 +568,9 @@ def log_missing_definition(build: Build, symptoms: List[Symptom]) -> Finding:
     Enable the real driver in the image that fails to link; add the
     network-core slots (`mcuboot_primary_1` in `ram_flash`,
     `mcuboot_secondary_1`, `pcd_sram`) or regenerate the static file.
+
+    No edit: which image and which driver are not in the log; the build
+    rules (PMD302, PMD501) give the edits once the build is attached.
     """
     first = symptoms[0]
     return _finding(symptoms, _where(first) + f": {first.meaning}", [])
@@ -548,6 +598,8 @@ def log_boot_stops(build: Build, symptoms: List[Symptom]) -> Finding:
     Flash `merged.hex` (or `merged_domains.hex`) so MCUboot and the signed
     application match, and make sure both images were built from the same
     layout (one static file, a pristine build).
+
+    Advice: the cure is how the device is flashed, not a setting.
     """
     first = symptoms[0]
     message = (

@@ -9,9 +9,10 @@ from ..model import soc as socs
 from ..model.findings import Finding, Fix, Severity, Text
 from . import rule
 from ._shared.common import app_pm_layout, mcuboot_image
+from ._shared.edit_helpers import kconfig_fix, sysbuild_fix
 from ._shared.layouts import edit_path, where_to_edit
 from ._shared.protection import said
-from ._shared.targets import build_option, image_kconfig
+from ._shared.targets import image_kconfig
 
 # What a static file needs for simultaneous net-core update (NCS multi-image DFU guide).
 _STATIC_SNIPPETS = {
@@ -59,7 +60,11 @@ def _sysbuild_options(build: Build, wanted: Dict[str, str], why: str) -> List[Fi
         current = sb.get(f"SB_CONFIG_{option}")
         if (current is True and value == "y") or str(current) == value:
             continue
-        fixes.append(build_option(build, option, value, why))
+        fixes.append(
+            sysbuild_fix(
+                build, [(f"SB_CONFIG_{option}", value)], f"{why} — sysbuild forces this into every image"
+            )
+        )
     return fixes
 
 
@@ -142,11 +147,11 @@ def _netcore_fixes(build: Build, layout: Layout, missing: List[str]) -> List[Fix
         )
     else:
         fixes.append(
-            image_kconfig(
+            kconfig_fix(
                 build,
                 build.image("mcuboot"),
-                ["CONFIG_FLASH_SIMULATOR=y", "CONFIG_UPDATEABLE_IMAGE_NUMBER=2"],
-                "give MCUboot the flash simulator that backs ram_flash",
+                [("CONFIG_FLASH_SIMULATOR", "y"), ("CONFIG_UPDATEABLE_IMAGE_NUMBER", "2")],
+                "give MCUboot the flash simulator that backs ram_flash — add to mcuboot's configuration",
             )
         )
     return fixes
@@ -186,6 +191,13 @@ def netcore_update_partitions(build: Build) -> Iterator[Finding]:
     `SB_CONFIG_SECURE_BOOT_NETCORE`, `SB_CONFIG_NETCORE_APP_UPDATE`,
     `SB_CONFIG_MCUBOOT_NRF53_MULTI_IMAGE_UPDATE`,
     `SB_CONFIG_MCUBOOT_UPDATEABLE_IMAGES=2`.
+
+    The options are Kconfig edits (one `sysbuild.conf` line each, or MCUboot's
+    fragment before sysbuild), confirmed by a pristine build since the fix
+    checker cannot rebuild the layout from them. The partitions are advice: `pcd_sram` and
+    `mcuboot_secondary_1` need free RAM and flash that only the project can
+    give up, so the fix shows the entries to add and leaves their place to
+    the user (or to one build without the static file).
     """
     applies = _applies(build)
     if applies is None:

@@ -9,6 +9,7 @@ from ..model import soc as socs
 from ..model.findings import Finding, Fix, Severity, Text
 from . import rule
 from ._shared.common import mcuboot_image
+from ._shared.edit_helpers import kconfig_fix
 from ._shared.layouts import (
     edit_path,
     where_to_edit,
@@ -44,11 +45,12 @@ def _range_evidence(protected: ProtectedRange) -> str:
 
 
 def _disable_fix(build: Build) -> Fix:
-    return image_kconfig(
+    return kconfig_fix(
         build,
         build.image("mcuboot"),
-        ["CONFIG_FPROTECT=n"],
-        "development only: stop MCUboot from protecting itself (weakens security)",
+        [("CONFIG_FPROTECT", "n")],
+        "development only: stop MCUboot from protecting itself (weakens security) — add to mcuboot's "
+        "configuration",
     )
 
 
@@ -86,6 +88,11 @@ def fprotect_misaligned(build: Build) -> Iterator[Finding]:
     filling the hole with an `EMPTY_0` partition, or grow MCUboot's
     partition to a block multiple. During development only,
     `CONFIG_FPROTECT=n` in MCUboot hides the problem.
+
+    The layout cure is advice: it moves `mcuboot_primary` (or MCUboot) and
+    everything after it, which breaks DFU for devices in the field and
+    needs a choice of where the space comes from. The development-only cure
+    is one Kconfig edit, `CONFIG_FPROTECT=n` in MCUboot's fragment.
     """
     if socs.series(build.soc) == "nrf54l":
         return

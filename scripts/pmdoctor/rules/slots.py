@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Iterator, Optional, Tuple
 
-from ..model import Build, Layout, LayoutKind, Partition
-from ..model.findings import Finding, Fix, Severity
+from ..model import Build, Layout, Partition
+from ..model.findings import Finding, Severity
 from . import rule
-from ._shared.layouts import checked_layouts, edit_path, hx, static_twin
+from ._shared.layouts import checked_layouts, hx, static_twin
 from ._shared.mcuboot import swap_mode
+from ._shared.slot_repair import slot_pair_fix
 
 # A secondary at most this fraction of its primary is smaller by design, not by a slip of arithmetic.
 DELIBERATE_RATIO = 0.9
@@ -92,6 +93,15 @@ def slot_size_mismatch(build: Build) -> Iterator[Finding]:
     Make the secondary exactly as large as the primary in the static file
     (Partition Manager generates it with `share_size: [mcuboot_primary]`),
     then build pristine and erase the old slot trailers.
+
+    Mechanical when the repair is unambiguous, towards the layout Partition
+    Manager would generate: the primary keeps the span of its members (a
+    primary whose own size disagrees with them gets their extent back), and
+    the secondary takes the primary's size, in whole erase blocks of its
+    device. The primary is never shrunk to match. Advice, with the conflict
+    named, when the primary is not whole erase blocks (the boundary between
+    the slots must move) or when growing the secondary would run into a
+    neighbour or past its region (that neighbour must move first).
     """
     mode = swap_mode(build)
     for checked in checked_layouts(build):
@@ -113,9 +123,6 @@ def slot_size_mismatch(build: Build) -> Iterator[Finding]:
             severity, why = (None, "")
             if difference > 0:
                 severity, why = _smaller_on_purpose(build, mode, primary, secondary)
-            snippet = f"{secondary.name}:\n  size: {hx(primary.size)}"
-            if layout.kind is LayoutKind.DEVICETREE:
-                snippet = f"&{secondary.name} {{\n\treg = <{hx(secondary.address)} {hx(primary.size)}>;\n}};"
             yield Finding(
                 message=(
                     f"`{secondary.name}` is {hx(secondary.size)} bytes, {hx(abs(difference))} {larger} "
@@ -132,12 +139,9 @@ def slot_size_mismatch(build: Build) -> Iterator[Finding]:
                     f"{secondary.name}: size {hx(secondary.size)} in {secondary.region}",
                     f"sector size 0x{sector:x}, MCUboot mode: {mode or 'unknown'}",
                 ],
-                fixes=[
-                    Fix(
-                        f"make `{secondary.name}` the same size as `{primary.name}`",
-                        edit_path(build, layout),
-                        snippet,
-                    )
-                ],
+                # A secondary smaller on purpose (a note) is a design, not something to repair.
+                fixes=[]
+                if severity is Severity.NOTE
+                else [slot_pair_fix(build, checked, primary, secondary)],
                 subject=(layout.kind.value, primary.name, secondary.name),
             )

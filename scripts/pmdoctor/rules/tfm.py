@@ -8,6 +8,8 @@ from ..model import Build, Era, Image, Kconfig, Layout, LayoutKind, Partition, S
 from ..model import soc as socs
 from ..model.findings import Finding, Fix, Severity, Text
 from . import rule
+from ._shared.common import static_layout_for
+from ._shared.edit_helpers import advice, kconfig_fix
 from ._shared.layouts import (
     Checked,
     app_core_layouts,
@@ -18,7 +20,6 @@ from ._shared.layouts import (
     where_to_edit,
 )
 from ._shared.protection import said
-from ._shared.targets import image_kconfig
 
 # TF-M's secure partitions; everything else in flash_primary is non-secure or unused.
 _SECURE_PREFIXES = ("tfm", "mcuboot", "b0", "s0", "s1", "provision", "spm", "boot_partition", "slot0_s_")
@@ -112,11 +113,18 @@ def _tfm_size_fix(build: Build, layout: Layout, region: int) -> Optional[Fix]:
         return None
     pad = nonsecure.address - secure.address - (tfm.size or 0)
     aligned = -(-(nonsecure.address - secure.address) // region) * region
-    return image_kconfig(
+    words = f"size TF-M so that it plus the 0x{pad:x}-byte header ends on a 0x{region:x} boundary"
+    if layout.kind is LayoutKind.STATIC or static_layout_for(build, layout.domain) is not None:
+        # The static file pins `tfm`; Partition Manager ignores the Kconfig size then.
+        return advice(
+            f"{words} (CONFIG_PM_PARTITION_SIZE_TFM=0x{aligned - pad:x})",
+            "the static file fixes `tfm`, so the Kconfig size has no effect: move the border there",
+        )
+    return kconfig_fix(
         build,
         build.app,
-        [f"CONFIG_PM_PARTITION_SIZE_TFM=0x{aligned - pad:x}"],
-        f"size TF-M so that it plus the 0x{pad:x}-byte header ends on a 0x{region:x} boundary",
+        [("CONFIG_PM_PARTITION_SIZE_TFM", f"0x{aligned - pad:x}")],
+        f"{words} — add to app's configuration",
     )
 
 
@@ -157,6 +165,15 @@ def tfm_alignment(build: Build) -> Iterator[Finding]:
     Choose `CONFIG_PM_PARTITION_SIZE_TFM` = k × region − header (nRF91 with
     a 0x200 header: 0x7e00, 0x17e00 …), or move the borders in the static
     file to region boundaries.
+
+    For a generated layout the fix is one Kconfig edit,
+    `CONFIG_PM_PARTITION_SIZE_TFM`, in the app's fragment; the fix checker
+    cannot rebuild the layout from it, so it is shown for `west build -p`
+    to confirm rather than applied as mechanical. Advice when a
+    static file pins `tfm` (the Kconfig size is then ignored) and for every
+    other border: which partitions move, and where the space comes from,
+    is the project's choice, and moving TF-M breaks DFU for devices in the
+    field.
     """
     app = build.app
     if app is None:

@@ -8,10 +8,12 @@ from ...model import Build, Era, Image, Role, Source
 from ...model.dt_map import (
     code_partition_for,
 )
-from ...model.findings import Finding, Severity, Text
+from ...model.edits import Action, KconfigEdit, Target
+from ...model.findings import Finding, Fix, Severity, Text
 from .. import rule
+from .._shared.common import user_setting
+from .._shared.edit_helpers import kconfig_fix, overlay_fix
 from .._shared.layouts import hx
-from .._shared.targets import devicetree_snippet, image_kconfig
 from ._common import flash_label_of, region_base, span_text
 
 
@@ -63,6 +65,11 @@ def code_partition_wrong(build: Build) -> Iterator[Finding]:
     `sysbuild/mcuboot/boards/<board>.overlay`), and let Zephyr derive the load
     offset from it (`CONFIG_USE_DT_CODE_PARTITION=y`) instead of a hand-set
     `CONFIG_FLASH_LOAD_OFFSET`.
+
+    Mechanical: a `chosen` property in the image's overlay; or
+    `CONFIG_USE_DT_CODE_PARTITION=y` in the image's fragment, with the
+    user's own `CONFIG_FLASH_LOAD_OFFSET` line removed from the file that
+    sets it.
     """
     if build.era is not Era.DEVICETREE:
         return
@@ -94,10 +101,10 @@ def _wrong_chosen(build: Build, image: Image, expected: str, chosen: Optional[st
         domain=image.domain,
         evidence=[f"zephyr,code-partition = {what} ({where})"],
         fixes=[
-            devicetree_snippet(
+            overlay_fix(
                 build,
                 image,
-                f"/ {{\n\tchosen {{\n\t\tzephyr,code-partition = &{expected};\n\t}};\n}};",
+                [("/chosen", "zephyr,code-partition", f"&{expected}")],
                 f"make {image.name} run from {expected}",
             )
         ],
@@ -128,13 +135,26 @@ def _load_offset(build: Build, image: Image, expected: str) -> Iterator[Finding]
             Text(f"{expected}: {span_text(part.address, part.size)} (", part.source, ")"),
             "CONFIG_USE_DT_CODE_PARTITION is not set",
         ],
-        fixes=[
-            image_kconfig(
-                build,
-                image,
-                ["CONFIG_USE_DT_CODE_PARTITION=y"],
-                f"derive the load offset from {expected} (and drop the hand-set CONFIG_FLASH_LOAD_OFFSET)",
-            )
-        ],
+        fixes=[_use_code_partition(build, image, expected)],
         subject=(image.name, "CONFIG_FLASH_LOAD_OFFSET"),
     )
+
+
+def _use_code_partition(build: Build, image: Image, expected: str) -> Fix:
+    """USE_DT_CODE_PARTITION=y, and the user's own FLASH_LOAD_OFFSET line removed where it is written."""
+    fix = kconfig_fix(
+        build,
+        image,
+        [("CONFIG_USE_DT_CODE_PARTITION", "y")],
+        f"derive the load offset from {expected} (and drop the hand-set CONFIG_FLASH_LOAD_OFFSET)",
+    )
+    hand_set = user_setting(build, image, "CONFIG_FLASH_LOAD_OFFSET")
+    if hand_set is None or hand_set.source.file is None or hand_set.source.file.name == "CMakeCache.txt":
+        return fix
+    drop = KconfigEdit(
+        Target(hand_set.source.file, "where CONFIG_FLASH_LOAD_OFFSET is set"),
+        Action.REMOVE,
+        "CONFIG_FLASH_LOAD_OFFSET",
+        image=image.name,
+    )
+    return Fix(fix.description, fix.file, edits=(*fix.edits, drop))

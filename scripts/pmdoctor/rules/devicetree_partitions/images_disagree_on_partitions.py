@@ -11,8 +11,9 @@ from ...model.dt_map import (
     is_external,
     partition_node_snippet,
 )
-from ...model.findings import Finding, Severity, Text
+from ...model.findings import Finding, Fix, Severity, Text
 from .. import rule
+from .._shared.edit_helpers import overlay_fix, reg_value
 from .._shared.layouts import hx
 from .._shared.targets import devicetree_snippet
 from ._common import devicetree_images, flash_label_of, reference_image, region_base, span_text
@@ -52,6 +53,12 @@ def images_disagree(build: Build) -> Iterator[Finding]:
     Put the partitions in one `.dtsi` and include it from the board overlay of
     every image (`boards/<board>.overlay`, `sysbuild/mcuboot/boards/<board>.overlay`),
     so all images share one layout.
+
+    Mechanical when the partition sits on the same flash device in both
+    images: one overlay edit giving the other image's node the reference's
+    `reg`, in that image's overlay. Advice when it sits on another device:
+    the node must move to that device's `partitions`, which an overlay can
+    only do by deleting and re-creating it.
     """
     if build.era is not Era.DEVICETREE:
         return
@@ -97,17 +104,24 @@ def _disagreements(build: Build, reference: Image, other: Image) -> Iterator[Fin
                     ")",
                 ),
             ],
-            fixes=[
-                devicetree_snippet(
-                    build,
-                    other,
-                    _node_snippet(reference, mine, ref, base),
-                    f"give {other.name} the same {name} as {reference.name} (best: one shared "
-                    "partitions .dtsi included by every image's overlay)",
-                )
-            ],
+            fixes=[_same_partition(build, reference, other, mine, ref, part, base)],
             subject=(other.name, name),
         )
+
+
+def _same_partition(
+    build: Build, reference: Image, other: Image, layout: Layout, ref: Partition, part: Partition, base: int
+) -> Fix:
+    """The other image's node gets the reference's `reg`; a partition on another device needs moving."""
+    words = (
+        f"give {other.name} the same {ref.name} as {reference.name} (best: one shared "
+        "partitions .dtsi included by every image's overlay)"
+    )
+    same_device = ref.region == part.region and is_external(reference, ref) == is_external(other, part)
+    if same_device and ref.address is not None and ref.size is not None:
+        reg = reg_value(ref.address - base, ref.size)
+        return overlay_fix(build, other, [(f"&{ref.name}", "reg", reg)], words)
+    return devicetree_snippet(build, other, _node_snippet(reference, layout, ref, base), words)
 
 
 def _differences(ref: Partition, part: Partition, reference: Image, other: Image) -> List[str]:

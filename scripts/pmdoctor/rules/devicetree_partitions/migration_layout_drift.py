@@ -14,6 +14,7 @@ from ...model.dt_map import (
 )
 from ...model.findings import Finding, Fix, Severity, Text
 from .. import rule
+from .._shared.edit_helpers import overlay_fix, reg_value, static_fix
 from .._shared.layouts import hx
 from .._shared.targets import devicetree_snippet
 from ._common import devicetree_images, flash_label_of, reference_image, region_base, span_text
@@ -62,6 +63,13 @@ def migration_layout_drift(build: Build) -> Iterator[Finding]:
     Copy the addresses of the deployed layout into the overlays:
     `west pmdoctor migrate -d <PM-era build>` writes overlays that reproduce
     it exactly and checks them.
+
+    Mechanical for a partition that moved or was resized on the same flash
+    device: its `reg` goes back to the deployed place in the image's overlay
+    (Partition Manager builds: its address and size in the static file).
+    Advice for a partition that is missing, renamed or on another device:
+    the node must be created or moved, and what now occupies the deployed
+    place must make room, which is a layout decision.
     """
     for baseline in build.baselines:
         if build.era is not Era.DEVICETREE:
@@ -226,7 +234,7 @@ def _compare(
         image=image.name if image else None,
         domain=baseline.domain,
         evidence=_drift_evidence(entry.pm_name, entry, entry.label, current),
-        fixes=[_drift_fix(build, entry, current, image)],
+        fixes=[_drift_fix(build, entry, current, image, baseline.domain)],
         subject=(baseline.domain or "", entry.label),
     )
 
@@ -242,16 +250,23 @@ def _drift_evidence(deployed_name: str, deployed, current_name: str, current) ->
     ]
 
 
-def _drift_fix(build: Build, entry: DtEquivalent, current: Optional[_Seen], image: Optional[Image]) -> Fix:
+def _drift_fix(
+    build: Build, entry: DtEquivalent, current: Optional[_Seen], image: Optional[Image], domain: Optional[str]
+) -> Fix:
     why = (
         f"put {entry.label} back where {entry.pm_name} is deployed (`west pmdoctor migrate` writes them all)"
     )
     if build.era is not Era.DEVICETREE:
-        return Fix(
-            why.split(" (")[0] + " in the static layout",
-            None,
-            f"{entry.pm_name}: address {hx(entry.address)}",
-        )
+        words = why.split(" (")[0] + " in the static layout"
+        layout = build.layout_for_domain(domain)
+        if current is not None and layout is not None and layout.get(entry.pm_name) is not None:
+            deployed = {"address": entry.address, "size": entry.size}
+            return static_fix(build, layout, {entry.pm_name: deployed}, words)
+        return Fix(words, None, f"{entry.pm_name}: address {hx(entry.address)}")
     flash = current.flash if current and current.flash else ("mx25r64" if entry.external else "flash0")
     base = current.base if current else 0
+    if current is not None and current.external == entry.external:
+        # Same device: the node stays, its `reg` goes back to the deployed place.
+        reg = reg_value(entry.address - base, entry.size)
+        return overlay_fix(build, image, [(f"&{entry.label}", "reg", reg)], why)
     return devicetree_snippet(build, image, partition_node_snippet(flash, entry, base), why)

@@ -51,6 +51,11 @@ def partition_manager_deprecated(build: Build) -> Iterator[Finding]:
     that reproduce this layout and checks them; then build with
     `SB_CONFIG_PARTITION_MANAGER=n` and run `west pmdoctor --baseline
     <this partitions.yml>` on the new build.
+
+    Advice, not an edit: switching Partition Manager off moves every
+    partition to the devicetree defaults unless the overlays from
+    `west pmdoctor migrate` are in place first, which no re-check of this
+    build can confirm. The fix names the option and the file it goes into.
     """
     if not build.partition_manager:
         return

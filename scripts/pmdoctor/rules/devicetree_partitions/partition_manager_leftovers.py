@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from typing import Iterator, List
 
-from ...model import Build, Era, Source
+from ...model import Build, Era, Kconfig, Setting, Source
+from ...model.edits import Action, KconfigEdit, Target
 from ...model.findings import Finding, Fix, Severity, Text
 from .. import rule
 
@@ -42,6 +43,11 @@ def partition_manager_leftovers(build: Build) -> Iterator[Finding]:
     Move what the static file fixed (addresses of MCUboot, the slots and
     storage) into the devicetree overlays (`west pmdoctor migrate` on the last
     PM-era build writes them), then delete the file and the options.
+
+    Mechanical for the options: each leftover assignment is removed from the
+    fragment that sets it (they have no effect, so nothing changes). Advice
+    for a static file: deleting a whole file is not an edit, and what it
+    fixed must first be carried into the overlays.
     """
     if build.era is not Era.DEVICETREE or build.partition_manager:
         return
@@ -72,9 +78,18 @@ def partition_manager_leftovers(build: Build) -> Iterator[Finding]:
             ),
             location=leftovers[0].source,
             evidence=[Text(f"{s.name}={s.value} (", s.source, ")") for s in leftovers],
-            fixes=[Fix("delete these lines; set sizes with devicetree partitions", config.file)],
+            fixes=[_delete_lines(name, config, leftovers)],
             subject=(name, *(s.name for s in leftovers)),
         )
+
+
+def _delete_lines(name: str, config: Kconfig, leftovers: List[Setting]) -> Fix:
+    """Each leftover assignment removed from the fragment that holds it."""
+    if config.file is None:
+        return Fix("delete these lines; set sizes with devicetree partitions", config.file)
+    target = Target(config.file, f"{name}, where the options are set")
+    edits = tuple(KconfigEdit(target, Action.REMOVE, setting.name) for setting in leftovers)
+    return Fix("delete these lines; set sizes with devicetree partitions", edits=edits)
 
 
 def _pm_off_evidence(build: Build) -> str:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, Optional
 
-from ...model import Build
-from ...model.findings import Finding, Severity
+from ...model import Build, Partition
+from ...model.findings import Finding, Fix, Severity
 from .. import rule
 from .._shared.layouts import (
+    Checked,
     checked_layouts,
     hx,
     is_region_placeholder,
     static_twins,
 )
-from ._common import layout_finding
+from .._shared.slot_repair import slot_pair_fix
+from ._common import layout_advice, layout_finding
 
 
 @rule("PMD106", "empty-partition", Severity.ERROR, rank=62)
@@ -35,10 +37,16 @@ def empty_partition(build: Build) -> Iterator[Finding]:
     ## How to fix
     Give the partition its real size (for a secondary slot: the size of
     `mcuboot_primary`), or remove it.
+
+    Mechanical for an empty secondary slot: it takes the primary's size at
+    its address, as Partition Manager's `share_size` would give it (advice
+    naming the neighbour when that space is taken). Advice for any other
+    partition: its intended size is not in the build.
     """
     for checked in checked_layouts(build):
         layout = checked.layout
         twins = static_twins(build, layout)
+        primaries = {secondary.name: primary for _, primary, secondary in layout.slot_pairs()}
         for part in layout.partitions.values():
             if part.size is None or part.size > 0:
                 continue
@@ -52,5 +60,13 @@ def empty_partition(build: Build) -> Iterator[Finding]:
                 checked,
                 [part],
                 f"`{part.name}` has {what} size",
-                fix=f"give `{part.name}` a real size or remove it",
+                fix="",
+                cure=_cure(build, checked, part, primaries.get(part.name)),
             )
+
+
+def _cure(build: Build, checked: Checked, part: Partition, primary: Optional[Partition]) -> Fix:
+    """A secondary slot takes its primary's size; any other partition's size is the project's call."""
+    if primary is not None and primary.size and primary.size > 0 and part.has_extent:
+        return slot_pair_fix(build, checked, primary, part)
+    return layout_advice(build, checked, f"give `{part.name}` a real size or remove it")

@@ -13,7 +13,7 @@ from .._shared.layouts import (
     is_region_placeholder,
     static_twins,
 )
-from ._common import layout_finding, region_words
+from ._common import layout_advice, layout_finding, region_words
 
 
 @rule("PMD102", "partition-out-of-bounds", Severity.ERROR, rank=60)
@@ -38,6 +38,12 @@ def partition_out_of_bounds(build: Build) -> Iterator[Finding]:
     ## How to fix
     Move the partition inside the region, or fix the region size (for
     external flash: `size = <DT_SIZE_M(64)>;` is 64 Mbit, i.e. 8 MB).
+
+    Advice, not an edit: whether the partition or the region size is wrong,
+    and where the partition can go instead, is a choice only the project can
+    make (moving a partition also moves data a device in the field keeps).
+    The fix names the file to change: the static file the build reads, or,
+    when there is none, the one to create from `partitions.yml`.
     """
     for checked in checked_layouts(build):
         layout = checked.layout
@@ -59,7 +65,12 @@ def partition_out_of_bounds(build: Build) -> Iterator[Finding]:
                 [part],
                 f"`{part.name}` ({hexrange(part)}) {side} {region_words(region.name)} "
                 f"(0x{region.base:x}-0x{region.end:x}{_origin(region)})",
-                fix=f"move `{part.name}` inside 0x{region.base:x}-0x{region.end:x} or fix the region size",
+                fix="",
+                cure=layout_advice(
+                    build,
+                    checked,
+                    f"move `{part.name}` inside 0x{region.base:x}-0x{region.end:x} or fix the region size",
+                ),
             )
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Iterator, List, Optional, Tuple
 
-from ...model import Build, Partition, Region
-from ...model.findings import Finding, Severity
+from ...model import Build, Layout, Partition, Region, StaticFile
+from ...model.findings import Finding, Fix, Severity
 from .. import rule
+from .._shared.edit_helpers import static_fix
 from .._shared.layouts import (
     Checked,
 )
@@ -36,6 +37,12 @@ def static_gaps(build: Build) -> Iterator[Finding]:
     Make the static partitions contiguous (grow a neighbour over the hole,
     or add an `EMPTY_n`-style filler), or drop a whole region's entries so
     Partition Manager places them again.
+
+    Mechanical when the file tells which gap the dynamic partitions keep
+    (the one at the free end of a `start_to_end` / `end_to_start` region, or
+    the one inside the container spanning `app`): every other gap gets an
+    `EMPTY_n` filler partition, so no existing partition moves. Advice
+    otherwise: growing a neighbour or choosing the gap moves data.
     """
     for static in build.static_files:
         layout = static.layout
@@ -62,8 +69,67 @@ def static_gaps(build: Build) -> Iterator[Finding]:
                     leaves[:1],
                     message,
                     evidence=[f"free: 0x{a:x}-0x{b:x}" for a, b in gaps],
-                    fix="close all but one gap (grow a neighbour or add a filler partition)",
+                    fix="",
+                    cure=_fillers(build, static, region, gaps, leaves),
                 )
+
+
+def _kept_gap(layout: Layout, region: Region, gaps: List[Tuple[int, int]]) -> Optional[Tuple[int, int]]:
+    """The gap Partition Manager keeps for the dynamic partitions; None when only a person can tell."""
+    if region.placement_strategy == "start_to_end":
+        return gaps[-1] if gaps[-1][1] == region.end else None
+    if region.placement_strategy == "end_to_start":
+        return gaps[0] if gaps[0][0] == region.base else None
+    # complex: the gap `app` goes into, told by the containers that span it
+    homes = [
+        part
+        for part in layout.partitions.values()
+        if part.has_extent
+        and part.region == region.name
+        and ("app" in layout.descendants(part) or part.name == "app")
+    ]
+    inside = [gap for gap in gaps if any(p.address <= gap[0] and gap[1] <= p.end for p in homes)]
+    return inside[0] if len(inside) == 1 else None
+
+
+def _fillers(
+    build: Build, static: StaticFile, region: Region, gaps: List[Tuple[int, int]], leaves: List[Partition]
+) -> Fix:
+    """Fill every gap but the dynamic one with `EMPTY_n` partitions: nothing that exists moves."""
+    layout = static.layout
+    kept = _kept_gap(layout, region, gaps)
+    words = "close all but one gap (grow a neighbour or add a filler partition)"
+    if kept is None:
+        return Fix(
+            f"{words}: which gap the dynamic partitions (`app`) should keep is not in the file",
+            static.path,
+            conflict="no partition in the file tells where `app` goes",
+        )
+    device = next((p.device for p in leaves if p.device), None)
+    changes = {}
+    index = 0
+    for start, end in gaps:
+        if (start, end) == kept:
+            continue
+        while f"EMPTY_{index}" in layout.partitions:
+            index += 1
+        entries = {"address": start, "end_address": end, "region": region.name, "size": end - start}
+        if device:
+            entries["device"] = device
+        changes[f"EMPTY_{index}"] = entries
+        index += 1
+    return static_fix(
+        build,
+        layout,
+        changes,
+        (
+            "fill the other gap with a filler partition"
+            if len(changes) == 1
+            else f"fill the {len(changes)} other gaps with filler partitions"
+        )
+        + " and keep "
+        f"0x{kept[0]:x}-0x{kept[1]:x} for the dynamic partitions; no existing partition moves",
+    )
 
 
 def _gaps(leaves: List[Partition], base: int, end: int) -> List[Tuple[int, int]]:

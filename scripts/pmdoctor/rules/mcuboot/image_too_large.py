@@ -51,6 +51,10 @@ def image_too_large(build: Build) -> Iterator[Finding]:
     enlarge the slots in the static file (not possible for devices in the field),
     move the secondary slot to external flash, or use overwrite-only mode
     (with image compression on NCS >= 2.7).
+
+    Advice, not an edit: which of these cures fits (code size, a new layout,
+    a different MCUboot mode) is the project's choice, and none of them can
+    be checked without building the image again.
     """
     layout = slot_layout(build)
     if layout is None:

@@ -13,13 +13,13 @@ from ...model import (
 )
 from ...model.findings import Finding, Severity
 from .. import rule
-from .._shared import targets as fixes
 from .._shared.common import (
     mcuboot_image,
     mcuboot_lost_partition_manager,
     next_power_of_two,
     user_source,
 )
+from .._shared.edit_helpers import kconfig_fix
 from .._shared.layouts import hx
 from ._common import mcuboot_mode, slot_layout, slot_sectors
 
@@ -59,6 +59,11 @@ def max_img_sectors_too_small(build: Build) -> Iterator[Finding]:
     Set `CONFIG_BOOT_MAX_IMG_SECTORS` in MCUboot's configuration to at least
     the count (`sysbuild/mcuboot.conf` or `child_image/mcuboot.conf`). Each
     sector costs a few bytes of MCUboot RAM.
+
+    Mechanical: one Kconfig edit in the fragment that configures the MCUboot
+    image in this build (the era's `sysbuild/mcuboot.conf` or
+    `child_image/mcuboot.conf`, or the file the CMake cache names), setting
+    the next power of two at or above the count.
     """
     mcuboot = mcuboot_image(build)
     layout = slot_layout(build)
@@ -100,11 +105,12 @@ def max_img_sectors_too_small(build: Build) -> Iterator[Finding]:
         image=mcuboot.name,
         evidence=evidence,
         fixes=[
-            fixes.image_kconfig(
+            kconfig_fix(
                 build,
                 mcuboot,
-                [f"CONFIG_BOOT_MAX_IMG_SECTORS={recommended}"],
-                f"{recommended} is the smallest power of two >= {needed}; any value >= {needed} works",
+                [("CONFIG_BOOT_MAX_IMG_SECTORS", str(recommended))],
+                f"{recommended} is the smallest power of two >= {needed}; any value >= {needed} works"
+                " — add to mcuboot's configuration",
             )
         ],
         subject=("max-img-sectors", part.name),
@@ -135,14 +141,14 @@ def _auto_caveat(
         image=mcuboot.name,
         severity=Severity.NOTE,
         fixes=[
-            fixes.image_kconfig(
+            kconfig_fix(
                 build,
                 mcuboot,
                 [
-                    "CONFIG_BOOT_MAX_IMG_SECTORS_AUTO=n",
-                    f"CONFIG_BOOT_MAX_IMG_SECTORS={next_power_of_two(needed)}",
+                    ("CONFIG_BOOT_MAX_IMG_SECTORS_AUTO", "n"),
+                    ("CONFIG_BOOT_MAX_IMG_SECTORS", str(next_power_of_two(needed))),
                 ],
-                "set the count explicitly",
+                "set the count explicitly — add to mcuboot's configuration",
             )
         ],
         subject=("max-img-sectors-auto", part.name),

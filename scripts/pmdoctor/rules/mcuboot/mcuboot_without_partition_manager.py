@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Iterator, List
 
 from ...model import (
@@ -13,7 +14,6 @@ from ...model import (
 )
 from ...model.findings import Finding, Fix, Severity, Text
 from .. import rule
-from .._shared import targets as fixes
 from .._shared.common import (
     mcuboot_image,
     mcuboot_lost_partition_manager,
@@ -79,6 +79,12 @@ def mcuboot_without_partition_manager(build: Build) -> Iterator[Finding]:
     with `mcuboot_EXTRA_CONF_FILE`, not `mcuboot_OVERLAY_CONFIG`. Sysbuild:
     use `sysbuild/mcuboot.conf` as a fragment, or copy MCUboot's own
     `prj.conf` into `sysbuild/mcuboot/` before adding to it. Then build pristine.
+
+    Advice, not an edit: the cure is to restructure how MCUboot's options are
+    passed (a replacement configuration lost NCS's own fragments, not only
+    these two symbols), and which of the user's files should carry them is
+    the project's choice. Setting the two symbols alone would hide the rest
+    of what the replacement dropped.
     """
     missing = mcuboot_lost_partition_manager(build)
     if missing is None:
@@ -106,8 +112,13 @@ def mcuboot_without_partition_manager(build: Build) -> Iterator[Finding]:
 
 
 def _pm_fix(build: Build) -> Fix:
-    mcuboot = build.image("mcuboot")
-    target = fixes.image_config_file(build, mcuboot)
+    # The era's own fragment, not a file the cache names: a replacement configuration such as
+    # mcuboot_OVERLAY_CONFIG is what lost the options in the first place.
+    source = build.source_dir if build.source_dir is not None else Path(".")
+    if build.sysbuild and "sysbuild/mcuboot/prj.conf" in build.user_configs:
+        target = source / "sysbuild" / "mcuboot" / "prj.conf"
+    else:
+        target = source / ("sysbuild" if build.sysbuild else "child_image") / "mcuboot.conf"
     if build.sysbuild and target.parent.name == "mcuboot":  # sysbuild/mcuboot/prj.conf
         why = (
             "sysbuild/mcuboot/ replaces MCUboot's whole configuration: copy MCUboot's own prj.conf "

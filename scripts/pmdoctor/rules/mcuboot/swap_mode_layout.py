@@ -7,17 +7,20 @@ from typing import Iterator
 from ...model import (
     Build,
     Era,
+    Kconfig,
     Layout,
     LayoutKind,
+    Partition,
     Source,
     secondary_slot_name,
 )
 from ...model.findings import Finding, Fix, Severity
 from .. import rule
-from .._shared import targets as fixes
 from .._shared.common import (
     mcuboot_image,
+    user_setting,
 )
+from .._shared.edit_helpers import advice, kconfig_fix, neighbours_in_the_way, static_fix, sysbuild_fix
 from .._shared.layouts import hx
 from .._shared.mcuboot import app_declared_mode
 from ._common import mcuboot_mode, on_external_flash, slot_layout, slot_sector, user_partition
@@ -63,6 +66,15 @@ def swap_mode_layout(build: Build) -> Iterator[Finding]:
     `SB_CONFIG_MCUBOOT_MODE_*` and let Partition Manager generate the
     partitions once, then copy them into the static file. Swap-using-move
     (the sysbuild default) needs no scratch at all.
+
+    Edits: switching to swap-using-move (the mode line replaced in
+    `sysbuild.conf`, or in MCUboot's fragment before sysbuild; the fix
+    checker cannot rebuild the layout from a mode, so `west build -p`
+    confirms it), and growing a too-small scratch area when the flash after
+    it is free (mechanical once re-checked). Advice: adding a
+    missing scratch, moving one off external flash, the direct-XIP
+    partitions and a single-slot secondary, because each needs free flash
+    or a choice of which partition gives it up.
     """
     layout = slot_layout(build)
     mode = mcuboot_mode(build)
@@ -171,7 +183,7 @@ def _scratch(build: Build, layout: Layout) -> Iterator[Finding]:
                 "MCUboot logs 'not all sectors fit inside scratch' and refuses to swap"
             ),
             location=shown.source,
-            fixes=[Fix(f"make `{name}` at least {hx(largest)} bytes", shown.source.file)],
+            fixes=[_grown_scratch(build, layout, scratch, largest, name)],
             subject=("scratch-small",),
         )
 
@@ -222,14 +234,38 @@ def _mode_source(build: Build) -> Source:
 
 
 def _mode_fix(build: Build) -> Fix:
+    """Swap-using-move instead of scratch: the user's scratch line goes, the move line comes."""
+    why = "use swap-using-move, which needs no scratch"
     if build.sysbuild:
         # NCS < 3.0 names swap-using-move SWAP_WITHOUT_SCRATCH.
         modern = "SB_CONFIG_MCUBOOT_MODE_SWAP_USING_MOVE" in build.sysbuild_config
         option = "MCUBOOT_MODE_SWAP_USING_MOVE" if modern else "MCUBOOT_MODE_SWAP_WITHOUT_SCRATCH"
-        return fixes.build_option(build, option, "y", "use swap-using-move, which needs no scratch")
-    return fixes.image_kconfig(
+        scratch = "SB_CONFIG_MCUBOOT_MODE_SWAP_SCRATCH"
+        drop = [(scratch, None)] if scratch in build.user_configs.get("sysbuild.conf", Kconfig()) else []
+        return sysbuild_fix(
+            build, [*drop, (f"SB_CONFIG_{option}", "y")], f"{why} — sysbuild forces this into every image"
+        )
+    mcuboot = mcuboot_image(build)
+    scratch = "CONFIG_BOOT_SWAP_USING_SCRATCH"
+    drop = [(scratch, None)] if mcuboot is not None and user_setting(build, mcuboot, scratch) else []
+    return kconfig_fix(
         build,
-        mcuboot_image(build),
-        ["CONFIG_BOOT_SWAP_USING_MOVE=y"],
-        "use swap-using-move, which needs no scratch",
+        mcuboot,
+        [*drop, ("CONFIG_BOOT_SWAP_USING_MOVE", "y")],
+        f"{why} — add to mcuboot's configuration",
     )
+
+
+def _grown_scratch(build: Build, layout: Layout, scratch: Partition, largest: int, name: str) -> Fix:
+    """Grow the scratch area in place when the flash after it is free; otherwise say what is in the way."""
+    words = f"make `{name}` at least {hx(largest)} bytes"
+    end = scratch.address + largest
+    blocking = neighbours_in_the_way(layout, scratch, scratch.end, end)
+    if blocking or layout.kind is LayoutKind.DEVICETREE:
+        conflict = (
+            f"growing `{name}` would overlap `{blocking[0].name}`; move it first"
+            if blocking
+            else "the overlay that defines it decides where it can grow"
+        )
+        return advice(words, conflict)
+    return static_fix(build, layout, {name: {"size": largest}}, words)

@@ -17,10 +17,10 @@ from ...model import (
 from ...model import soc as socs
 from ...model.findings import Finding, Fix, Severity, Text
 from .. import rule
-from .._shared import targets as fixes
 from .._shared.common import (
     mcuboot_image,
 )
+from .._shared.edit_helpers import kconfig_fix, static_target, sysbuild_fix
 from ._common import mcuboot_mode, slot_layout, user_partition
 
 
@@ -70,6 +70,11 @@ def updateable_images_mismatch(build: Build) -> Iterator[Finding]:
     `SB_CONFIG_MCUBOOT_APP_SYNC_UPDATEABLE_IMAGES=y`. Child-image builds: set
     `CONFIG_UPDATEABLE_IMAGE_NUMBER` to the same value in `prj.conf` and
     `child_image/mcuboot.conf`. Add the missing slot pair to the static file.
+
+    Mechanical for the count: MCUboot's number is kept (its slots are what
+    the layout has) and the app is set to match, in `sysbuild.conf` or in
+    both images' fragments before sysbuild. Advice for a missing slot pair:
+    where a new pair goes in flash is a layout decision.
     """
     mcuboot = mcuboot_image(build)
     layout = slot_layout(build)
@@ -104,15 +109,19 @@ def updateable_images_mismatch(build: Build) -> Iterator[Finding]:
 
 def _images_fix(build: Build, count: int) -> List[Fix]:
     if build.sysbuild:
+        settings = [("SB_CONFIG_MCUBOOT_UPDATEABLE_IMAGES", str(count))]
+        sync = "SB_CONFIG_MCUBOOT_APP_SYNC_UPDATEABLE_IMAGES"
+        if sync in build.sysbuild_config and not build.sysbuild_config.enabled(sync):
+            settings.append((sync, "y"))  # else the app keeps its own number
         return [
-            fixes.build_option(
-                build, "MCUBOOT_UPDATEABLE_IMAGES", str(count), "one number for app and MCUboot"
+            sysbuild_fix(
+                build, settings, "one number for app and MCUboot — sysbuild forces this into every image"
             )
         ]
-    line = [f"CONFIG_UPDATEABLE_IMAGE_NUMBER={count}"]
+    line = [("CONFIG_UPDATEABLE_IMAGE_NUMBER", str(count))]
     return [
-        fixes.image_kconfig(build, build.app, line, "set the same number in the app"),
-        fixes.image_kconfig(build, build.image("mcuboot"), line, "and in MCUboot"),
+        kconfig_fix(build, build.app, line, "set the same number in the app — add to app's configuration"),
+        kconfig_fix(build, build.image("mcuboot"), line, "and in MCUboot — add to mcuboot's configuration"),
     ]
 
 
@@ -131,7 +140,7 @@ def _missing_slots(layout: Layout, index: int, single: bool) -> List[str]:
 def _missing_pairs(build: Build, layout: Layout, expected: int) -> Iterator[Finding]:
     single = mcuboot_mode(build) in ("single", "ram-load")
     mcuboot = mcuboot_image(build)
-    static = fixes.static_file(build, layout.domain) if layout.kind is not LayoutKind.DEVICETREE else None
+    static = static_target(build, layout.domain).file if layout.kind is not LayoutKind.DEVICETREE else None
     listed = 0
     # Each step either finds an image's slots in the layout or reports them, and reports stop
     # after _PAIRS_LISTED: the loop ends within the layout's size, whatever `expected` is.

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from typing import Iterator, List, Tuple
 
-from ...model import Build, Source
+from ...model import Build, Layout, Source
+from ...model.edits import Action, StaticEdit
 from ...model.findings import Finding, Fix, Severity
 from ...model.pm import static_file_names
 from .. import rule
-from .._shared import targets as fixes
+from .._shared.edit_helpers import partition_entries, static_target, target_words
 
 
 def static_in_use(build: Build) -> bool:
@@ -63,6 +64,12 @@ def no_static_layout_for_dfu(build: Build) -> Iterator[Finding]:
     `pm_static.yml` in the application directory (and
     `build/partitions_CPUNET.yml` to `pm_static_<board>_CPUNET.yml` on the
     nRF5340 when the network core is updated).
+
+    Mechanical: the fix creates the static file the build will read (the
+    name `PM_STATIC_YML_FILE` or the board's search order gives, else
+    `pm_static.yml` in the application directory) with every partition of
+    the generated layout, one per domain. Freezing is safe for the field:
+    nothing moves, the current layout only stops moving.
     """
     if not build.partition_manager or static_in_use(build):
         return
@@ -74,7 +81,7 @@ def no_static_layout_for_dfu(build: Build) -> Iterator[Finding]:
         return
     symbol, where = bootloaders[0]
     generated = build.layout_for_domain(None)
-    target = fixes.static_file(build)
+    target = static_target(build).file
     yield Finding(
         message=(
             f"{symbol} is set but the layout is dynamic (no pm_static*.yml in {source}): the next NCS "
@@ -83,7 +90,8 @@ def no_static_layout_for_dfu(build: Build) -> Iterator[Finding]:
         location=where,
         evidence=[f"{s} ({w})" for s, w in bootloaders]
         + [f"looked for: {', '.join(static_file_names(build.board, build.cmake_cache))}"],
-        fixes=[
+        fixes=[_freeze(build, layout) for layout in _generated(build)]
+        or [
             Fix(
                 "freeze the current layout as the static configuration",
                 target,
@@ -91,4 +99,27 @@ def no_static_layout_for_dfu(build: Build) -> Iterator[Finding]:
             )
         ],
         subject=("no-static",),
+    )
+
+
+def _generated(build: Build) -> List[Layout]:
+    """The generated layouts to freeze: the app core's first, then other domains (CPUNET)."""
+    return sorted(build.layouts, key=lambda layout: layout.domain is not None)
+
+
+def _freeze(build: Build, layout: Layout) -> Fix:
+    """Create the static file the build will read, with every partition Partition Manager placed."""
+    target = static_target(build, layout.domain)
+    edits = tuple(
+        StaticEdit(target, Action.ADD, name, entries=partition_entries(part), domain=layout.domain)
+        for name, part in layout.partitions.items()
+    )
+    source = layout.file if layout.file else "build/partitions.yml"
+    return Fix(
+        "freeze the current layout as the static configuration"
+        + (f" of the {layout.domain} domain" if layout.domain else "")
+        + (f" ({target.convention})" if target_words(target) != target.file.name else ""),
+        target.file,
+        f"cp {source} {target.file}",
+        edits=edits,
     )

@@ -30,16 +30,22 @@ def _why_unused(build: Build, candidate: Path, used: Dict[Path, str]) -> Optiona
     names = static_file_names(build.board, build.cmake_cache)
     yml_name = candidate.stem + ".yml"
     target = source / (yml_name if yml_name in names else "pm_static.yml")
+    # A file the CMake cache names wins over anything in the application directory: a moved
+    # or renamed copy would be ignored just the same.
+    named = next((path for path, how in used.items() if "PM_STATIC_YML_FILE" in how), None)
     if folder in ("sysbuild", "child_image") or relative.parent == Path("boards"):
         return (
             f"sits in {relative.parent.as_posix()}/, where Partition Manager does not look for static files "
             "(it reads only the application directory)",
-            f"move it to {target}",
+            _merge_into(named) if named else f"move it to {target}",
         )
     if folder:
         return _board_dir_file(build, candidate, relative)
     if candidate.suffix == ".yaml":
-        return ("has the extension .yaml; Partition Manager looks only for .yml", f"rename it to {yml_name}")
+        return (
+            "has the extension .yaml; Partition Manager looks only for .yml",
+            _merge_into(named) if named else f"rename it to {yml_name}",
+        )
     if candidate.name in names:
         winner = next(iter(used), None)
         how = used.get(winner, "") if winner is not None else ""
@@ -50,6 +56,13 @@ def _why_unused(build: Build, candidate: Path, used: Dict[Path, str]) -> Optiona
             f"merge your changes into {winner.name if winner else 'the file in use'} and delete this one",
         )
     return _misnamed(build, candidate, names)
+
+
+def _merge_into(named: Path) -> str:
+    return (
+        f"merge your changes into {named}, which PM_STATIC_YML_FILE names and which wins over the "
+        "application directory, and delete this one"
+    )
 
 
 def _misnamed(build: Build, candidate: Path, names: List[str]) -> Optional[Tuple[str, str]]:
@@ -103,6 +116,13 @@ def static_file_not_used(build: Build) -> Iterator[Finding]:
     Keep exactly one static file per build target in the application
     directory, named as the search order expects; merge edits into the file
     that is actually used (the header of `west pmdoctor` shows it).
+
+    Advice, not an edit: the cure moves, renames or merges whole files, which
+    is not a change to keys of one file; and whether the unused file or the
+    one in use holds the layout you mean to ship is the project's call. When
+    the CMake cache names the static file (`PM_STATIC_YML_FILE`), the fix
+    sends the changes there, since a moved or renamed copy would be ignored
+    too.
     """
     if not build.partition_manager or build.source_dir is None or not build.static_candidates:
         return
