@@ -238,3 +238,22 @@ def test_every_fix_with_edits_is_either_checked_or_names_its_conflict(tmp_path: 
     for finding in analyze(build_dir).findings:
         for fix in finding.fixes:
             assert not fix.edits or fix.checked is True or fix.conflict
+
+
+def test_removing_a_slot_before_the_free_space_entry_hands_its_space_to_that_entry():
+    """The bundled example: its static file names external_flash's free space, so Partition
+    Manager recomputes nothing and wants the region's static partitions to meet it. Dropping
+    the nRF5340 slots alone leaves a hole (PMD105 on the edited model); the fix also moves
+    the free-space entry down over the hole, and that passes its check."""
+    example = Path(__file__).resolve().parents[1] / "examples" / "pinnacle100-qspi-secondary" / "build"
+    analysis = analyze(example)
+    [foreign] = [f for f in analysis.findings if f.rule == "PMD201"]
+    removal = foreign.fixes[0]
+    removed = {edit.partition for edit in removal.edits if edit.key is None}
+    assert removed == {"mcuboot_primary_1", "mcuboot_secondary_1", "pcd_sram"}
+    assert removal.checked and removal.mechanical, removal.conflict
+    edited = simulate(analysis.build, removal.edits)
+    free = edited.static_files[0].layout.partitions["external_flash"]
+    assert (free.address, free.address + free.size) == (0xE0000, 0x800000)
+    holes_left = simulate(analysis.build, [e for e in removal.edits if e.partition != "external_flash"])
+    assert "PMD105" in {f.rule for f in run_all(holes_left)}

@@ -204,3 +204,22 @@ def _wrapped(node: str, body: str) -> str:
 
 
 Edit = Union[StaticEdit, KconfigEdit, OverlayEdit]
+
+
+def snippet_text(edits: Tuple[Edit, ...]) -> str:
+    """The edits' text as one snippet: several keys set on one partition read as one YAML block."""
+    lines: list = []
+    previous: Optional[StaticEdit] = None
+    for edit in edits:
+        if (
+            isinstance(edit, StaticEdit)
+            and edit.action is Action.SET
+            and previous is not None
+            and previous.partition == edit.partition
+        ):
+            lines[-1] += f"\n  {edit.key}: {_yaml_scalar(edit.value)}"
+        else:
+            lines.append(edit.text)
+        is_set = isinstance(edit, StaticEdit) and edit.action is Action.SET and edit.key
+        previous = edit if is_set else None
+    return "\n".join(lines)

@@ -7,7 +7,7 @@ from pathlib import Path, PurePath
 from typing import Callable, List, Optional, Tuple, Union
 
 from . import UNKNOWN, Named, Source
-from .edits import Edit
+from .edits import Edit, snippet_text
 from .symptoms import Symptom
 
 
@@ -132,8 +132,8 @@ class Fix:
         if self.file is None:
             object.__setattr__(self, "file", self.edits[0].target.file)
         if self.snippet is None:
-            same_file = [edit.text for edit in self.edits if edit.target.file == self.file]
-            object.__setattr__(self, "snippet", "\n".join(same_file))
+            same_file = tuple(edit for edit in self.edits if edit.target.file == self.file)
+            object.__setattr__(self, "snippet", snippet_text(same_file))
 
     @property
     def mechanical(self) -> bool:

@@ -155,6 +155,40 @@ def _placeholders_around(layout: Layout, changes: Dict[str, Dict[str, object]]) 
     return adjusted
 
 
+def released_to_free_space(layout: Layout, removed: Sequence[str]) -> List[StaticEdit]:
+    """Edits that hand space freed by removing partitions to the region's free-space entry.
+
+    A static file that names a region's free space (`external_flash:` copied from
+    partitions.yml) keeps it as written: Partition Manager then recomputes nothing and
+    requires the region's static partitions to meet it ("not packed at the start of
+    region"). So the entry grows over a hole the removal leaves next to it.
+    """
+    edits: List[StaticEdit] = []
+    gone = set(removed)
+    for name, region in layout.regions.items():
+        free = layout.get(name)
+        if (
+            free is None
+            or not free.has_extent
+            or not any((layout.get(n) is not None and layout.get(n).region == name) for n in gone)
+        ):
+            continue
+        kept = [
+            p
+            for p in layout.partitions.values()
+            if p.region == name and p.has_extent and not p.is_container and p.name not in gone | {name}
+        ]
+        if region.placement_strategy == "end_to_start":
+            start = free.address
+            end = min((p.address for p in kept if p.address >= free.end), default=region.end or free.end)
+        else:  # start_to_end: the free space follows the packed partitions
+            start = max((p.end for p in kept if p.end <= free.address), default=region.base or free.address)
+            end = free.end
+        if (start, end) != (free.address, free.end):
+            edits.extend(targets.extent_edits(free, address=start, size=end - start))
+    return edits
+
+
 def _user_static_layout(build: Build, layout: Layout) -> Optional[Layout]:
     if layout.kind is LayoutKind.STATIC:
         return layout

@@ -12,6 +12,7 @@ from ...model.findings import Finding, Fix, Severity
 from .. import rule
 from .._shared import targets
 from .._shared.common import mcuboot_image, static_layout_for
+from .._shared.edit_helpers import released_to_free_space
 from .._shared.layouts import hx
 
 
@@ -269,6 +270,8 @@ def _foreign_finding(
     )
     names = ", ".join(e.part.name for e in entries)
     removals = [targets.static_remove(e.part.name) for e in entries]
+    if static is not None:  # the static file's own free-space entry must meet what is left
+        removals += released_to_free_space(layout, [e.part.name for e in entries])
     fixes = [targets.static_fix(build, layout.domain, removals, f"remove {names} from the static file")]
     fixes.append(_regenerate_fix(build, layout.domain))
     yield Finding(
