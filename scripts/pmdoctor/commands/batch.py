@@ -28,7 +28,6 @@ from ..inputs.scope import Environment
 from ..report import RenderOptions, streamer
 from ..report.stream import Failure, Piece, Stream, Totals
 from .common import (
-    EXIT_FINDINGS,
     EXIT_INTERNAL,
     EXIT_OK,
     EXIT_USAGE,
@@ -36,6 +35,7 @@ from .common import (
     OutputOptions,
     Report,
     UsageError,
+    findings_exit_code,
     is_terminal,
     write_document,
 )
@@ -113,12 +113,8 @@ def check_target(target: Target, job: Job) -> Result:
 
 def rendered(analysis: Any, job: Job) -> Result:
     """An analysed build as every report's piece, and its exit code."""
-    from ..model.findings import Severity
-
     pieces = [_stream(fmt).piece(analysis, options) for fmt, options in job.reports if streamer(fmt)]
-    fail_on = Severity(job.fail_on)
-    failing = any(f.effective_severity.at_least(fail_on) for f in analysis.findings)
-    code = EXIT_FINDINGS if failing and not job.exit_zero else EXIT_OK
+    code = findings_exit_code(analysis.findings, job.fail_on, job.exit_zero)
     return Result(pieces, code, analysis=analysis if job.keep_analyses else None)
 
 

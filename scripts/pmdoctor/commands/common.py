@@ -88,7 +88,6 @@ def absolute(paths: Iterable[str], ctx: Context) -> List[Path]:
 
 def emit(analyses: list, output: OutputOptions, ctx: Context) -> int:
     """Render analyses in the chosen formats, write them, and compute the exit code."""
-    from ..model.findings import Severity
     from ..report import renderer, streamer
     from ..report.stream import whole
 
@@ -103,11 +102,17 @@ def emit(analyses: list, output: OutputOptions, ctx: Context) -> int:
     except UsageError as error:
         ctx.stderr.write(f"pmdoctor: {error}\n")
         return EXIT_USAGE
-    if output.exit_zero:
-        return EXIT_OK
-    fail_on = Severity(output.fail_on)
-    failing = any(f.effective_severity.at_least(fail_on) for a in analyses for f in a.findings)
-    return EXIT_FINDINGS if failing else EXIT_OK
+    findings = [finding for analysis in analyses for finding in analysis.findings]
+    return findings_exit_code(findings, output.fail_on, output.exit_zero)
+
+
+def findings_exit_code(findings: Iterable, fail_on: str, exit_zero: bool) -> int:
+    """1 when a finding is at or above ``--fail-on`` (unless ``--exit-zero``), else 0."""
+    from ..model.findings import Severity
+
+    threshold = Severity(fail_on)
+    failing = any(finding.effective_severity.at_least(threshold) for finding in findings)
+    return EXIT_FINDINGS if failing and not exit_zero else EXIT_OK
 
 
 def write_document(report: Report, text: str, ctx: Context) -> None:
