@@ -119,7 +119,7 @@ def batch_figures(
     sources = source_builds(corpus)
     if not sources:
         return ["batch: no build directory to replicate"]
-    origin = "corpus" if Path(sources[0]).is_relative_to(Path(corpus or DEFAULT_CORPUS)) else "fixtures"
+    origin = "corpus" if Path(sources[0]).is_relative_to(Path(corpus or DEFAULT_CORPUS)) else "fixture"
     with tempfile.TemporaryDirectory(prefix="pmdoctor-batch-") as temporary:
         root = Path(temporary) / "builds"
         replicate(sources, root, builds)

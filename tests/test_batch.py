@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -112,15 +113,16 @@ def test_sarif_is_one_run_and_junit_one_suite_per_build(tmp_path):
 
 def test_progress_line_on_a_terminal_only(tmp_path):
     twister_out(tmp_path)
-    for index in range(46):  # a run of seconds: the progress line shows after half a second
-        shutil.copytree(HEALTHY, tmp_path / "twister-out" / "more" / f"b{index}")
+    # Well over half a second of work even on a fast machine: the progress line shows after that.
+    for index in range(146):
+        shutil.copytree(HEALTHY, tmp_path / "twister-out" / "more" / f"b{index}", copy_function=os.link)
     argv = ("--recursive", "twister-out", "--jobs", "1", "--format", "json", "-o", "out.json")
     on_tty = run_on_tty(argv, cwd=tmp_path, stream="stderr", env={"CI": ""})
-    assert "\r[" in on_tty.output and "/50] " in on_tty.output
+    assert "\r[" in on_tty.output and "/150] " in on_tty.output
     assert on_tty.output.endswith("\r\x1b[K")  # erased at the end
     piped = run_pmdoctor(*argv, cwd=tmp_path, env={"CI": ""})
     assert piped.stderr == ""
-    assert len(json.loads((tmp_path / "out.json").read_text())["builds"]) == 50
+    assert len(json.loads((tmp_path / "out.json").read_text())["builds"]) == 150
 
 
 @pytest.mark.parametrize("argv", [["--jobs", "0"], ["--jobs", "two"], ["triage", "x", "--jobs", "2"]])
