@@ -261,32 +261,12 @@ def run_module(*argv: str, cwd: Path = ROOT, **kwargs) -> subprocess.CompletedPr
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
 def test_color_auto_on_a_terminal():
-    import pty
+    from tty_helpers import run_on_tty
 
     def on_terminal(*argv: str) -> str:
-        leader, follower = pty.openpty()
-        try:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "pmdoctor", "-d", str(BROKEN), *argv],
-                cwd=ROOT,
-                env=pmdoctor_env(),
-                stdout=follower,
-                stderr=subprocess.DEVNULL,
-            )
-            os.close(follower)
-            chunks = []
-            while True:
-                try:
-                    chunk = os.read(leader, 4096)
-                except OSError:  # EIO: the child closed the terminal
-                    break
-                if not chunk:
-                    break
-                chunks.append(chunk)
-            assert proc.wait(timeout=60) == 1
-        finally:
-            os.close(leader)
-        return b"".join(chunks).decode("utf-8", "replace")
+        run = run_on_tty(("-d", str(BROKEN), *argv), cwd=ROOT)
+        assert run.returncode == 1
+        return run.output
 
     assert ANSI in on_terminal()
     assert ANSI not in on_terminal("--color", "never")

@@ -55,7 +55,7 @@ def test_a_healthy_check_imports_neither_pykwalify_nor_dtlib_nor_other_commands(
     modules = imported("-d", str(HEALTHY), "--format", "json", cwd=tmp_path)
     assert "pmdoctor.commands.check" in modules
     assert not {"pykwalify", "devicetree", "devicetree.dtlib", "west"} & modules
-    assert _family(modules, "pmdoctor.commands.") == ["check", "common"]
+    assert _family(modules, "pmdoctor.commands.") == ["batch", "check", "common"]  # batch: check's runner
     assert [name for name in _family(modules, "pmdoctor.report.") if name in REPORTERS] == ["json_report"]
     assert "pmdoctor.loaders.logs" not in modules and "pmdoctor.inputs.sniff" not in modules
 

@@ -12,7 +12,7 @@ import atexit
 import os
 import sys
 from pathlib import Path
-from typing import Optional, Sequence, TextIO
+from typing import List, Optional, Sequence, TextIO, Tuple
 
 from . import __version__
 from .commands.common import (
@@ -61,21 +61,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument(
         "-f",
         "--format",
-        choices=FORMATS,
-        default=None,
-        help="output format (default: text, or west config pmdoctor.format)",
+        action=_FormatAction,
+        metavar="FORMAT[:FILE]",
+        help=f"output format: {', '.join(FORMATS)} (default: text, or west config pmdoctor.format; "
+        "auto: GitHub annotations under GitHub Actions, else text). Repeat for several reports: "
+        "FORMAT:FILE writes to FILE; of the formats without a file, the first goes to standard "
+        "output and a second to -o FILE",
     )
     parser.add_argument(
         "-o",
         "--output",
         metavar="PATH",
-        help="write the report to this file instead of standard output "
-        "(migrate: the directory for the .overlay files)",
+        help="write the report to this file instead of standard output (with two --format: the "
+        "second one's file; migrate: the directory for the .overlay files)",
     )
     parser.add_argument(
         "--fail-on",
         choices=[s.value for s in Severity],
-        default="error",
+        default=None,
         help="lowest severity that makes the exit code 1 (default: error)",
     )
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
@@ -146,8 +149,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "--map", action="store_true", help="check, triage: draw the layout in place of the text report"
     )
     parser.add_argument(
-        "-v", "--verbose", action="store_true", help="show all evidence; on internal errors, the traceback"
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show all evidence and the files read; on internal errors, the traceback",
     )
+    add_batch_arguments(parser)
     return parser
 
 
@@ -159,6 +166,150 @@ def _width(text: str) -> int:
     if not 80 <= value <= 1000:
         raise argparse.ArgumentTypeError(f"{value} columns: give 80 to 1000")
     return value
+
+
+# ----------------------------------------------------- batches and several reports
+
+
+def add_batch_arguments(parser: argparse.ArgumentParser) -> None:
+    """Many builds in one run, and reports to files beside the one on standard output."""
+    parser.add_argument(
+        "--recursive",
+        action="append",
+        metavar="DIR",
+        help="check every build directory below DIR (twister-out/, a folder of builds; repeatable); "
+        "sysbuild image folders are part of their build",
+    )
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=_positive,
+        metavar="N",
+        help="check N builds at a time (default: the number of CPUs); results keep their order",
+    )
+    for fmt in ("sarif", "junit", "json"):
+        parser.add_argument(
+            f"--{fmt}",
+            metavar="FILE",
+            dest=f"{fmt}_file",
+            help=f"also write a {fmt.upper() if fmt != 'junit' else 'JUnit XML'} report to FILE "
+            f"(same as --format {fmt}:FILE)",
+        )
+    parser.set_defaults(formats=())
+
+
+class _FormatAction(argparse.Action):
+    """``--format FORMAT[:FILE]``, repeatable: every one in ``formats``, the first without a file
+    in ``format`` (the report on standard output, as before several were possible)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        fmt, colon, path = str(values).partition(":")
+        if fmt not in FORMATS:
+            parser.error(
+                f"argument {option_string}: invalid choice: {fmt!r} (choose from {', '.join(FORMATS)})"
+            )
+        if colon and not path:
+            parser.error(f"argument {option_string}: {values!r} names no file after the colon")
+        namespace.formats = (*(getattr(namespace, "formats", None) or ()), (fmt, path or None))
+        if not colon and getattr(namespace, "format", None) is None:
+            namespace.format = fmt
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: give 1 or more")
+    return value
+
+
+# Options that do something only in some modes, as typed, and whether they were given.
+_GIVEN = {
+    "-d": lambda a: a.build_dir,
+    "--recursive": lambda a: a.recursive,
+    "--jobs": lambda a: a.jobs is not None,
+    "--format": lambda a: a.formats,
+    "-o": lambda a: a.output,
+    "--sarif": lambda a: a.sarif_file,
+    "--junit": lambda a: a.junit_file,
+    "--json": lambda a: a.json_file,
+    "--rules": lambda a: a.rules,
+    "--baseline": lambda a: a.baseline,
+    "--log": lambda a: a.log,
+    "--soc": lambda a: a.soc,
+    "--board": lambda a: a.board,
+    "--force": lambda a: a.force,
+    "--fail-on": lambda a: a.fail_on is not None,
+    "--exit-zero": lambda a: a.exit_zero,
+    "--sarif-root": lambda a: a.sarif_root,
+}
+_REPORTS = (
+    "--format",
+    "-o",
+    "--sarif",
+    "--junit",
+    "--json",
+    "--rules",
+    "--fail-on",
+    "--exit-zero",
+    "--sarif-root",
+)
+# What each command uses (a command not listed here checks its own options).
+_TAKES = {
+    "check": {"-d", "--recursive", "--jobs", "--baseline", "--log", *_REPORTS},
+    "triage": {"--soc", "--board", "--log", *_REPORTS},
+    "migrate": {"-d", "--format", "-o", "--force"},
+}
+_INFO = ("--list-rules", "--explain", "--rules-doc")
+
+
+def usage_problem(args: argparse.Namespace) -> Optional[str]:
+    """A flag that would do nothing, or two that conflict: the one line that says so (exit 2)."""
+    modes = [flag for flag, given in zip(_INFO, (args.list_rules, args.explain, args.rules_doc)) if given]
+    given = [flag for flag, test in _GIVEN.items() if hasattr(args, "formats") and test(args)]
+    if len(modes) > 1:
+        return f"{modes[0]} and {modes[1]} cannot be combined: choose one"
+    if modes:
+        inert = given + (["PATH"] if args.paths else [])
+        return f"{inert[0]} does nothing with {modes[0]}" if inert else None
+    takes = _TAKES.get(args.command)
+    inert = [flag for flag in given if takes is not None and flag not in takes]
+    if not inert:
+        return _several_reports(args)
+    users = [command for command, flags in _TAKES.items() if inert[0] in flags]
+    where = f" (it is for {' and '.join(users)})" if users else ""
+    return f"{inert[0]} does nothing with {args.command}{where}"
+
+
+def _several_reports(args: argparse.Namespace) -> Optional[str]:
+    to_stdout = [fmt for fmt, path in args.formats if path is None]
+    if len(to_stdout) > 2 or (len(to_stdout) == 2 and not args.output):
+        return (
+            f"--format {' and --format '.join(to_stdout)}: only one report can go to standard output; "
+            f"give the others a file (--format {to_stdout[-1]}:FILE), or -o FILE for the second"
+        )
+    if args.command == "migrate" and len(args.formats) > 1:
+        return "migrate prints one report: give --format once"
+    return None
+
+
+def report_files(args: argparse.Namespace) -> Tuple[Optional[str], Tuple[Tuple[str, str], ...]]:
+    """Where the report on standard output goes instead (-o), and every further report (format, file)."""
+    also: List[Tuple[str, str]] = []
+    plain = [fmt for fmt, path in args.formats if path is None]
+    output = args.output
+    if len(plain) == 2:  # the first to standard output, the second to -o
+        also.append((plain[1], args.output))
+        output = None
+    also += [(fmt, path) for fmt, path in args.formats if path is not None]
+    also += [
+        (fmt, getattr(args, f"{fmt}_file"))
+        for fmt in ("sarif", "junit", "json")
+        if getattr(args, f"{fmt}_file")
+    ]
+    return output, tuple(also)
 
 
 def build_parser(prog: str = "pmdoctor") -> argparse.ArgumentParser:
@@ -245,6 +396,10 @@ def invoked_as(argv0: Optional[str] = None) -> str:
 
 def _run(args: argparse.Namespace, ctx: Context) -> int:
     stdout, stderr = ctx.stdout, ctx.stderr
+    problem = usage_problem(args) if hasattr(args, "formats") else None
+    if problem is not None:
+        stderr.write(f"pmdoctor: {problem}\n")
+        return EXIT_USAGE
     if args.list_rules or args.rules_doc or args.explain:
         from .report.explain import explain, list_rules, rules_markdown
         from .rules import find
@@ -295,6 +450,8 @@ def _check_options(args: argparse.Namespace, ctx: Context):
         baseline=args.baseline,
         logs=args.log or (),
         output=output_options(args),
+        recursive=args.recursive or (),
+        jobs=args.jobs,
     )
 
 
@@ -355,15 +512,17 @@ _DISPATCH = {"check": _check, "fix": _fix, "map": _map, "migrate": _migrate, "tr
 
 def output_options(args: argparse.Namespace) -> OutputOptions:
     """The report options every command shares, from the parsed command line."""
+    output, also = report_files(args)
     return OutputOptions(
         format=args.format,
-        output=args.output,
-        fail_on=args.fail_on,
+        output=output,
+        fail_on=args.fail_on or "error",
         exit_zero=args.exit_zero,
         color=args.color,
         verbose=args.verbose,
         sarif_root=args.sarif_root,
         width=args.width,
+        also=also,
     )
 
 

@@ -34,6 +34,7 @@ class PmDoctor(WestCommand):
 
         code = run(
             args=args,
+            stdout=_unwrapped_stdout(args),
             config_get=config_get,
             command="west pmdoctor",
             environment=Environment.detect(west_zephyr=self._zephyr_project()),
@@ -47,3 +48,22 @@ class PmDoctor(WestCommand):
             return None
         configured = self.config.get("zephyr.base") if self.has_config else None
         return Path(self.topdir) / (configured or "zephyr")
+
+
+def _unwrapped_stdout(args: argparse.Namespace):
+    """Standard output as pmdoctor found it, for ``--color always``.
+
+    west calls ``colorama.init()``, whose wrapper strips ANSI escapes whenever
+    standard output is not a terminal: that would undo ``--color always`` in a
+    pipe (``| less -R``). Every other choice keeps west's stream.
+    """
+    if getattr(args, "color", None) != "always":
+        return None
+    try:
+        from colorama import initialise
+    except ImportError:  # pragma: no cover - west depends on colorama
+        return None
+    wrapped = getattr(initialise, "wrapped_stdout", None)  # older colorama: set by init() only
+    if wrapped is not None and sys.stdout is wrapped:
+        return getattr(initialise, "orig_stdout", None)
+    return None

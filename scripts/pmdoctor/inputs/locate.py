@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from ..loaders import MISSING, LoadError, file_problem, read_text
 from ..loaders.cmake import is_build_dir, parse_cmake_cache
@@ -43,13 +43,14 @@ def find_build_dir(
     dir_fmt: Optional[str] = None,
     cwd: Optional[Path] = None,
     board: Optional[str] = None,
+    command: str = "pmdoctor",
 ) -> Path:
-    """Pick the build directory the way ``west build`` does."""
+    """Pick the build directory the way ``west build`` does (``command``: how hints name pmdoctor)."""
     cwd = Path(cwd or os.getcwd())
     if explicit:
         path = real(cwd / explicit) if not Path(explicit).is_absolute() else Path(explicit)
         if not os.path.isdir(path):  # False, not an error, for a name too long for this system
-            raise NoBuildDirectory(f"{explicit}: no such directory")
+            raise NoBuildDirectory(_not_a_directory(explicit, path, command))
         if not is_build_dir(path):
             raise NoBuildDirectory(f"{explicit}: not a build directory (no CMakeCache.txt)")
         return path
@@ -72,6 +73,22 @@ def find_build_dir(
     raise NoBuildDirectory(
         "no build directory found (looked in: " + "; ".join(looked) + "); pass one with -d"
     )
+
+
+def _not_a_directory(given: str, path: Path, command: str) -> str:
+    """Why ``-d`` cannot be a build directory, with the command that fits a loose layout file."""
+    if not os.path.exists(path):  # missing, a dangling link or a link loop
+        return f"{given}: no such directory"
+    if not os.path.isfile(path):
+        return f"{given}: not a directory"
+    message = f"{given}: is a file, not a build directory"
+    if _LAYOUT_FILE.fullmatch(Path(path).name):
+        message += f" (to check a loose layout file: {command} triage {given})"
+    return message
+
+
+# Partition Manager files people pass to -d by mistake: triage reads them on their own.
+_LAYOUT_FILE = re.compile(r"(?:partitions|pm_static|regions)\w*\.ya?ml", re.IGNORECASE)
 
 
 def resolve_dir_fmt(dir_fmt: str, cwd: Path, board: Optional[str]) -> Optional[Path]:
@@ -120,6 +137,73 @@ def build_top(path: Path) -> Path:
     if not (top / "domains.yaml").is_file() and (top.parent / "domains.yaml").is_file():
         return top.parent
     return top
+
+
+# ---------------------------------------------------------------- discovery
+
+# Folders never searched for builds (besides hidden ones): caches and package trees.
+_NOT_SEARCHED = {"node_modules", "__pycache__"}
+# Deeper than any twister-out/ or workspace layout; a bound against pathological nesting.
+_MAX_DEPTH = 64
+
+
+def find_build_dirs(root: Path, unreadable: Optional[List[Path]] = None) -> List[Path]:
+    """Every build directory at or below ``root`` (``--recursive``), each once, sorted.
+
+    A build directory is not searched further: the image folders of a sysbuild
+    build or a child-image build are part of it, not builds of their own, and
+    ``twister-out/<platform>/<suite>/<test>/`` holds one build per test.
+    Hidden folders (``.git``, ``.west``, ``.venv``) are skipped. A symbolic
+    link to a folder counts only when it points at a build directory: links
+    are never walked, so no link loop and no link out into an unrelated tree
+    (the SDK, the home directory) is searched, and a build reached through
+    several links is listed once. Folders that cannot be listed are appended
+    to ``unreadable`` when given.
+    """
+    root = Path(root)
+    if is_build_dir(root):
+        return [build_top(root)]  # an image folder of a sysbuild build means the whole build
+    found: Dict[Path, Path] = {}
+    stack: List[Tuple[Path, bool, int]] = [(root, False, 0)]
+    while stack:
+        directory, through_link, depth = stack.pop()
+        try:
+            with os.scandir(directory) as listing:
+                entries = list(listing)
+        except OSError:
+            if unreadable is not None and not through_link:
+                unreadable.append(directory)
+            continue
+        if directory != root and _holds_build(directory, entries):
+            found.setdefault(real(directory), directory)
+            continue
+        if through_link or depth >= _MAX_DEPTH:
+            continue
+        for entry in entries:
+            if entry.name.startswith(".") or entry.name in _NOT_SEARCHED:
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((Path(entry.path), False, depth + 1))
+                elif entry.is_symlink() and entry.is_dir():
+                    stack.append((Path(entry.path), True, depth + 1))
+            except OSError:  # vanished meanwhile, or a link loop
+                continue
+    return sorted(found.values(), key=lambda path: path.parts)
+
+
+def _holds_build(directory: Path, entries: List[os.DirEntry]) -> bool:
+    """A build directory, judged from its listing (no further system call in the common case)."""
+    for entry in entries:
+        if entry.name == "CMakeCache.txt":
+            return not entry.is_symlink() or is_build_dir(directory)
+    return False
+
+
+def build_key(path: Path) -> Path:
+    """What makes two build directories the same build: ``-d build`` and ``-d build/mcuboot``
+    of a sysbuild build, or two links to one folder, share it."""
+    return real(build_top(Path(path)))
 
 
 # ------------------------------------------------------------------ listing

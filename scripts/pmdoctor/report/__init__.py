@@ -9,9 +9,12 @@ from typing import TYPE_CHECKING, Callable, Dict, List, Optional
 
 if TYPE_CHECKING:  # pragma: no cover - a reporter is imported only when its format is chosen
     from ..analysis import Analysis
+    from .stream import Stream
 
 # Every format, without importing a reporter (the CLI lists them in --help).
-FORMATS = ("github", "html", "json", "junit", "markdown", "sarif", "text")
+FORMATS = ("auto", "concise", "github", "html", "json", "junit", "markdown", "sarif", "text")
+# `auto` is no reporter: the command picks github, or text, where the report is written.
+AUTO = "auto"
 
 
 @dataclass(frozen=True)
@@ -23,16 +26,17 @@ class RenderOptions:
     command: str = "pmdoctor"
     # SARIF URIs are relative to this (the repository root for code scanning).
     sarif_root: Optional[Path] = None
-    # Columns the layout map may use (None: the terminal's width, at least 80).
+    # Columns the text report wraps to and the layout map may use (None: the terminal's width,
+    # at least 80, on a terminal; 100 for a report not read on one).
     width: Optional[int] = None
 
 
 Renderer = Callable[[List["Analysis"], RenderOptions], str]
 
-
 # The module of each format's reporter.
 _MODULES = {
     "text": "text",
+    "concise": "concise",
     "json": "json_report",
     "sarif": "sarif",
     "markdown": "markdown",
@@ -47,6 +51,16 @@ _MODULES = {
 def renderer(fmt: str) -> Renderer:
     """The renderer of one format, importing only its module (KeyError for an unknown format)."""
     return import_module(f"{__name__}.{_MODULES[fmt]}").render
+
+
+# Reports that are no --format: the module and name of their stream.
+_EXTRA_STREAMS = {"step-summary": ("github", "STEP_SUMMARY")}
+
+
+def streamer(fmt: str) -> Optional[Stream]:
+    """The format piece by piece (None when it renders only whole documents)."""
+    module, name = _EXTRA_STREAMS.get(fmt, (_MODULES.get(fmt, fmt), "STREAM"))
+    return getattr(import_module(f"{__name__}.{module}"), name, None)
 
 
 def renderers() -> Dict[str, Renderer]:

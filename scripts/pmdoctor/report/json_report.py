@@ -11,20 +11,33 @@
                  "summary": {"error", "warning", "note"},
                  "inferred": {"board"|"soc": {"value", "evidence", "confidence"}}, …}]}
 
-Keys are only ever added, never renamed or removed.
+A build directory that could not be checked (in a batch) keeps the keys above,
+empty, and adds ``"error"``: why. Keys are only ever added, never renamed or removed.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any, Dict, List
+from functools import lru_cache
+from typing import Any, Dict, List, Tuple
 
 from .. import __version__
 from ..analysis import Analysis
-from ..model.findings import Finding, shown
+from ..model.findings import Finding, Severity, shown
 from . import RenderOptions
 from ._edits import fix_data
 from .paths import display_path, relative_shower
+from .stream import (
+    Failure,
+    Piece,
+    Stream,
+    Totals,
+    first_rule,
+    json_close,
+    json_frame,
+    json_item,
+    severity_counts,
+    whole,
+)
 
 
 def finding_dict(finding: Finding, options: RenderOptions) -> Dict[str, Any]:
@@ -100,9 +113,46 @@ def build_dict(analysis: Analysis, options: RenderOptions) -> Dict[str, Any]:
     }
 
 
-def render(analyses: List[Analysis], options: RenderOptions) -> str:
-    document = {
-        "tool": {"name": "pmdoctor", "version": __version__},
-        "builds": [build_dict(a, options) for a in analyses],
+def failure_dict(failure: Failure, options: RenderOptions) -> Dict[str, Any]:
+    """A build directory that could not be checked: the usual keys, empty, and ``error`` saying why."""
+    return {
+        "build_dir": display_path(failure.path, options.cwd) or ".",
+        "era": None,
+        "board": None,
+        "soc": None,
+        "images": [],
+        "findings": [],
+        "summary": {severity.value: 0 for severity in Severity},
+        "error": failure.message,
     }
-    return json.dumps(document, indent=2) + "\n"
+
+
+@lru_cache(maxsize=1)
+def _frame() -> Tuple[str, str, str]:
+    return json_frame({"tool": {"name": "pmdoctor", "version": __version__}, "builds": []}, ("builds",))
+
+
+class JsonStream(Stream):
+    """``{"tool": …, "builds": [`` + one object per build + ``]}``."""
+
+    separator = ","
+
+    def head(self, totals: Totals, options: RenderOptions) -> str:
+        return _frame()[0]
+
+    def piece(self, analysis: Analysis, options: RenderOptions) -> Piece:
+        text = json_item(build_dict(analysis, options), _frame()[1])
+        return Piece(text, severity_counts(analysis), first_rule(analysis))
+
+    def failed(self, failure: Failure, options: RenderOptions) -> Piece:
+        return Piece(json_item(failure_dict(failure, options), _frame()[1]), failure=failure)
+
+    def tail(self, totals: Totals, options: RenderOptions) -> str:
+        return json_close(_frame()[2], empty=not totals.builds) + "\n"
+
+
+STREAM = JsonStream()
+
+
+def render(analyses: List[Analysis], options: RenderOptions) -> str:
+    return whole(STREAM, analyses, options)

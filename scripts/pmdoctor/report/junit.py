@@ -18,6 +18,7 @@ from ..rules import load_all
 from . import RenderOptions
 from ._neutral import one_line
 from .paths import display_path, relative_shower
+from .stream import Failure, Piece, Stream, Totals, first_rule, whole
 
 
 def _case_name(finding: Finding) -> str:
@@ -64,11 +65,50 @@ def _suite(analysis: Analysis, options: RenderOptions) -> ET.Element:
     return suite
 
 
+class JunitStream(Stream):
+    """``<testsuites>`` with the run's totals, then one ``<testsuite>`` per build."""
+
+    totals_first = True  # the root element carries the totals
+
+    def head(self, totals: Totals, options: RenderOptions) -> str:
+        root = ET.Element("testsuites", name="pmdoctor")
+        root.set("tests", str(totals.count("tests")))
+        root.set("failures", str(totals.count("failures")))
+        if totals.failures:  # build directories that could not be checked
+            root.set("errors", str(len(totals.failures)))
+        if not totals.builds:
+            return _DECLARATION + ET.tostring(root, encoding="unicode")
+        root.text = _MARK
+        return _DECLARATION + ET.tostring(root, encoding="unicode").split(_MARK)[0]
+
+    def piece(self, analysis: Analysis, options: RenderOptions) -> Piece:
+        suite = _suite(analysis, options)
+        counts = {"tests": int(suite.get("tests", "0")), "failures": int(suite.get("failures", "0"))}
+        return Piece(_placed(suite), counts, first_rule(analysis))
+
+    def failed(self, failure: Failure, options: RenderOptions) -> Piece:
+        where = one_line(display_path(failure.path, options.cwd) or ".")
+        suite = ET.Element("testsuite", name=f"pmdoctor {where}", tests="1", failures="0", errors="1")
+        case = ET.SubElement(suite, "testcase", classname=where, name="pmdoctor could not check this build")
+        ET.SubElement(case, "error", message=one_line(failure.message), type="error")
+        return Piece(_placed(suite), {"tests": 1}, failure=failure)
+
+    def tail(self, totals: Totals, options: RenderOptions) -> str:
+        return "\n</testsuites>\n" if totals.builds else "\n"
+
+
+_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
+_MARK = "\ue000pmdoctor-suites\ue000"  # a private-use character: never in ET's escaped output
+
+
+def _placed(suite: ET.Element) -> str:
+    """A suite indented as ``ET.indent`` places it inside the root."""
+    ET.indent(suite, level=1)
+    return "\n  " + ET.tostring(suite, encoding="unicode")
+
+
+STREAM = JunitStream()
+
+
 def render(analyses: List[Analysis], options: RenderOptions) -> str:
-    root = ET.Element("testsuites", name="pmdoctor")
-    suites = [_suite(analysis, options) for analysis in analyses]
-    root.extend(suites)
-    root.set("tests", str(sum(int(s.get("tests", "0")) for s in suites)))
-    root.set("failures", str(sum(int(s.get("failures", "0")) for s in suites)))
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return whole(STREAM, analyses, options)

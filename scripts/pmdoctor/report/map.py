@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import shutil
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import List, Optional
 
 from ..analysis import Analysis
@@ -96,9 +96,14 @@ def render(analyses: List[Analysis], options: RenderOptions) -> str:
     return "\n".join(out) + "\n"
 
 
+def _plain(line: str, color: str) -> str:
+    return line
+
+
 def _build(analysis: Analysis, options: RenderOptions, paint: _Paint, width: int) -> List[str]:
     out: List[str] = []
-    for line in _header(analysis.build, options):
+    # The text report's header, unpainted and unwrapped: the map wraps and paints it itself.
+    for line in _header(analysis.build, replace(options, width=None), _plain):
         wrapped = _wrap(line, width, "    ")
         out += [paint.color(w, "LIGHTGREEN_EX") for w in wrapped] if line.startswith("===") else wrapped
     out.append("")

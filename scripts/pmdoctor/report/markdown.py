@@ -19,6 +19,7 @@ from . import RenderOptions
 from ._edits import note_lines, other_files
 from ._neutral import block_lines, md_code, md_fence, md_text
 from .paths import display_path, source_shower
+from .stream import Failure, Piece, Stream, Totals, first_rule, severity_counts, whole
 from .text import summary_line
 
 _LANGUAGES = {
@@ -191,20 +192,34 @@ def _parent(path: Optional[Path]) -> Optional[Path]:
         return None
 
 
-def render(analyses: List[Analysis], options: RenderOptions) -> str:
-    out: List[str] = ["### Flash layout diagnosis", ""]
-    for index, analysis in enumerate(analyses):
-        if index:
-            out += ["---", ""]
+class MarkdownStream(Stream):
+    """The reply: a heading, each build's section (``---`` between them), the totals."""
+
+    separator = "---\n\n"
+
+    def head(self, totals: Totals, options: RenderOptions) -> str:
+        return "### Flash layout diagnosis\n\n"
+
+    def piece(self, analysis: Analysis, options: RenderOptions) -> Piece:
         anchor = _parent(analysis.build.path)
-        out += _analysis(analysis, _Options(options.cwd, anchor, analysis.build.source_dir))
-    totals = {"error": 0, "warning": 0, "note": 0}
-    for analysis in analyses:
-        for key, value in analysis.summary.items():
-            totals[key] += value
-    first = next((f for a in analyses for f in a.findings), None)
-    tail = f"<sub>{summary_line(totals)} · pmdoctor {__version__}"
-    if first is not None:
-        tail += f" · {md_code(f'{options.command} --explain {first.rule}')} for details"
-    out.append(tail + "</sub>")
-    return "\n".join(out) + "\n"
+        lines = _analysis(analysis, _Options(options.cwd, anchor, analysis.build.source_dir))
+        return Piece("\n".join(lines) + "\n", severity_counts(analysis), first_rule(analysis))
+
+    def failed(self, failure: Failure, options: RenderOptions) -> Piece:
+        where = _name(failure.path, _Options(options.cwd, _parent(failure.path)))
+        text = f"**Not checked** — {md_code(where or '.')}: {md_text(failure.message)}\n\n"
+        return Piece(text, failure=failure)
+
+    def tail(self, totals: Totals, options: RenderOptions) -> str:
+        counts = {severity: totals.count(severity) for severity in ("error", "warning", "note")}
+        tail = f"<sub>{summary_line(counts)} · pmdoctor {__version__}"
+        if totals.first_rule is not None:
+            tail += f" · {md_code(f'{options.command} --explain {totals.first_rule}')} for details"
+        return tail + "</sub>\n"
+
+
+STREAM = MarkdownStream()
+
+
+def render(analyses: List[Analysis], options: RenderOptions) -> str:
+    return whole(STREAM, analyses, options)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import List, Optional
 
 from ..fixes.migrate import RoundTrip, source_layouts
@@ -14,7 +15,8 @@ def render_text(reports, output: Optional[str]) -> str:
         sources = ", ".join(str(layout.file) for layout in source_layouts(build))
         lines.append(f"=== {build.path} — {len(overlays)} overlay(s) reproducing {sources}")
         for overlay in overlays:
-            where = f"{output}/{overlay.destination}" if output else overlay.destination
+            # os.path.join: `--output overlays/` must not print `overlays//`.
+            where = os.path.join(output, overlay.destination) if output else overlay.destination
             code = f", zephyr,code-partition = &{overlay.code_partition}" if overlay.code_partition else ""
             lines.append("")
             lines.append(f"--- {where}  [image {overlay.image}{code}]")

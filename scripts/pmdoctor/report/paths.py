@@ -9,6 +9,7 @@ to the thread's folder in a forum reply).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path, PurePath, PureWindowsPath
 from typing import Callable, Optional
 
@@ -29,6 +30,21 @@ def display_path(path: Optional[PurePath], cwd: Optional[Path] = None) -> str:
         return str(path)
 
 
+def near_path(path: Optional[PurePath], cwd: Optional[Path] = None) -> str:
+    """For people (text, concise): as :func:`display_path`, and also ``../name`` for a file beside
+    the current directory, so that run inside a build directory the application's ``../prj.conf``
+    reads as a path that works from there. Anything further up stays absolute."""
+    shown = display_path(path, cwd)
+    if path is None or not Path(shown).is_absolute():
+        return shown
+    try:
+        relative = os.path.relpath(shown, cwd or Path.cwd())
+    except ValueError:  # another drive
+        return shown
+    parts = Path(relative).parts
+    return relative if parts[:1] == (os.pardir,) and os.pardir not in parts[1:] else shown
+
+
 def source_shower(display: Callable[[PurePath], str]) -> Callable[[Source], str]:
     """How one report shows a file reference in a message: the path as ``display`` gives it, and the line."""
 
@@ -44,3 +60,8 @@ def source_shower(display: Callable[[PurePath], str]) -> Callable[[Source], str]
 def relative_shower(cwd: Optional[Path]) -> Callable[[Source], str]:
     """File references relative to the current directory (text, JSON, JUnit)."""
     return source_shower(lambda path: display_path(path, cwd))
+
+
+def near_shower(cwd: Optional[Path]) -> Callable[[Source], str]:
+    """File references as :func:`near_path` shows them (text, concise)."""
+    return source_shower(lambda path: near_path(path, cwd))

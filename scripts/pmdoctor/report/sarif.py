@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import json
+from functools import lru_cache
 from pathlib import Path, PurePath, PureWindowsPath
 from typing import Any, Dict, List, Optional
 
@@ -14,6 +14,7 @@ from ..model.findings import Finding, Fix, shown
 from ..rules import Rule, load_all
 from . import RenderOptions
 from .paths import source_shower
+from .stream import Failure, Piece, Stream, Totals, first_rule, json_close, json_frame, json_item, whole
 
 
 def _rule(rule: Rule) -> Dict[str, Any]:
@@ -142,29 +143,74 @@ def _base_ids(options: RenderOptions) -> Dict[str, Any]:
     return {"originalUriBaseIds": {SRCROOT: {"uri": uri}}}
 
 
-def render(analyses: List[Analysis], options: RenderOptions) -> str:
-    rules = list(load_all().values())
-    index = {rule.id: position for position, rule in enumerate(rules)}
-    results = [
-        _result(finding, index[finding.rule], options)
-        for analysis in analyses
-        for finding in analysis.findings
-    ]
-    document = {
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "pmdoctor",
-                        "version": __version__,
-                        "rules": [_rule(rule) for rule in rules],
-                    }
-                },
-                "results": results,
-                **_base_ids(options),
+def _document(options: RenderOptions, failures: List[Failure]) -> Dict[str, Any]:
+    run: Dict[str, Any] = {
+        "tool": {
+            "driver": {
+                "name": "pmdoctor",
+                "version": __version__,
+                "rules": [_rule(rule) for rule in load_all().values()],
             }
-        ],
+        },
+        "results": [],
     }
-    return json.dumps(document, indent=2) + "\n"
+    if failures:  # build directories that could not be checked: the tool's own notifications
+        run["invocations"] = [
+            {
+                "executionSuccessful": False,
+                "toolExecutionNotifications": [_notification(failure, options) for failure in failures],
+            }
+        ]
+    run.update(_base_ids(options))
+    return {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0", "runs": [run]}
+
+
+def _notification(failure: Failure, options: RenderOptions) -> Dict[str, Any]:
+    where = _display(failure.path, options)
+    return {
+        "level": "error",
+        "message": {"text": f"{where}: {failure.message}"},
+        "locations": [{"physicalLocation": {"artifactLocation": _artifact(failure.path, options)}}],
+    }
+
+
+class SarifStream(Stream):
+    """One run: the rules, then every build's results, then the notifications of failed builds."""
+
+    separator = ","
+
+    def head(self, totals: Totals, options: RenderOptions) -> str:
+        return json_frame(_document(options, []), ("runs", 0, "results"))[0]
+
+    def piece(self, analysis: Analysis, options: RenderOptions) -> Piece:
+        index = _rule_index()
+        indent = _indent()
+        text = ",".join(
+            json_item(_result(finding, index[finding.rule], options), indent) for finding in analysis.findings
+        )
+        return Piece(text, {"results": len(analysis.findings)}, first_rule(analysis))
+
+    def failed(self, failure: Failure, options: RenderOptions) -> Piece:
+        return Piece("", failure=failure)
+
+    def tail(self, totals: Totals, options: RenderOptions) -> str:
+        tail = json_frame(_document(options, totals.failures), ("runs", 0, "results"))[2]
+        return json_close(tail, empty=not totals.count("results")) + "\n"
+
+
+@lru_cache(maxsize=1)
+def _rule_index() -> Dict[str, int]:
+    return {rule_id: position for position, rule_id in enumerate(load_all())}
+
+
+@lru_cache(maxsize=1)
+def _indent() -> str:
+    """How deep a result sits in the document (the same in any document of this shape)."""
+    return json_frame({"runs": [{"results": []}]}, ("runs", 0, "results"))[1]
+
+
+STREAM = SarifStream()
+
+
+def render(analyses: List[Analysis], options: RenderOptions) -> str:
+    return whole(STREAM, analyses, options)
