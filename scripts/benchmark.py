@@ -221,20 +221,12 @@ def in_process(corpus: Optional[Path], repeat: int) -> List[str]:
 
 
 def batch(corpus: Optional[Path]) -> List[str]:
-    """HOOK: the batch figures, from scripts/benchmark_batch.py (built apart from this script).
-
-    That module provides ``figures(corpus: Optional[Path]) -> Iterable[str]``: serial vs
-    ``--jobs 2`` in ms per build over >= 400 builds, and peak RSS at 1000 builds, one line each.
-    """
-    if not (HERE / "benchmark_batch.py").is_file():
-        return ["batch: not available"]
+    """The batch figures of scripts/benchmark_batch.py: serial vs ``--jobs 2`` in ms per build
+    over 400 builds, and peak RSS at 1000 builds, one line each."""
     sys.path.insert(0, str(HERE))
     import benchmark_batch
 
-    figures = getattr(benchmark_batch, "figures", None)
-    if figures is None:
-        return ["batch: not available (scripts/benchmark_batch.py has no figures())"]
-    return list(figures(corpus))
+    return benchmark_batch.batch_figures(corpus)
 
 
 # ------------------------------------------------------------------ choosing the build

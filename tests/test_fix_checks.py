@@ -257,3 +257,18 @@ def test_removing_a_slot_before_the_free_space_entry_hands_its_space_to_that_ent
     assert (free.address, free.address + free.size) == (0xE0000, 0x800000)
     holes_left = simulate(analysis.build, [e for e in removal.edits if e.partition != "external_flash"])
     assert "PMD105" in {f.rule for f in run_all(holes_left)}
+
+
+def test_removing_slots_of_an_image_mcuboot_does_not_update_moves_nothing_deployed(tmp_path):
+    """A copied `mcuboot_secondary_1` on a one-image MCUboot: no device uses it, no field warning.
+    With two updateable images the same removal does take a slot devices use."""
+    example = Path(__file__).resolve().parents[1] / "examples" / "pinnacle100-qspi-secondary"
+    [removal] = [f.fixes[0] for f in analyze(example / "build").findings if f.rule == "PMD201"]
+    assert removal.mechanical and removal.field_warning is None
+    copy = copy_tree(example, tmp_path / "two")
+    config = copy / "build" / "mcuboot" / "zephyr" / ".config"
+    config.write_text(
+        config.read_text().replace("CONFIG_UPDATEABLE_IMAGE_NUMBER=1", "CONFIG_UPDATEABLE_IMAGE_NUMBER=2")
+    )
+    [two] = [f.fixes[0] for f in analyze(copy / "build").findings if f.rule == "PMD201"]
+    assert two.field_warning and "mcuboot_primary_1" in two.field_warning

@@ -70,6 +70,12 @@ def _moved(build: Build, edit: Edit) -> Optional[str]:
             return None
         if edit.action is Action.ADD:
             return edit.partition if _existing(build, edit) else None
+        if (
+            edit.key is None
+            and edit.action is Action.REMOVE
+            and _slot_beyond_updateable_images(build, edit.partition)
+        ):
+            return None
         if edit.key is None or edit.key in _MOVING_KEYS:
             return edit.partition
         return None
@@ -83,6 +89,21 @@ def _moved(build: Build, edit: Edit) -> Optional[str]:
         label = edit.partition.node_label
         return label if is_deployed_partition(label) and _in_devicetree(build, edit) else None
     return None
+
+
+_NUMBERED_SLOT = re.compile(r"^mcuboot_(?:primary|secondary)_(\d+)$")
+
+
+def _slot_beyond_updateable_images(build: Build, name: str) -> bool:
+    """A slot of image N when the build's MCUboot updates fewer than N + 1 images (a copied
+    nRF5340 `mcuboot_secondary_1` on an nRF52840): no deployed device uses it, so removing it
+    moves nothing."""
+    match = _NUMBERED_SLOT.match(name)
+    mcuboot = build.image("mcuboot")
+    if match is None or mcuboot is None or not mcuboot.config:
+        return False
+    images = mcuboot.config.int("CONFIG_UPDATEABLE_IMAGE_NUMBER") or 1  # MCUboot's default: one image
+    return int(match.group(1)) >= images
 
 
 def _existing(build: Build, edit: StaticEdit) -> bool:
