@@ -416,3 +416,30 @@ def test_west_pmdoctor_fix(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.startswith("pmdoctor fix: ")
     assert workspace.west("pmdoctor", "fix", "--write", "-d", "/no/such/build").returncode == 2
+
+
+def test_the_bundled_example_is_repaired_in_its_sources(tmp_path):
+    """The motivating case end to end: driver in prj.conf, the nRF5340 slots out of pm_static.yml
+    (with the free-space entry meeting what is left), the redundant chosen dropped; the stale
+    build's own files are not called new errors, and a second run changes nothing."""
+    app = tmp_path / "example"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "examples" / "pinnacle100-qspi-secondary", app)
+    originals = {name: (app / name).read_bytes() for name in ("prj.conf", "pm_static.yml")}
+    written = run_pmdoctor("fix", "-d", "build", "--write", cwd=app)
+    assert written.returncode == 0, written.stdout + written.stderr
+    assert "Re-checked from your sources: PMD201 is gone" in written.stdout
+    assert "New after the edit" not in written.stdout
+    assert "CONFIG_NORDIC_QSPI_NOR=y" in (app / "prj.conf").read_text()
+    static = (app / "pm_static.yml").read_text()
+    assert "mcuboot_secondary_1" not in static and "pcd_sram" not in static
+    assert "external_flash:\n  address: 0xe0000\n" in static
+    assert (
+        "/delete-property/ zephyr,external-flash;"
+        in (app / "boards" / "pinnacle_100_dvk.overlay").read_text()
+    )
+    for name, content in originals.items():
+        assert (app / f"{name}.orig").read_bytes() == content
+    after = {path: path.read_bytes() for path in app.rglob("*") if path.is_file()}
+    again = run_pmdoctor("fix", "-d", "build", "--write", cwd=app)
+    assert "Wrote" not in again.stdout and "already in your files" in again.stdout, again.stdout
+    assert {path: path.read_bytes() for path in app.rglob("*") if path.is_file()} == after

@@ -107,8 +107,15 @@ def run_fix(options: FixOptions, ctx: Context) -> int:
             after = _analyse(directory, selected, baselines, ctx)
             ctx.stdout.write(render_written(outcome, analysis, after, ctx))
             remaining = {_key(finding) for finding in after.findings}
-            still_held = [offer for offer in outcome.held if _key(offer.finding) in remaining]
-            left = left or bool(outcome.refused or still_held or _new_errors(analysis, after))
+            # An alternative left as advice does not count when another fix of its finding was applied.
+            applied = {_key(offer.finding) for offer in outcome.applied}
+            still_held = [
+                offer
+                for offer in outcome.held
+                if _key(offer.finding) in remaining and _key(offer.finding) not in applied
+            ]
+            new = [f for f in _new_errors(analysis, after) if not _in_build_output(f, after)]
+            left = left or bool(outcome.refused or still_held or new)
         else:
             pending = any(change.changed for change in outcome.changes) and not options.write
             left = left or bool(pending or outcome.held or outcome.refused)
@@ -353,6 +360,18 @@ def _new_errors(before: Analysis, after: Analysis) -> List[Finding]:
     ]
 
 
+def _in_build_output(finding: Finding, analysis: Analysis) -> bool:
+    """A finding read from a file the build generated (partitions.yml, .config, zephyr.dts)."""
+    located = finding.location.file if finding.location is not None else None
+    if located is None:
+        return False
+    try:
+        Path(located).resolve().relative_to(Path(analysis.build.path).resolve())
+    except (ValueError, OSError, RuntimeError):
+        return False
+    return True
+
+
 def render_written(outcome: Outcome, before: Analysis, after: Analysis, ctx: Context) -> str:
     out = [""]
     for change, backup in outcome.written:
@@ -376,11 +395,28 @@ def render_written(outcome: Outcome, before: Analysis, after: Analysis, ctx: Con
             out.append(f"Re-checked from your sources: {offer.finding.rule} is {state}: {message}")
         else:
             out.append(f"Needs a new build to confirm: {offer.finding.rule}: {message}")
-    gone = sorted({offer.finding.rule for offer in outcome.held if _key(offer.finding) not in remaining})
+    applied = {_key(offer.finding) for offer in outcome.applied}
+    gone = sorted(
+        {
+            offer.finding.rule
+            for offer in outcome.held
+            if _key(offer.finding) not in remaining and _key(offer.finding) not in applied
+        }
+    )
     if gone:
         out.append(f"Gone with these edits too: {', '.join(gone)}")
+    stale = []
     for finding in _new_errors(before, after):
+        if _in_build_output(finding, after):
+            stale.append(finding.rule)
+            continue
         out.append(f"New after the edit: {finding.rule} {one_line(shown(finding.message, show))}")
+    if stale:
+        # The build's generated files still describe the old sources until the next build.
+        out.append(
+            "Until the next build, the old partitions.yml/.config still show: "
+            + ", ".join(sorted(set(stale)))
+        )
     if rebuild:
         out.append(
             f"Confirm with `west build -p`, then `{ctx.command}`: "
