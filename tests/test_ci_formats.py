@@ -86,3 +86,22 @@ def test_markdown_names_the_command_the_user_ran() -> None:
     )
     assert "`python -m pmdoctor --explain PMD302` for details" in out.getvalue()
     assert "west pmdoctor" not in out.getvalue()
+
+
+def test_sarif_fixes_carry_artifact_changes_only_where_the_insertion_is_exact() -> None:
+    """A file a fix creates is all insertion: SARIF carries it. An addition to an existing overlay
+    belongs at its end (what comes later wins in devicetree) and a Kconfig line or a YAML key is
+    replaced in place; SARIF cannot say where without the file, so those fixes stay in the text."""
+    import json
+
+    _, created = render("-d", str(ROOT / "tests/builds/extflash/sysbuild_spinor/build"), "--format", "sarif")
+    results = json.loads(created)["runs"][0]["results"]
+    [dfu] = [r for r in results if r["ruleId"] == "PMD203"]
+    [change] = dfu["fixes"][0]["artifactChanges"]
+    assert change["artifactLocation"]["uri"].endswith("pm_static.yml")
+    inserted = change["replacements"][0]["insertedContent"]["text"]
+    assert "mcuboot_secondary:" in inserted and "address:" in inserted
+    _, example = render("-d", str(EXAMPLE), "--format", "sarif")
+    results = json.loads(example)["runs"][0]["results"]
+    assert {r["ruleId"] for r in results} >= {"PMD302", "PMD303"}
+    assert not any("fixes" in r for r in results)  # prj.conf, pm_static.yml and the overlay all exist

@@ -9,7 +9,6 @@ from typing import Any, Dict, List, Optional
 
 from .. import __version__
 from ..analysis import Analysis
-from ..model.edits import OverlayEdit
 from ..model.findings import Finding, Fix, shown
 from ..rules import Rule, load_all
 from . import RenderOptions
@@ -105,14 +104,14 @@ def _result(finding: Finding, index: int, options: RenderOptions) -> Dict[str, A
 def _fix(fix: Fix, show, options: RenderOptions) -> Optional[Dict[str, Any]]:
     """A mechanical fix as SARIF ``fixes[]``, where an insertion says it exactly.
 
-    SARIF describes a change as replaced regions. An overlay addition is valid at
-    the top of the file, and a new file is all insertion; a static-layout key or
-    a Kconfig line replaced in place is not a region pmdoctor knows without
-    reading the file, so those fixes stay in the message.
+    SARIF describes a change as replaced regions. A new file is all insertion. An
+    overlay addition must go at the end of an existing overlay (devicetree: what
+    comes later wins, so a `/delete-property/` above the line it deletes would be
+    undone), and a static-layout key or a Kconfig line is replaced in place: none
+    of those is a region pmdoctor knows without reading the file (reporters read
+    no file), so those fixes stay in the message and `pmdoctor fix` applies them.
     """
-    if not fix.mechanical or not all(
-        isinstance(edit, OverlayEdit) or not edit.target.exists for edit in fix.edits
-    ):
+    if not fix.mechanical or any(edit.target.exists for edit in fix.edits):
         return None
     texts: Dict[Any, List[str]] = {}
     for edit in fix.edits:  # one insertion per file: two at the same place would be ambiguous
