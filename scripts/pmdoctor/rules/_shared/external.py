@@ -48,7 +48,15 @@ def needed(image: Image, parts: Sequence[Partition]) -> List[Partition]:
     if image.role is not Role.APP:
         return []
     writes_updates = any(image.config.enabled(name) for name in DFU_WRITERS)
-    return [part for part in parts if writes_updates or not is_slot(part)]
+    return [part for part in parts if not _free_space(part) and (writes_updates or not is_slot(part))]
+
+
+_FILLER = re.compile(r"EMPTY_\d+")
+
+
+def _free_space(part: Partition) -> bool:
+    """Space no code opens: the region's own leftover entry (`external_flash`) or an `EMPTY_n` filler."""
+    return part.name == part.region or bool(_FILLER.fullmatch(part.name))
 
 
 def driver_fixes(build: Build, image: Image, driver: Optional[NorDriver]) -> List[Fix]:
