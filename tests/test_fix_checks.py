@@ -272,3 +272,15 @@ def test_removing_slots_of_an_image_mcuboot_does_not_update_moves_nothing_deploy
     )
     [two] = [f.fixes[0] for f in analyze(copy / "build").findings if f.rule == "PMD201"]
     assert two.field_warning and "mcuboot_primary_1" in two.field_warning
+
+
+def test_enabling_a_driver_in_an_sdk_without_the_driver_check_adds_no_check():
+    """NCS before CONFIG_PM_EXTERNAL_FLASH_HAS_DRIVER (HamdanAli98, child images): enabling the
+    SPI NOR driver in MCUboot must not give the simulated build a check its Partition Manager
+    never makes, so the fix passes instead of 'causing' PMD302 for the app."""
+    build = corpus_or_skip() / "builds" / "HamdanAli98__Zephyr"
+    [missing] = [f for f in analyze(build).findings if f.rule == "PMD302"]
+    assert missing.image == "mcuboot"
+    enable = missing.fixes[0]
+    assert {e.symbol for e in enable.edits} >= {"CONFIG_SPI", "CONFIG_SPI_NOR"}
+    assert enable.checked, enable.conflict

@@ -178,8 +178,17 @@ def _kconfig(sim: Build, edit: KconfigEdit) -> None:
         raise SimulationError(f"no image `{edit.image}` in this build")
     config = _with_setting(image.config, edit.symbol, value, file)
     if value == "y":
+        # Only a symbol this SDK has: an older one (no CONFIG_PM_EXTERNAL_FLASH_HAS_DRIVER in any
+        # image's .config) would otherwise gain a check its Partition Manager never makes.
+        known = {
+            symbol
+            for other in sim.images
+            for symbol in _IMPLIED.get(edit.symbol, ())
+            if symbol in other.config
+        }
         for implied in _IMPLIED.get(edit.symbol, ()):
-            config = _with_setting(config, implied, "y", file)
+            if implied in known:
+                config = _with_setting(config, implied, "y", file)
     _replace_image(sim, image, config=config)
 
 
