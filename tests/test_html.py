@@ -226,6 +226,7 @@ def test_inputs_and_fixes_are_on_the_page():
     for fact in ("child-image", "pinnacle_100_dvk", "nrf52840", "NCS 2.4.0", "build/partitions.yml"):
         assert fact in text
     assert "CONFIG_NORDIC_QSPI_NOR=y" in text  # a fix's snippet
+    assert "checked: the rules pass on the edited model" in text  # what the fix checker said
     assert text.count('<article class="finding') == 3
     assert re.search(r'<tr class="partition sev-error">.*?mcuboot_secondary</td>', text)
 

@@ -27,6 +27,7 @@ from ..analysis import Analysis
 from ..model import Build
 from ..model.findings import Finding, Severity, shown
 from . import RenderOptions
+from ._edits import note_lines, other_files
 from ._map_model import (
     BuildMap,
     LayoutMap,
@@ -585,6 +586,12 @@ def _finding(finding: Finding, drawn: BuildMap, anchor: str, options: RenderOpti
                 html.escape(line.expandtabs(4), quote=True) for line in block_lines(fix.snippet)
             )
             block.append(f"<pre><code>{lines}</code></pre>")
+        for file, text in other_files(fix):
+            lines = "\n".join(html.escape(line.expandtabs(4), quote=True) for line in block_lines(text))
+            shown_file = _text(display_path(file, options.cwd))
+            block.append(f"<p>in <code>{shown_file}</code>:</p><pre><code>{lines}</code></pre>")
+        for note in note_lines(fix):  # checked or advice (with the conflict), the field warning
+            block.append(f'<p class="fix-note">{_text(note)}</p>')
         block.append("</div>")
         out.append("".join(block))
     out.append("</article>")
