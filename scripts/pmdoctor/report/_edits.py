@@ -80,6 +80,8 @@ def note_lines(fix: Fix) -> List[str]:
         lines.append("checked: the rules pass on the edited model (pmdoctor fix can apply it)")
     elif fix.edits:
         lines.append(f"advice, not applied automatically: {fix.conflict or 'not checked'}")
+    else:
+        lines.append("advice: no exact edit; check it against your files")
     if fix.field_warning:
         lines.append(f"! {fix.field_warning}")
     return lines
