@@ -20,12 +20,15 @@ from conftest import BUILDS, ROOT
 HEALTHY = BUILDS / "cli" / "healthy" / "build"
 REPORTERS = {"text", "json_report", "sarif", "markdown", "github", "junit"}
 
+# json is imported after the run, so the list shows whether the run itself needed it.
 _PROBE = """
-import io, json, sys
+import io, sys
 from pmdoctor.cli import run
 out, err = io.StringIO(), io.StringIO()
 code = run(sys.argv[1:], config_get=lambda option: None, stdout=out, stderr=err)
-print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+modules = sorted(sys.modules)
+import json
+print(json.dumps({"code": code, "modules": modules}))
 """
 
 
@@ -64,3 +67,9 @@ def test_each_format_imports_its_own_renderer_only(tmp_path: Path) -> None:
     for fmt, module in (("text", "text"), ("sarif", "sarif"), ("junit", "junit")):
         modules = imported("-d", str(HEALTHY), "--format", fmt, "--color", "never", cwd=tmp_path)
         assert [name for name in _family(modules, "pmdoctor.report.") if name in REPORTERS] == [module]
+
+
+def test_a_text_report_imports_no_json_and_no_tempfile(tmp_path: Path) -> None:
+    # Only the JSON-shaped reports write JSON, and only JUnit's head waits on a spool file.
+    modules = imported("-d", str(HEALTHY), "--format", "text", "--color", "never", cwd=tmp_path)
+    assert not {"json", "tempfile"} & modules

@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import tempfile
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -318,6 +317,8 @@ class Sink:
         # The head needs the totals: pieces wait on disk, so memory stays flat.
         self.spool: Optional[TextIO] = None
         if self.stream.totals_first:
+            import tempfile  # only JUnit's head waits for the totals: other formats skip its imports
+
             self.spool = tempfile.SpooledTemporaryFile(1 << 20, "w+", encoding="utf-8")  # noqa: SIM115
         self.wrote = False
 

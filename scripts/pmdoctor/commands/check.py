@@ -25,6 +25,8 @@ from .common import (
 
 @dataclass(frozen=True)
 class CheckOptions:
+    """What ``pmdoctor check`` was asked to do, as parsed from its command line."""
+
     build_dirs: Sequence[str] = ()  # -d, as typed; empty: as `west build` would find it
     rules: Optional[str] = None  # --rules
     baseline: Optional[str] = None  # --baseline

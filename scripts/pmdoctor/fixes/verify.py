@@ -42,6 +42,8 @@ def finding_key(finding: Finding) -> Key:
 
 @dataclass
 class Outcome:
+    """What re-running the rules on a fix's edits showed: did it cure, and what it broke."""
+
     passed: bool
     conflict: Optional[str] = None
     new_errors: Tuple[Finding, ...] = ()

@@ -22,6 +22,8 @@ SCHEMA_NAMES = ("partitions", "pm_static", "regions")
 
 @dataclass(frozen=True)
 class SchemaViolation:
+    """One place where a Partition Manager file breaks its schema."""
+
     line: Optional[int]
     message: str
     # Unknown keys are ignored by Partition Manager: worth a warning, not an error.

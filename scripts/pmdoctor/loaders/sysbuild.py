@@ -14,6 +14,8 @@ from .yamlfile import load_yaml
 
 @dataclass
 class Domains:
+    """What ``domains.yaml`` says: the default domain, each domain's build directory, the flash order."""
+
     default: Optional[str]
     images: Dict[str, Path] = field(default_factory=dict)  # name -> local build dir
     flash_order: List[str] = field(default_factory=list)

@@ -16,6 +16,8 @@ KB = 1024
 
 @dataclass(frozen=True)
 class SocFacts:
+    """The flash and RAM facts of one SoC that the rules compare a layout against."""
+
     name: str
     series: str
     flash_size: int

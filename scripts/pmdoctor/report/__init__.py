@@ -19,6 +19,8 @@ AUTO = "auto"
 
 @dataclass(frozen=True)
 class RenderOptions:
+    """How a report is rendered (the same for every format)."""
+
     color: bool = False
     cwd: Optional[Path] = None
     verbose: bool = False

@@ -14,7 +14,6 @@ the same bytes.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
@@ -122,6 +121,8 @@ def json_frame(document: Dict[str, Any], path: Tuple[Any, ...]) -> Tuple[str, st
     the result is byte for byte what ``json.dumps`` gives for the whole
     document; with none, :func:`json_close` gives the ``[]`` it would.
     """
+    import json  # here, not at the top: a text report needs no json module
+
     target: Any = document
     for key in path[:-1]:
         target = target[key]
@@ -135,6 +136,8 @@ def json_frame(document: Dict[str, Any], path: Tuple[Any, ...]) -> Tuple[str, st
 
 def json_item(value: Any, indent: str) -> str:
     """One list item, indented as ``json.dumps(indent=2)`` places it (a leading newline included)."""
+    import json
+
     return "\n" + indent + json.dumps(value, indent=2).replace("\n", "\n" + indent)
 
 

@@ -30,6 +30,8 @@ Check = Callable[[Build], Iterable[Finding]]
 
 @dataclass(frozen=True)
 class Rule:
+    """One registered rule: its ID, name, default severity and check."""
+
     id: str
     name: str
     severity: Severity

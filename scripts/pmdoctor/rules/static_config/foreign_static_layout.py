@@ -30,6 +30,8 @@ def _regenerate_fix(build: Build, domain: Optional[str]) -> Fix:
 
 @dataclass(frozen=True)
 class _Foreign:
+    """A partition of the static file that belongs to another SoC's layout, and why."""
+
     part: Partition
     reason: str
     severity: Severity
