@@ -284,3 +284,15 @@ def test_enabling_a_driver_in_an_sdk_without_the_driver_check_adds_no_check():
     enable = missing.fixes[0]
     assert {e.symbol for e in enable.edits} >= {"CONFIG_SPI", "CONFIG_SPI_NOR"}
     assert enable.checked, enable.conflict
+
+
+def test_an_option_that_only_makes_the_images_agree_with_the_layout_moves_nothing():
+    """wischmi2: the static layout already puts mcuboot_secondary on external flash; turning
+    SB_CONFIG_PM_EXTERNAL_FLASH_MCUBOOT_SECONDARY on makes the images agree, it moves no slot."""
+    build = corpus_or_skip() / "builds" / "wischmi2__pouch-node-ws"
+    [level] = [f for f in analyze(build).findings if f.rule == "PMD304"]
+    [option] = level.fixes
+    assert [(e.symbol, e.value) for e in option.edits] == [
+        ("SB_CONFIG_PM_EXTERNAL_FLASH_MCUBOOT_SECONDARY", "y")
+    ]
+    assert option.checked and option.field_warning is None

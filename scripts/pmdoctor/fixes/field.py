@@ -84,6 +84,8 @@ def _moved(build: Build, edit: Edit) -> Optional[str]:
         if not match:
             return None
         rest = edit.symbol[match.end() :].lower()
+        if not rest and match.group(0) == "PM_EXTERNAL_FLASH_MCUBOOT_SECONDARY":
+            return None if _secondary_stays(build, edit) else "mcuboot_secondary"
         return rest if rest and is_deployed_partition(rest) else ("mcuboot_secondary" if not rest else None)
     if isinstance(edit, OverlayEdit) and edit.action is Action.ADD and edit.partition is not None:
         label = edit.partition.node_label
@@ -104,6 +106,18 @@ def _slot_beyond_updateable_images(build: Build, name: str) -> bool:
         return False
     images = mcuboot.config.int("CONFIG_UPDATEABLE_IMAGE_NUMBER") or 1  # MCUboot's default: one image
     return int(match.group(1)) >= images
+
+
+def _secondary_stays(build: Build, edit: KconfigEdit) -> bool:
+    """Turning the external-secondary option on where the layout already has the secondary on
+    external flash (or off where it is internal) only makes the images agree with it."""
+    external = edit.action is Action.SET and edit.value == "y"
+    places = {
+        part.region == "external_flash"
+        for layout in build.all_layouts()
+        if (part := layout.get("mcuboot_secondary")) is not None
+    }
+    return places == {external}
 
 
 def _existing(build: Build, edit: StaticEdit) -> bool:
