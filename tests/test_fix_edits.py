@@ -568,3 +568,43 @@ def test_an_empty_filler_in_the_way_is_free_space(tmp_path: Path) -> None:
     [gone] = [e for e in fix.edits if e.partition == "EMPTY_0"]  # the secondary took its place
     assert (gone.action, gone.key) == (Action.REMOVE, None)
     assert fix.mechanical, fix.conflict
+
+
+# ------------------------------------------------------------------ PMD603
+
+
+_FSTAB = """
+	fstab {
+		compatible = "zephyr,fstab";
+		lfs1: lfs1 {
+			compatible = "zephyr,fstab,littlefs";
+			mount-point = "/lfs1";
+			partition = < &log_partition >;
+		};
+	};
+};
+"""
+
+
+def test_ignored_devicetree_partition_is_declared_under_its_label_in_free_space(tmp_path: Path) -> None:
+    """flash_map_pm.h makes FIXED_PARTITION_ID(log_partition) PM_log_partition_ID: the name stays."""
+    import yaml
+
+    build = copy_tree(BUILDS / "soc" / "nrf52840_overlay_partitions", tmp_path / "build")
+    layout = build / "partitions.yml"
+    data = yaml.safe_load(layout.read_text())
+    data["EMPTY_1"] = data.pop("log")  # Partition Manager left the overlay's range free
+    layout.write_text(yaml.safe_dump(data))
+    dts = build / "zephyr" / "zephyr.dts"
+    text = dts.read_text().rstrip()
+    dts.write_text(text[:-2] + _FSTAB)
+    [fix] = only(build, "PMD603").fixes
+    assert added(fix, "log_partition") == {
+        "address": 0xE8000,
+        "end_address": 0xF8000,
+        "region": "flash_primary",
+        "size": 0x10000,
+    }
+    assert {e.target.file.name for e in fix.edits} == {"pm_static.yml"}
+    assert_not_generated(fix, build)
+    assert fix.mechanical
