@@ -570,7 +570,7 @@ def test_an_empty_filler_in_the_way_is_free_space(tmp_path: Path) -> None:
     assert fix.mechanical, fix.conflict
 
 
-# ------------------------------------------------------------------ PMD603
+# ------------------------------------------------------------------ PMD603, PMD103
 
 
 _FSTAB = """
@@ -608,3 +608,43 @@ def test_ignored_devicetree_partition_is_declared_under_its_label_in_free_space(
     assert {e.target.file.name for e in fix.edits} == {"pm_static.yml"}
     assert_not_generated(fix, build)
     assert fix.mechanical
+
+
+def _misaligned_storage(tmp_path: Path) -> Path:
+    app = copy_tree(STATIC_APP, tmp_path / "app")
+    edit(
+        app / "pm_static.yml",
+        "settings_storage:\n  address: 0xf8000\n  end_address: 0x100000\n  region: flash_primary\n"
+        "  size: 0x8000",
+        "settings_storage:\n  address: 0xf8800\n  end_address: 0x100000\n  region: flash_primary\n"
+        "  size: 0x7800",
+    )
+    return app
+
+
+def test_misaligned_static_partition_grows_to_whole_blocks_into_free_space(tmp_path: Path) -> None:
+    app = _misaligned_storage(tmp_path)
+    [finding] = [f for f in analyze(app / "build").findings if f.rule == "PMD103"]
+    [fix] = finding.fixes
+    assert static_sets(fix) == [
+        ("settings_storage", "address", 0xF8000),
+        ("settings_storage", "size", 0x8000),
+        ("settings_storage", "end_address", 0x100000),
+    ]
+    assert {e.target.file for e in fix.edits} == {app / "pm_static.yml"}
+    assert fix.mechanical
+    assert "data stored in `settings_storage` on deployed devices" in fix.field_warning
+
+
+def test_misaligned_static_partition_next_to_a_neighbour_stays_advice(tmp_path: Path) -> None:
+    app = _misaligned_storage(tmp_path)
+    edit(
+        app / "pm_static.yml",
+        "  end_address: 0xf8000\n  region: flash_primary\n  size: 0x76000",
+        "  end_address: 0xf8800\n  region: flash_primary\n  size: 0x76800",
+    )
+    found = analyze(app / "build").findings
+    [finding] = [f for f in found if f.rule == "PMD103" and "settings" in f.message]
+    [fix] = finding.fixes
+    assert fix.edits == ()
+    assert fix.conflict == "growing `settings_storage` would overlap `mcuboot_secondary`; move that first"
