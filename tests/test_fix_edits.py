@@ -648,3 +648,17 @@ def test_misaligned_static_partition_next_to_a_neighbour_stays_advice(tmp_path: 
     [fix] = finding.fixes
     assert fix.edits == ()
     assert fix.conflict == "growing `settings_storage` would overlap `mcuboot_secondary`; move that first"
+
+
+def test_layout_advice_names_the_static_file_the_cache_names(tmp_path: Path) -> None:
+    """`PM_STATIC_YML_FILE` wins over pm_static.yml, for advice as for edits."""
+    from pmdoctor.rules._shared.layouts import edit_path, where_to_edit
+
+    app = copy_tree(STATIC_APP, tmp_path / "app")
+    (app / "pm_static.yml").unlink()
+    named = app / "boards" / "pm_static_custom.yml"
+    _cache_entry(app / "build", f"PM_STATIC_YML_FILE:STRING={named}")
+    build = load_build(app / "build")
+    generated = build.layout_for_domain(None)
+    assert edit_path(build, generated) == named
+    assert where_to_edit(build, generated) == ""
