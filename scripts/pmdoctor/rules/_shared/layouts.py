@@ -258,4 +258,6 @@ def where_to_edit(build: Build, layout: Layout) -> str:
     name = target.file.name
     if target.outside_source or "CMakeCache" in target.convention:
         name += f" ({target.convention})"
+    elif "application directory" in target.convention:
+        name += " in the application directory"
     return f"; partitions.yml is generated, so copy it to {name} and make the change there"
