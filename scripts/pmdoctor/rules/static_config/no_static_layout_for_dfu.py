@@ -92,7 +92,7 @@ def no_static_layout_for_dfu(build: Build) -> Iterator[Finding]:
             "field updates",
         ),
         location=where,
-        evidence=[f"{s} ({w})" for s, w in bootloaders]
+        evidence=[Text(f"{s} (", w, ")") for s, w in bootloaders]
         + [f"looked for: {', '.join(static_file_names(build.board, build.cmake_cache))}"],
         fixes=[_freeze(build, layout) for layout in _generated(build)]
         or [
