@@ -252,9 +252,14 @@ def where_to_edit(build: Build, layout: Layout) -> str:
     """Words to add to a layout fix: where the change goes when no static file exists yet."""
     if layout.kind is LayoutKind.DEVICETREE:
         return " in the overlay that defines the partition (see the `at` line)"
-    if edit_path(build, layout) is not None:
-        return ""
     target = targets.static_target(build, layout.domain)
+    if edit_path(build, layout) is not None:
+        # An SDK board file the cache names: the words say how the project overrides it.
+        return (
+            f" ({target.convention})"
+            if target.outside_source and layout.kind is not LayoutKind.STATIC
+            else ""
+        )
     name = target.file.name
     if target.outside_source or "CMakeCache" in target.convention:
         name += f" ({target.convention})"
