@@ -571,3 +571,97 @@ def test_an_empty_filler_in_the_way_is_free_space(tmp_path: Path) -> None:
     [gone] = [e for e in fix.edits if e.partition == "EMPTY_0"]  # the secondary took its place
     assert (gone.action, gone.key) == (Action.REMOVE, None)
     assert fix.mechanical, fix.conflict
+
+
+# ------------------------------------------------------------------ PMD603, PMD103
+
+
+_FSTAB = """
+	fstab {
+		compatible = "zephyr,fstab";
+		lfs1: lfs1 {
+			compatible = "zephyr,fstab,littlefs";
+			mount-point = "/lfs1";
+			partition = < &log_partition >;
+		};
+	};
+};
+"""
+
+
+def test_ignored_devicetree_partition_is_declared_under_its_label_in_free_space(tmp_path: Path) -> None:
+    """flash_map_pm.h makes FIXED_PARTITION_ID(log_partition) PM_log_partition_ID: the name stays."""
+    import yaml
+
+    build = copy_tree(BUILDS / "soc" / "nrf52840_overlay_partitions", tmp_path / "build")
+    layout = build / "partitions.yml"
+    data = yaml.safe_load(layout.read_text())
+    data["EMPTY_1"] = data.pop("log")  # Partition Manager left the overlay's range free
+    layout.write_text(yaml.safe_dump(data))
+    dts = build / "zephyr" / "zephyr.dts"
+    text = dts.read_text().rstrip()
+    dts.write_text(text[:-2] + _FSTAB)
+    [fix] = only(build, "PMD603").fixes
+    assert added(fix, "log_partition") == {
+        "address": 0xE8000,
+        "end_address": 0xF8000,
+        "region": "flash_primary",
+        "size": 0x10000,
+    }
+    assert {e.target.file.name for e in fix.edits} == {"pm_static.yml"}
+    assert_not_generated(fix, build)
+    assert fix.mechanical
+
+
+def _misaligned_storage(tmp_path: Path) -> Path:
+    app = copy_tree(STATIC_APP, tmp_path / "app")
+    edit(
+        app / "pm_static.yml",
+        "settings_storage:\n  address: 0xf8000\n  end_address: 0x100000\n  region: flash_primary\n"
+        "  size: 0x8000",
+        "settings_storage:\n  address: 0xf8800\n  end_address: 0x100000\n  region: flash_primary\n"
+        "  size: 0x7800",
+    )
+    return app
+
+
+def test_misaligned_static_partition_grows_to_whole_blocks_into_free_space(tmp_path: Path) -> None:
+    app = _misaligned_storage(tmp_path)
+    [finding] = [f for f in analyze(app / "build").findings if f.rule == "PMD103"]
+    [fix] = finding.fixes
+    assert static_sets(fix) == [
+        ("settings_storage", "address", 0xF8000),
+        ("settings_storage", "size", 0x8000),
+        ("settings_storage", "end_address", 0x100000),
+    ]
+    assert {e.target.file for e in fix.edits} == {app / "pm_static.yml"}
+    assert fix.mechanical
+    assert "data stored in `settings_storage` on deployed devices" in fix.field_warning
+
+
+def test_misaligned_static_partition_next_to_a_neighbour_stays_advice(tmp_path: Path) -> None:
+    app = _misaligned_storage(tmp_path)
+    edit(
+        app / "pm_static.yml",
+        "  end_address: 0xf8000\n  region: flash_primary\n  size: 0x76000",
+        "  end_address: 0xf8800\n  region: flash_primary\n  size: 0x76800",
+    )
+    found = analyze(app / "build").findings
+    [finding] = [f for f in found if f.rule == "PMD103" and "settings" in f.message]
+    [fix] = finding.fixes
+    assert fix.edits == ()
+    assert fix.conflict == "growing `settings_storage` would overlap `mcuboot_secondary`; move that first"
+
+
+def test_layout_advice_names_the_static_file_the_cache_names(tmp_path: Path) -> None:
+    """`PM_STATIC_YML_FILE` wins over pm_static.yml, for advice as for edits."""
+    from pmdoctor.rules._shared.layouts import edit_path, where_to_edit
+
+    app = copy_tree(STATIC_APP, tmp_path / "app")
+    (app / "pm_static.yml").unlink()
+    named = app / "boards" / "pm_static_custom.yml"
+    _cache_entry(app / "build", f"PM_STATIC_YML_FILE:STRING={named}")
+    build = load_build(app / "build")
+    generated = build.layout_for_domain(None)
+    assert edit_path(build, generated) == named
+    assert where_to_edit(build, generated) == ""

@@ -126,6 +126,14 @@ def test_pmd203_bootloader_without_static_layout(app: Path) -> None:
     assert finding.fixes[0].file == app / "pm_static.yml"
 
 
+def test_pmd203_names_the_application_directory_as_a_file_reference(app: Path) -> None:
+    """Reports show the directory relative to where they are read, not this machine's absolute path."""
+    (app / "pm_static.yml").unlink()
+    (finding,) = findings(app / "build", "PMD203")
+    assert Path(app) in finding.message.parts
+    assert str(app) not in str(finding.message)
+
+
 def test_pmd203_board_static_file_counts(app: Path) -> None:
     # Boards such as the Thingy:91 X hand their own file to Partition Manager.
     (app / "pm_static.yml").unlink()

@@ -91,6 +91,11 @@ def static_changes(
             edits.append(edit)
             if name in changes:
                 shown.append(edit.text)
+        for name, keys in changes.items():
+            if layout.get(name) is None:  # a partition the generated layout does not have yet
+                edit = StaticEdit(target, Action.ADD, name, entries=_new_entries(keys), domain=layout.domain)
+                edits.append(edit)
+                shown.append(edit.text)
         return tuple(edits), "\n".join(shown), target
     for name, keys in placeholders.items():
         if keys is None and user.get(name) is not None:
@@ -136,16 +141,17 @@ def _placeholders_around(layout: Layout, changes: Dict[str, Dict[str, object]]) 
     """
     adjusted: Dict[str, Optional[dict]] = {}
     for name, keys in changes.items():
-        part = layout.get(name)
+        part = layout.get(name)  # None: a partition the change adds
         address = keys.get("address", part.address if part else None)
         size = keys.get("size", part.size if part else None)
-        if part is None or not isinstance(address, int) or not isinstance(size, int):
+        region = keys.get("region", part.region if part else None)
+        if region is None or not isinstance(address, int) or not isinstance(size, int):
             continue
         end = address + size
         for other in layout.partitions.values():
             if not is_free_space(layout, other) or other.name in changes:
                 continue
-            if other.region != part.region or not other.has_extent:
+            if other.region != region or not other.has_extent:
                 continue
             if other.address < end <= other.end or (address <= other.address < end):
                 start = max(end, other.address)
@@ -209,6 +215,15 @@ def _with_end_address(part: Partition, keys: Dict[str, object]) -> Dict[str, obj
         if isinstance(address, int) and isinstance(size, int):
             keys["end_address"] = address + size
     return keys
+
+
+def _new_entries(keys: Dict[str, object]) -> Tuple[Tuple[str, object], ...]:
+    """A new partition's keys in Partition Manager's order, with `end_address` when it follows."""
+    values = dict(keys)
+    if isinstance(values.get("address"), int) and isinstance(values.get("size"), int):
+        values.setdefault("end_address", values["address"] + values["size"])
+    ordered = [key for key in _COPIED_KEYS if key in values]
+    return tuple((key, values[key]) for key in [*ordered, *(k for k in values if k not in ordered)])
 
 
 def partition_entries(

@@ -9,6 +9,7 @@ from typing import Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
 from ...model import DEFAULT_PLACEMENT, Build, Era, Image, Layout, LayoutKind, Partition
 from ...model.names import devicetree_names, pm_name
+from . import targets
 
 # Containers Partition Manager always builds as spans; a hand-written static
 # file that gives one of them as a plain partition has lost its members.
@@ -236,20 +237,32 @@ def hx(value: Optional[int]) -> str:
 
 
 def edit_path(build: Build, layout: Layout) -> Optional[Path]:
-    """The user's file to edit for a layout problem, when there is one."""
+    """The user's file to edit for a layout problem, when there is one.
+
+    A static layout's own file; otherwise the static file the build reads for the layout's
+    domain (``PM_STATIC_YML_FILE`` first, see ``targets.static_target``), when it exists.
+    """
     if layout.kind is LayoutKind.STATIC:
         return layout.file
-    statics = [s for s in build.static_files if s.domain == layout.domain]
-    return statics[0].path if statics else None
+    target = targets.static_target(build, layout.domain)
+    return target.file if target.exists else None
 
 
 def where_to_edit(build: Build, layout: Layout) -> str:
-    """Words to add to a layout fix when there is no static file to name."""
+    """Words to add to a layout fix: where the change goes when no static file exists yet."""
     if layout.kind is LayoutKind.DEVICETREE:
         return " in the overlay that defines the partition (see the `at` line)"
+    target = targets.static_target(build, layout.domain)
     if edit_path(build, layout) is not None:
-        return ""
-    return (
-        "; partitions.yml is generated, so copy it to pm_static.yml in the application "
-        "directory and make the change there"
-    )
+        # An SDK board file the cache names: the words say how the project overrides it.
+        return (
+            f" ({target.convention})"
+            if target.outside_source and layout.kind is not LayoutKind.STATIC
+            else ""
+        )
+    name = target.file.name
+    if target.outside_source or "CMakeCache" in target.convention:
+        name += f" ({target.convention})"
+    elif "application directory" in target.convention:
+        name += " in the application directory"
+    return f"; partitions.yml is generated, so copy it to {name} and make the change there"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Iterator, Optional, Set, Tuple
 
-from ...model import Build, Layout, Partition, Region
-from ...model.findings import Finding, Severity
+from ...model import Build, Layout, LayoutKind, Partition, Region
+from ...model.findings import Finding, Fix, Severity
 from .. import rule
+from .._shared.edit_helpers import advice, neighbours_in_the_way, static_fix
 from .._shared.layouts import (
     checked_layouts,
     hexrange,
@@ -47,6 +48,14 @@ def partition_misaligned(build: Build) -> Iterator[Finding]:
     ## How to fix
     Round addresses and sizes to the erase block, keeping both MCUboot slots
     the same size.
+
+    Mechanical when a partition of the static file, not a container, can grow
+    outwards to whole erase blocks into free space: its start is rounded down
+    and its end up, and nothing else moves. Advice when that would overlap a
+    neighbour or move a container's members, for a partition Partition Manager
+    places itself (its size comes from Kconfig), and for write-block
+    misalignments. A span that starts where an image header pad ends is never
+    aligned: that would separate the image from its header.
     """
     for checked in checked_layouts(build):
         layout = checked.layout
@@ -68,6 +77,7 @@ def partition_misaligned(build: Build) -> Iterator[Finding]:
                 f"`{part.name}` ({hexrange(part)}) {message}",
                 severity=severity,
                 fix=f"align the start and size of `{part.name}` to 0x{block:x}",
+                cure=_aligned(build, layout, part, block) if severity is Severity.ERROR else None,
             )
 
 
@@ -114,3 +124,21 @@ def _misalignment(part: Partition, region: Region, in_container: bool) -> Option
                 Severity.WARNING,
             )
     return None
+
+
+def _aligned(build: Build, layout: Layout, part: Partition, block: int) -> Optional[Fix]:
+    """Grow a static partition outwards to whole erase blocks when only free space is in the way."""
+    if layout.kind is not LayoutKind.STATIC:
+        return None  # Partition Manager placed it: the plain words (and the Kconfig size) stay advice
+    start = part.address // block * block
+    end = -(-part.end // block) * block
+    words = f"align `{part.name}` to the 0x{block:x}-byte erase block as 0x{start:x}-0x{end:x}"
+    if part.is_container or part.span:
+        return advice(words, f"`{part.name}` spans other partitions, which would move with it", layout.file)
+    blocking = neighbours_in_the_way(layout, part, start, end)
+    if blocking:
+        names = ", ".join(f"`{p.name}`" for p in blocking)
+        return advice(words, f"growing `{part.name}` would overlap {names}; move that first", layout.file)
+    return static_fix(
+        build, layout, {part.name: {"address": start, "size": end - start}}, words + "; nothing else moves"
+    )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Iterator, List, Tuple
 
 from ...model import Build, Layout, Source
 from ...model.edits import Action, StaticEdit
-from ...model.findings import Finding, Fix, Severity
+from ...model.findings import Finding, Fix, Severity, Text
 from ...model.pm import static_file_names
 from .. import rule
 from .._shared.edit_helpers import partition_entries, static_target, target_words
@@ -83,12 +84,15 @@ def no_static_layout_for_dfu(build: Build) -> Iterator[Finding]:
     generated = build.layout_for_domain(None)
     target = static_target(build).file
     yield Finding(
-        message=(
-            f"{symbol} is set but the layout is dynamic (no pm_static*.yml in {source}): the next NCS "
-            "or Kconfig change can move the bootloader, slots and settings and break field updates"
+        # A file reference, not the path as a string: reports show it relative, never this machine's path.
+        message=Text(
+            f"{symbol} is set but the layout is dynamic (no pm_static*.yml in ",
+            Path(source) if source is not None else "the application directory",
+            "): the next NCS or Kconfig change can move the bootloader, slots and settings and break "
+            "field updates",
         ),
         location=where,
-        evidence=[f"{s} ({w})" for s, w in bootloaders]
+        evidence=[Text(f"{s} (", w, ")") for s, w in bootloaders]
         + [f"looked for: {', '.join(static_file_names(build.board, build.cmake_cache))}"],
         fixes=[_freeze(build, layout) for layout in _generated(build)]
         or [

@@ -8,6 +8,7 @@ from typing import Dict, Iterator, List, Optional, Tuple, Union
 from ...model import Build, Era, Image, Layout, Partition
 from ...model.findings import Finding, Fix, Severity, Text
 from .. import rule
+from .._shared.edit_helpers import advice, static_fix
 from .._shared.layouts import (
     edit_path,
     first_overlaps,
@@ -170,9 +171,17 @@ def devicetree_partitions_ignored(build: Build) -> Iterator[Finding]:
     the devicetree does not record.
 
     ## How to fix
-    Declare the area in `pm_static.yml` (with the same name, so flash-map
-    lookups find it), or switch the whole build to devicetree partitioning
-    (`SB_CONFIG_PARTITION_MANAGER=n`) consistently for all images.
+    Declare the area in the static file the build reads (with the devicetree
+    label as its name, `_partition` suffix included: under Partition Manager
+    `FIXED_PARTITION_ID(label)` becomes `PM_<label>_ID`), or switch the whole
+    build to devicetree partitioning (`SB_CONFIG_PARTITION_MANAGER=n`)
+    consistently for all images.
+
+    Mechanical when the devicetree partition lies in space no used partition
+    takes and is whole erase blocks: the partition is added to the static file
+    at the same range. Advice when Partition Manager already puts a partition
+    there (open that one, or shrink it: a judgement about data), when the range
+    is not whole erase blocks, or when the flash has no Partition Manager region.
     """
     app = build.app
     layout = build.layout_for_domain(None)
@@ -290,12 +299,37 @@ def _static_fix(build: Build, layout: Layout, part: Partition, region: str, unde
             f"{names})" + where_to_edit(build, layout),
             edit_path(build, layout),
         )
-    return Fix(
-        f"declare `{part.name}` in the static file instead" + where_to_edit(build, layout),
-        edit_path(build, layout),
-        f"{part.name.replace('_partition', '')}:\n  address: 0x{part.address:x}\n"
-        f"  size: 0x{part.size:x}\n  region: {region}",
+    return _declared(build, layout, part, region)
+
+
+def _declared(build: Build, layout: Layout, part: Partition, region: str) -> Fix:
+    """The devicetree partition declared in the static file at the same place, under its own label.
+
+    NCS's flash_map_pm.h turns `FIXED_PARTITION_ID(label)` into `PM_<label>_ID`: only the standard
+    labels (`slot0_partition`, `storage_partition` …) have aliases, so a custom label must be the
+    Partition Manager name itself, `_partition` suffix and all. It lies in space no used
+    partition takes (``under`` is empty); the fix checker confirms nothing else breaks.
+    """
+    words = f"declare `{part.name}` in the static file at {hexrange(part)}, under the label the code opens"
+    block = _erase_block(layout, region)
+    if block and (part.address % block or part.size % block):
+        return advice(
+            words,
+            f"{hexrange(part)} is not whole 0x{block:x}-byte erase blocks; choose an aligned range "
+            "and move the devicetree partition with it" + where_to_edit(build, layout),
+            edit_path(build, layout),
+        )
+    return static_fix(
+        build,
+        layout,
+        {part.name: {"address": part.address, "size": part.size, "region": region}},
+        words + "; no existing partition moves",
     )
+
+
+def _erase_block(layout: Layout, region: str) -> Optional[int]:
+    bounds = layout.regions.get(region)
+    return bounds.erase_block if bounds is not None else None
 
 
 def _probable_finding(
