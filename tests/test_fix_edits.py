@@ -665,3 +665,45 @@ def test_layout_advice_names_the_static_file_the_cache_names(tmp_path: Path) -> 
     generated = build.layout_for_domain(None)
     assert edit_path(build, generated) == named
     assert where_to_edit(build, generated) == ""
+
+
+FREE_SPACE_OVER_PARTITIONS = """\
+mcuboot:
+  address: 0x0
+  region: flash_primary
+  size: 0xc000
+log_part:
+  address: 0x0
+  device: MX25R64
+  region: external_flash
+  size: 0x80000
+data_part:
+  address: 0x80000
+  device: MX25R64
+  region: external_flash
+  size: 0x20000
+external_flash:
+  address: 0x0
+  device: MX25R64
+  region: external_flash
+  size: 0x800000
+"""
+
+
+def test_free_space_entry_over_partitions_is_removed_from_the_static_file(tmp_path: Path) -> None:
+    """PMD101's placeholder case: the static file's own `external_flash` entry goes, and Partition
+    Manager computes the free space after log_part and data_part; the checker passes it."""
+    from pmdoctor.api import triage
+
+    static = tmp_path / "pm_static.yml"
+    static.write_text(FREE_SPACE_OVER_PARTITIONS)
+    [overlap] = [f for f in triage(static).findings if f.rule == "PMD101"]
+    [fix] = overlap.fixes
+    [removal] = fix.edits
+    assert (removal.target.file, removal.action, removal.partition, removal.key) == (
+        static,
+        Action.REMOVE,
+        "external_flash",
+        None,
+    )
+    assert fix.mechanical, fix.conflict

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from typing import Dict, Iterator, List, Set, Tuple
+from typing import Dict, Iterator, List, Optional, Set, Tuple
 
-from ...model import Build, Partition
-from ...model.findings import Finding, Severity
+from ...model import Build, Layout, LayoutKind, Partition
+from ...model.edits import Action, StaticEdit
+from ...model.findings import Finding, Fix, Severity
 from .. import rule
+from .._shared.edit_helpers import layout_target
 from .._shared.layouts import (
     KNOWN_SPANS,
     Checked,
@@ -62,6 +64,11 @@ def partition_overlap(build: Build) -> Iterator[Finding]:
     Move or shrink one of the two in the static file (or the devicetree
     overlay) so they no longer share addresses. Keep slot and storage
     addresses unchanged on products already in the field.
+
+    Mechanical when a static file's own free-space entry (named after its
+    region) lies over partitions: the entry is removed and Partition Manager
+    computes the free space again. Advice for a real overlap: which of the
+    two moves, and where, is a layout decision that may move data.
     """
     for checked in checked_layouts(build):
         layout = checked.layout
@@ -236,4 +243,19 @@ def _placeholder_overlaps(
         "partition added later may be placed over them",
         fix=f"remove `{placeholder.name}` from the static layout (Partition Manager computes it)",
         severity=Severity.WARNING,
+        cure=_placeholder_removal(build, checked.layout, placeholder),
     )
+
+
+def _placeholder_removal(build: Build, layout: Layout, placeholder: Partition) -> Optional[Fix]:
+    """Drop the free-space entry from the static file; Partition Manager then computes it.
+
+    Only a static layout's own entry can be removed; in a generated layout the entry comes from
+    the static file or from Partition Manager itself, so the words stay advice there.
+    """
+    if layout.kind is not LayoutKind.STATIC or placeholder.name not in layout.partitions:
+        return None
+    target = layout_target(build, layout)
+    removal = StaticEdit(target, Action.REMOVE, placeholder.name, domain=layout.domain)
+    words = f"remove `{placeholder.name}` from the static layout (Partition Manager computes it)"
+    return Fix(words, target.file, edits=(removal,))
