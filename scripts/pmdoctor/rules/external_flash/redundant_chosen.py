@@ -90,7 +90,9 @@ def _drop_fix(
     if fix_file is not None and targets.usable(build, fix_file) and _inside_source(build, fix_file):
         target = Target(fix_file, f"it sets `{prop}`{line}")
         edit = OverlayEdit(target, Action.REMOVE, "/chosen", prop, image=image.name)
-        return Fix(why, edits=(edit,))
+        # Deleting the line is as good; the addition at the end leaves the user's lines as written.
+        words = f"drop `{prop}` from the chosen node{line}, or add the /delete-property/ below at the end"
+        return Fix(f"{words} of that file; keep `{CHOSEN}`", edits=(edit,))
     if fix_file is not None:  # a board file: the project's overlay deletes it after the board set it
         why += f" (set in {fix_file.name}, outside the application: delete it from the project's overlay)"
     return targets.overlay_fix(build, image, [targets.chosen_remove(prop)], why)
