@@ -30,6 +30,7 @@ from ..assemble import load_build
 from ..baseline import BaselineError, load_baseline
 from ..fixes.apply import EditError, FileChange, apply_edits, plan_file, read_source
 from ..fixes.verify import checked_analysis as _checked  # every fix marked mechanical or advice
+from ..fixes.verify import finding_key as _key  # one identity of a finding across two analyses
 from ..fixes.write import WriteRefused, file_digest, replace_edited
 from ..inputs.locate import NoBuildDirectory
 from ..model import Build
@@ -342,13 +343,6 @@ def render_plan(outcome: Outcome, options: FixOptions, ctx: Context) -> str:
     if changed and not options.write:
         out += ["", f"Run `{ctx.command} fix --write` (with the same options) to make these changes."]
     return "\n".join(out) + "\n"
-
-
-def _key(finding: Finding) -> Tuple:
-    """What identifies a finding across two analyses (its words may name new addresses)."""
-    if finding.subject:
-        return (finding.rule, finding.subject, finding.image, finding.domain)
-    return (finding.rule, str(finding.message), finding.image, finding.domain)
 
 
 def _new_errors(before: Analysis, after: Analysis) -> List[Finding]:

@@ -21,14 +21,14 @@ Where a cure needs judgement, a rule keeps a Fix without edits (advice);
 from __future__ import annotations
 
 import dataclasses
-import re
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from ...model import DEFAULT_PLACEMENT, Build, Image, Layout, LayoutKind, Partition
+from ...model import Build, Image, Layout, LayoutKind, Partition
 from ...model.edits import Action, Edit, OverlayEdit, StaticEdit, Target
 from ...model.findings import Fix
 from . import targets
+from .layouts import is_filler, is_region_placeholder
 
 # The keys a copied partition keeps, in the order Partition Manager writes them.
 _COPIED_KEYS = ("address", "end_address", "region", "size", "span", "device")
@@ -124,12 +124,9 @@ def static_changes(
     return tuple(edits), "\n".join(shown), target
 
 
-_FILLER = re.compile(r"EMPTY_\d+")
-
-
 def is_free_space(layout: Layout, part: Partition) -> bool:
     """A partition that only stands for unused flash: a region's placeholder or an `EMPTY_n` filler."""
-    return part.name in layout.regions or part.name in DEFAULT_PLACEMENT or bool(_FILLER.fullmatch(part.name))
+    return is_region_placeholder(layout, part) or is_filler(part)
 
 
 def _placeholders_around(layout: Layout, changes: Dict[str, Dict[str, object]]) -> Dict[str, Optional[dict]]:

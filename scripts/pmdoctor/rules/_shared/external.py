@@ -9,6 +9,7 @@ from ...model import Build, Image, Partition, Role
 from ...model.drivers import NOR_DRIVERS, NorDriver, driver_lines
 from ...model.findings import Fix
 from . import targets
+from .layouts import is_filler
 
 # An application with any of these writes images into the secondary slot.
 DFU_WRITERS = (
@@ -51,12 +52,9 @@ def needed(image: Image, parts: Sequence[Partition]) -> List[Partition]:
     return [part for part in parts if not _free_space(part) and (writes_updates or not is_slot(part))]
 
 
-_FILLER = re.compile(r"EMPTY_\d+")
-
-
 def _free_space(part: Partition) -> bool:
     """Space no code opens: the region's own leftover entry (`external_flash`) or an `EMPTY_n` filler."""
-    return part.name == part.region or bool(_FILLER.fullmatch(part.name))
+    return part.name == part.region or is_filler(part)
 
 
 def driver_fixes(build: Build, image: Image, driver: Optional[NorDriver]) -> List[Fix]:

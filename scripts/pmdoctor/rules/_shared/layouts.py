@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right, insort
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,6 +133,14 @@ def static_twins(build: Build, layout: Layout) -> Set[str]:
     if static is None:
         return set()
     return {name for name, part in layout.partitions.items() if _unchanged(part, static.get(name))}
+
+
+_FILLER = re.compile(r"EMPTY_\d+")
+
+
+def is_filler(part: Partition) -> bool:
+    """An `EMPTY_n` partition: space a static file holds free so its partitions stay packed."""
+    return bool(_FILLER.fullmatch(part.name))
 
 
 def is_region_placeholder(layout: Layout, part: Partition) -> bool:
