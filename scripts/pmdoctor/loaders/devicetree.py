@@ -548,8 +548,10 @@ def _within_limits(stats: dts_flat.Stats) -> bool:
 def _model(tree, dtlib, lines, path: Path, image: str) -> Devicetree:
     """The model of a tree read by dtlib (with its LineMap) or by the flat reader (with its lines)."""
     model = Devicetree(file=path)
-    for node in tree.node_iter():
-        model.nodes[node.path] = _node(node, path, lines)
+    cells: Dict[str, Tuple[int, int]] = {}  # each parent's (#address-cells, #size-cells), decoded once
+    for node in tree.node_iter():  # preorder: a node's parent is in the model before it
+        parent = model.nodes.get(node.parent.path) if node.parent is not None else None
+        model.nodes[node.path] = _node(node, path, lines, parent, cells)
         for label in node.labels:
             model.labels[label] = node.path
     chosen = tree.root.nodes.get("chosen")
@@ -654,12 +656,11 @@ def _cells(node, name: str, default: int) -> int:
         return default
 
 
-def _reg(node) -> Tuple[Tuple[int, int], ...]:
+def _reg(node, cells: Dict[str, Tuple[int, int]]) -> Tuple[Tuple[int, int], ...]:
     prop = node.props.get("reg")
     if prop is None:
         return ()
-    address_cells = _cells(node.parent, "#address-cells", 2)
-    size_cells = _cells(node.parent, "#size-cells", 1)
+    address_cells, size_cells = _parent_cells(node.parent, cells)
     raw = bytes(prop.value)
     step = 4 * (address_cells + size_cells)
     if step == 0 or len(raw) % step or not _plausible_cells(address_cells, size_cells, len(raw)):
@@ -672,6 +673,22 @@ def _reg(node) -> Tuple[Tuple[int, int], ...]:
     return tuple(entries)
 
 
+def _status_okay(status) -> bool:
+    """Whether a ``status`` property enables its node; one that is no string disables nothing."""
+    try:
+        return status.to_string() in ("okay", "ok")
+    except Exception:
+        return True
+
+
+def _parent_cells(parent, cells: Dict[str, Tuple[int, int]]) -> Tuple[int, int]:
+    """How many cells a child's address and size take (devicetree defaults: 2 and 1)."""
+    key = parent.path if parent is not None else ""
+    if key not in cells:
+        cells[key] = (_cells(parent, "#address-cells", 2), _cells(parent, "#size-cells", 1))
+    return cells[key]
+
+
 # Addresses and sizes are at most 128 bits; more cells only make numbers nobody can print.
 _MAX_CELLS = 4
 
@@ -680,7 +697,10 @@ def _plausible_cells(address_cells: int, size_cells: int, length: int) -> bool:
     return 0 <= address_cells <= _MAX_CELLS and 0 <= size_cells <= _MAX_CELLS and length <= MAX_KEPT_BYTES
 
 
-def _node(node, path: Path, lines: LineMap) -> DtNode:
+def _node(
+    node, path: Path, lines: LineMap, parent: Optional[DtNode], cells: Dict[str, Tuple[int, int]]
+) -> DtNode:
+    """The model of ``node``; ``parent`` is its parent's model (None for the root)."""
     compatible: Tuple[str, ...] = ()
     if "compatible" in node.props:
         try:
@@ -688,17 +708,10 @@ def _node(node, path: Path, lines: LineMap) -> DtNode:
                 compatible = tuple(node.props["compatible"].to_strings())
         except Exception:
             compatible = ()
-    status_okay = True
-    walker = node
-    while walker is not None:
-        status = walker.props.get("status")
-        if status is not None:
-            try:
-                if status.to_string() not in ("okay", "ok"):
-                    status_okay = False
-            except Exception:
-                pass
-        walker = walker.parent
+    # Effective status: a node is enabled only when it and every ancestor are.
+    status_okay = parent.status_okay if parent is not None else True
+    if status_okay and "status" in node.props:
+        status_okay = _status_okay(node.props["status"])
     props = {name: _prop_value(node.props[name]) for name in _KEPT_PROPS if name in node.props}
     props = {name: value for name, value in props.items() if value is not None}
     origin = lines.node_origin.get(node.path)
@@ -708,7 +721,7 @@ def _node(node, path: Path, lines: LineMap) -> DtNode:
         labels=tuple(node.labels),
         compatible=compatible,
         status_okay=status_okay,
-        reg=_reg(node),
+        reg=_reg(node, cells),
         props=props,
         source=Source(path, lines.nodes.get(node.path)),
         origin=Source(Path(origin[0]), origin[1]) if origin else None,
