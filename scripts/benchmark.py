@@ -14,7 +14,11 @@ ratio of their medians is what compares across machines.
   network; goal: at most 1.3x);
 - peak RSS of the standalone check (and of its anchor);
 - in-process: median ms per build of ``pmdoctor.api.analyze`` over the corpus;
-- batch: the figures of ``scripts/benchmark_batch.py`` when it is there.
+- batch: the figures of ``scripts/benchmark_batch.py`` when it is there;
+- breakdown: where the standalone run's time goes: the interpreter, the
+  anchor's ``import yaml``, the other library modules a check loads, and
+  pmdoctor's own share cold (dataclass creation and regex compilation named)
+  and warm (the same check again in the same process).
 
 BUILD defaults to the corpus build with the most images (``../shared/corpus``
 beside the checkout), else the four-image nRF5340 fixture, so it runs from a
@@ -24,6 +28,7 @@ fresh clone. It prints figures only; it judges nothing.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -33,7 +38,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -198,6 +203,102 @@ def west(build: Path, repeat: int) -> List[str]:
     return [ratio_line("west", check, version, "west --version", GOAL_WEST)]
 
 
+# The child of the breakdown: times pmdoctor's import and one check in-process,
+# with the interpreter's dataclass and regex construction timed on the way
+# (private hooks of this Python; a figure is -1 where a hook is missing).
+_BREAKDOWN_CHILD = r"""
+import sys
+at_start = set(sys.modules)
+import io, re, time, contextlib, dataclasses  # pmdoctor loads these too
+import yaml  # the anchor's share, paid before the clock starts
+for name in sys.argv[2:]:  # the other library modules, when known: their share is measured apart
+    __import__(name)
+spent = {"dataclass": 0.0, "regex": 0.0}
+def timed(name, function):
+    def wrapper(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            spent[name] += time.perf_counter() - start
+    return wrapper
+hooks = ((dataclasses, "_process_class", "dataclass"), (re, "_compile", "regex"))
+for module, attribute, name in hooks:
+    if hasattr(module, attribute):
+        setattr(module, attribute, timed(name, getattr(module, attribute)))
+    else:
+        spent[name] = -1.0
+start = time.perf_counter()
+from pmdoctor.cli import run
+with contextlib.redirect_stdout(io.StringIO()):
+    run(["-d", sys.argv[1]])
+cold = time.perf_counter() - start
+start = time.perf_counter()
+with contextlib.redirect_stdout(io.StringIO()):
+    run(["-d", sys.argv[1]])
+warm = time.perf_counter() - start
+library = sorted(m for m in set(sys.modules) - at_start if m.split(".")[0] not in ("pmdoctor", "yaml"))
+import json
+json.dump({"cold": cold, "warm": warm, "library": library, **spent}, sys.stdout)
+"""
+
+
+def breakdown(build: Path, repeat: int) -> List[str]:
+    """Where the standalone time goes, each share a median over ``repeat`` fresh processes."""
+    env = quiet_env({"PYTHONPATH": str(HERE)})
+    first = [sys.executable, "-c", _BREAKDOWN_CHILD, str(build)]
+    subprocess.run(first, cwd=ROOT, env=env, capture_output=True, check=False)  # the bytecode cache
+    importable = _importable(_child(first, env)["library"], env)
+    # With the library modules imported before its clock, the child times pmdoctor's share alone.
+    child = [*first, *importable]
+    commands = {
+        "start": [sys.executable, "-c", "pass"],
+        "yaml": [sys.executable, "-c", "import yaml"],
+        "library": [sys.executable, "-c", "import yaml, " + ", ".join(importable)],
+    }
+    walls: Dict[str, List[float]] = {name: [] for name in commands}
+    figures = []
+    for _ in range(repeat):
+        for name, command in commands.items():
+            walls[name].append(run_once(command, ROOT, env)[0])
+        figures.append(_child(child, env))
+    ms = {name: statistics.median(values) * 1000 for name, values in walls.items()}
+    share = {
+        key: statistics.median(f[key] for f in figures) * 1000
+        for key in ("cold", "warm", "dataclass", "regex")
+    }
+    floor = ms["library"] + max(share["dataclass"], 0.0)
+    budget = GOAL_STANDALONE * ms["yaml"] - ms["library"]
+    return [
+        f"breakdown of the standalone run (medians of {repeat}):",
+        f"  interpreter start (python -c pass): {ms['start']:.0f} ms",
+        f"  + import yaml (the anchor): {ms['yaml'] - ms['start']:.0f} ms",
+        f"  + the {len(importable)} other library modules a check loads: {ms['library'] - ms['yaml']:.0f} ms",
+        f"  + pmdoctor's modules and the check, cold: {share['cold']:.0f} ms, of which creating dataclasses "
+        f"{_share(share['dataclass'])} and compiling regular expressions {_share(share['regex'])}",
+        f"  the same check again in that process (warm): {share['warm']:.0f} ms",
+        f"  interpreter, library modules and dataclass creation alone: {floor / ms['yaml']:.2f}x import yaml",
+        f"  left for pmdoctor under the {GOAL_STANDALONE}x goal: {budget:.0f} ms "
+        f"(its share cold: {share['cold']:.0f} ms; its check alone, warm: {share['warm']:.0f} ms)",
+    ]
+
+
+def _child(argv: List[str], env: Dict[str, str]) -> Dict[str, Any]:
+    return json.loads(subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True).stdout)
+
+
+def _importable(modules: List[str], env: Dict[str, str]) -> List[str]:
+    """The modules that import by name (a module a package registers under another name does not)."""
+    probe = "import importlib, sys\nfor m in sys.argv[1:]:\n    try:\n        importlib.import_module(m)\n"
+    probe += "        print(m)\n    except Exception:\n        pass\n"
+    result = subprocess.run([sys.executable, "-c", probe, *modules], env=env, capture_output=True, text=True)
+    return result.stdout.split()
+
+
+def _share(value: float) -> str:
+    return "n/a" if value < 0 else f"{value:.0f} ms"
+
+
 def in_process(corpus: Optional[Path], repeat: int) -> List[str]:
     """Median ms per build of analyze() in this process (no start-up), over every corpus build."""
     if corpus is None:
@@ -260,7 +361,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--build", type=Path, help="the build to time (default: see above)")
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="corpus directory")
     parser.add_argument("-n", "--repeat", type=int, default=15, help="timed runs of each command (15)")
-    parser.add_argument("--skip", action="append", default=[], choices=("west", "in-process", "batch"))
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=("standalone", "west", "in-process", "batch", "breakdown"),
+    )
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
@@ -274,6 +380,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         ("west", lambda: west(build, args.repeat)),
         ("in-process", lambda: in_process(corpus, 3)),
         ("batch", lambda: batch(corpus)),
+        ("breakdown", lambda: breakdown(build, args.repeat)),
     )
     python = sys.version.split()[0]
     print(f"build: {build} ({image_count(build)} images); python {python}; {os.cpu_count()} CPUs")
