@@ -317,9 +317,16 @@ def test_module_help_exits_zero():
 
 
 def _can_build_wheels_offline() -> bool:
-    """bdist_wheel comes with setuptools >= 70.1, or with the `wheel` package before that."""
+    """Whether this Python's setuptools meets pyproject.toml's [build-system] (77: the SPDX license
+    string), and has bdist_wheel (setuptools >= 70.1, or the `wheel` package before that)."""
     import importlib.util
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
+        if int(version("setuptools").split(".")[0]) < 77:
+            return False
+    except (PackageNotFoundError, ValueError):
+        return False
     for name in ("setuptools.command.bdist_wheel", "wheel.bdist_wheel"):
         try:
             if importlib.util.find_spec(name) is not None:
@@ -329,7 +336,9 @@ def _can_build_wheels_offline() -> bool:
     return False
 
 
-@pytest.mark.skipif(not _can_build_wheels_offline(), reason="no bdist_wheel to build a wheel offline")
+@pytest.mark.skipif(
+    not _can_build_wheels_offline(), reason="no setuptools >= 77 with bdist_wheel to build a wheel offline"
+)
 def test_wheel_ships_the_schemas_and_runs_from_them(tmp_path):
     import zipfile
 
