@@ -284,7 +284,11 @@ def breakdown(build: Path, repeat: int) -> List[str]:
 
 
 def _child(argv: List[str], env: Dict[str, str]) -> Dict[str, Any]:
-    return json.loads(subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True).stdout)
+    """The breakdown child's figures; its error, when it has one, ends the benchmark with it."""
+    done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"benchmark: the breakdown's check failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout)
 
 
 def _importable(modules: List[str], env: Dict[str, str]) -> List[str]:
