@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Optional, Set, Tuple
+from typing import Iterator, List, Optional, Set, Tuple
 
 from ...model import Build, Layout, LayoutKind, Partition, Region
 from ...model.findings import Finding, Fix, Severity
@@ -106,7 +106,7 @@ def _misalignment(part: Partition, region: Region, in_container: bool) -> Option
     # Members are erased with their container; outermost containers (a whole
     # slot) are erased on their own, so they are checked like plain partitions.
     if erase and not in_container:
-        bad = [what for what, value in (("start", part.address), ("size", part.size)) if value % erase]
+        bad = _off_the_block(part, erase)
         if bad:
             return (
                 f"{' and '.join(bad)} not a multiple of the 0x{erase:x}-byte erase block of "
@@ -115,7 +115,7 @@ def _misalignment(part: Partition, region: Region, in_container: bool) -> Option
                 Severity.ERROR,
             )
     if write and write > 1:
-        bad = [what for what, value in (("start", part.address), ("size", part.size)) if value % write]
+        bad = _off_the_block(part, write)
         if bad:
             return (
                 f"{' and '.join(bad)} not a multiple of the {write}-byte write block of "
@@ -124,6 +124,11 @@ def _misalignment(part: Partition, region: Region, in_container: bool) -> Option
                 Severity.WARNING,
             )
     return None
+
+
+def _off_the_block(part: Partition, block: int) -> List[str]:
+    """Which of the partition's start and size are not whole multiples of ``block``."""
+    return [what for what, value in (("start", part.address), ("size", part.size)) if value % block]
 
 
 def _aligned(build: Build, layout: Layout, part: Partition, block: int) -> Optional[Fix]:
